@@ -1,0 +1,45 @@
+# The user-level cache of built runtimes: <root>/<pin>/<flavor>-<shim hash>/runtimes/<rid>/native.
+# Tests and the CLI find a runtime there when the checkout has no build of its own. The key holds the
+# upstream pin, the preset's flavor and a hash of our shim sources, so a stale runtime is never reused.
+set(SDNET_RUNTIME_FLAVOR "custom" CACHE STRING "Name of this runtime's flavor (the preset: cpu, cuda, vulkan, metal, ...)")
+
+if(DEFINED ENV{SDNET_NATIVE_CACHE} AND NOT "$ENV{SDNET_NATIVE_CACHE}" STREQUAL "")
+  set(_root "$ENV{SDNET_NATIVE_CACHE}")
+elseif(WIN32)
+  set(_root "$ENV{LOCALAPPDATA}/stable-diffusion-native/cache")
+elseif(APPLE)
+  set(_root "$ENV{HOME}/Library/Caches/stable-diffusion-native")
+elseif(DEFINED ENV{XDG_CACHE_HOME} AND NOT "$ENV{XDG_CACHE_HOME}" STREQUAL "")
+  set(_root "$ENV{XDG_CACHE_HOME}/stable-diffusion-native")
+else()
+  set(_root "$ENV{HOME}/.cache/stable-diffusion-native")
+endif()
+file(TO_CMAKE_PATH "${_root}" _root)
+set(SDNET_CACHE_ROOT "${_root}" CACHE PATH "User-level cache of built native runtimes")
+
+# Editing the shim re-runs configuration, so the cache key always follows its content.
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${SDNET_SHIM_SOURCES})
+set(_shim "")
+foreach(_f IN LISTS SDNET_SHIM_SOURCES)
+  file(READ "${_f}" _content)
+  string(APPEND _shim "${_content}")
+endforeach()
+string(SHA256 _hash "${_shim}")
+string(SUBSTRING "${_hash}" 0 12 SDNET_SHIM_HASH)
+
+set(SDNET_CACHE_DIR "${SDNET_CACHE_ROOT}/${SDNET_SD_COMMIT}/${SDNET_RUNTIME_FLAVOR}-${SDNET_SHIM_HASH}")
+set(_manifest "${CMAKE_BINARY_DIR}/sdnet-runtime.json")
+file(WRITE "${_manifest}" "{\n  \"sdCommit\": \"${SDNET_SD_COMMIT}\",\n  \"ggmlCommit\": \"${SDNET_GGML_COMMIT}\",\n  \"flavor\": \"${SDNET_RUNTIME_FLAVOR}\",\n  \"shim\": \"${SDNET_SHIM_HASH}\",\n  \"rid\": \"${SDNET_RID}\"\n}\n")
+
+add_custom_target(sdnet-cache
+  COMMAND "${CMAKE_COMMAND}" -E rm -rf "${SDNET_CACHE_DIR}"
+  COMMAND "${CMAKE_COMMAND}" -E make_directory "${SDNET_CACHE_DIR}/runtimes/${SDNET_RID}"
+  COMMAND "${CMAKE_COMMAND}" -E copy_directory "${SDNET_RUNTIME_DIR}" "${SDNET_CACHE_DIR}/runtimes/${SDNET_RID}/native"
+  COMMAND "${CMAKE_COMMAND}" -E copy "${_manifest}" "${SDNET_CACHE_DIR}/sdnet-runtime.json"
+  DEPENDS ${SDNET_RUNTIME_TARGETS}
+  COMMENT "Caching the ${SDNET_RUNTIME_FLAVOR} runtime in ${SDNET_CACHE_DIR}"
+  VERBATIM)
+unset(_root)
+unset(_shim)
+unset(_hash)
+unset(_content)

@@ -1,0 +1,53 @@
+/* StableDiffusion.Native shim: facts about the compiled runtime that the managed layer checks before it
+ * trusts its generated bindings, and a backend loader that works wherever the runtime was copied. */
+#ifndef SDNET_SHIM_H
+#define SDNET_SHIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(_WIN32)
+#define SDNET_API __declspec(dllexport)
+#else
+#define SDNET_API __attribute__((visibility("default")))
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Bumped whenever a function below changes shape. */
+#define SDNET_SHIM_API_VERSION 1
+
+typedef struct {
+    const char* name;  /* "struct" for sizeof, "struct.field" for offsetof */
+    int64_t value;
+} sdnet_abi_fact_t;
+
+SDNET_API int32_t sdnet_shim_api_version(void);
+/* The stable-diffusion.cpp and ggml commits this runtime was built from (full hashes). */
+SDNET_API const char* sdnet_sd_commit(void);
+SDNET_API const char* sdnet_ggml_commit(void);
+SDNET_API int32_t sdnet_abi_fact_count(void);
+SDNET_API const sdnet_abi_fact_t* sdnet_abi_facts(void);
+
+/* Loads the ggml backend modules found in dir (our prefixed file names): for each backend kind the
+ * best-scoring variant, as ggml_backend_load_all_from_path would for stock names. Idempotent: kinds
+ * already registered are skipped. Returns the number of modules loaded by this call, or -1 when dir is
+ * not a readable directory. */
+SDNET_API int32_t sdnet_load_backends(const char* dir);
+
+/* Tab-separated lines describing what was loaded and registered:
+ *   module <kind> <file> <score> <status>     one per candidate file looked at
+ *   backend <reg name> <device count>
+ *   device <name> <description> <type> <free bytes> <total bytes>
+ *   feature <name> <value>                    CPU features the chosen CPU module was built for
+ *   log <ggml level> <text>                   what ggml logged while loading the modules
+ * Writes at most size-1 bytes plus a terminator; returns the length needed, excluding the terminator. */
+SDNET_API size_t sdnet_backend_report(char* buffer, size_t size);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
