@@ -1,0 +1,168 @@
+using StableDiffusion.Native.ModelFiles;
+using StableDiffusion.Native.TestModels;
+using Xunit;
+using static StableDiffusion.Native.Tests.ModelFiles.RawModelBytes;
+
+namespace StableDiffusion.Native.Tests.ModelFiles;
+
+public sealed class ModelFileTests : IDisposable
+{
+    private readonly string dir = Directory.CreateTempSubdirectory("sdn-mf-").FullName;
+
+    public void Dispose() => Directory.Delete(this.dir, recursive: true);
+
+    private string Put(string name, byte[] bytes)
+    {
+        string path = Path.Combine(this.dir, name);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllBytes(path, bytes);
+        return path;
+    }
+
+    public static TheoryData<string, byte[], ModelFileFormat> PickleCases => new()
+    {
+        { "model.ckpt", [.. "PK\x03\x04"u8, .. new byte[60]], ModelFileFormat.TorchZip },
+        { "model.safetensors", [.. "PK\x03\x04"u8, .. new byte[60]], ModelFileFormat.TorchZip },
+        { "weights.pt", [0x80, 0x02, 0x8A, 0x0A, .. new byte[20]], ModelFileFormat.LegacyPickle },
+        { "no-extension", [0x80, 0x04, 0x95, .. new byte[20]], ModelFileFormat.LegacyPickle },
+        { "old.pth", "(dp0\nS'state_dict'\n"u8.ToArray(), ModelFileFormat.LegacyPickle },
+        { "pytorch_model.bin", "}q\0(X"u8.ToArray(), ModelFileFormat.LegacyPickle },
+        { "empty-zip.ckpt", [.. "PK\x05\x06"u8, .. new byte[18]], ModelFileFormat.TorchZip },
+    };
+
+    [Theory]
+    [MemberData(nameof(PickleCases))]
+    public void PickleFilesAreRefusedByDefault(string name, byte[] bytes, ModelFileFormat format)
+    {
+        string path = this.Put(name, bytes);
+        var ex = Assert.Throws<UnsafeModelFormatException>(() => ModelFile.Open(path));
+        Assert.Equal(InvalidModelFileReason.UnsafeLegacyFormat, ex.Reason);
+        Assert.Equal(format, ex.Format);
+        Assert.Contains("safetensors", ex.Message);
+        Assert.IsAssignableFrom<InvalidModelFileException>(ex);
+        Assert.Throws<UnsafeModelFormatException>(() => ModelInfo.FromFile(path));
+    }
+
+    [Theory]
+    [MemberData(nameof(PickleCases))]
+    public void PickleFilesAreDescribedUninspectedWhenAllowed(string name, byte[] bytes, ModelFileFormat format)
+    {
+        string path = this.Put(name, bytes);
+        var options = new ModelFileOptions { AllowLegacyPickle = true };
+        var file = Assert.IsType<LegacyModelFile>(ModelFile.Open(path, options));
+        Assert.Equal(format, file.Format);
+        Assert.False(file.IsInspected);
+        Assert.Equal(bytes.Length, file.FileLength);
+        ModelInfo info = ModelInfo.FromFile(path, options);
+        Assert.False(info.IsInspected);
+        Assert.Equal(ModelKind.Unknown, info.Kind);
+        Assert.Equal(0, info.TensorCount);
+    }
+
+    [Fact]
+    public void DispatcherSniffsContentNotExtension()
+    {
+        string gguf = this.Put("model.safetensors", Gguf(3, 0, 0, _ => { }));
+        Assert.IsType<GgufFile>(ModelFile.Open(gguf));
+        string st = this.Put("model.gguf", ValidSafetensors());
+        Assert.IsType<SafetensorsFile>(ModelFile.Open(st));
+        string noExt = this.Put("model", ValidSafetensors());
+        Assert.IsType<SafetensorsFile>(ModelFile.Open(noExt));
+    }
+
+    [Fact]
+    public void UnknownAndEmptyFilesAreRejected()
+    {
+        var ex = Assert.Throws<InvalidModelFileException>(() => ModelFile.Open(this.Put("notes.txt", "hello world, not a model"u8.ToArray())));
+        Assert.Equal(InvalidModelFileReason.UnrecognizedFormat, ex.Reason);
+        ex = Assert.Throws<InvalidModelFileException>(() => ModelFile.Open(this.Put("empty.safetensors", [])));
+        Assert.Equal(InvalidModelFileReason.Truncated, ex.Reason);
+        ex = Assert.Throws<InvalidModelFileException>(() => ModelFile.Open(this.Put("bad.safetensors", "xxxxxxxxxxxxxxxxxxxx"u8.ToArray())));
+        Assert.Equal(InvalidModelFileReason.HeaderTooLarge, ex.Reason);
+        Assert.Throws<FileNotFoundException>(() => ModelFile.Open(Path.Combine(this.dir, "missing.safetensors")));
+    }
+
+    private string Shard(string name, params string[] tensors)
+    {
+        var w = new SafetensorsWriter();
+        foreach (string t in tensors)
+        {
+            w.Add(t, "F16", [2], new byte[4]);
+        }
+
+        string path = Path.Combine(this.dir, name);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        w.WriteFile(path);
+        return path;
+    }
+
+    private string Index(string json) => this.Put("model.safetensors.index.json", System.Text.Encoding.UTF8.GetBytes(json));
+
+    [Fact]
+    public void ShardedIndexUnionsShards()
+    {
+        this.Shard("a.safetensors", "x", "y");
+        this.Shard("sub/b.safetensors", "z");
+        string index = this.Index("""{"metadata":{"total_size":12},"weight_map":{"x":"a.safetensors","y":"a.safetensors","z":"sub/b.safetensors"}}""");
+        var file = Assert.IsType<SafetensorsIndex>(ModelFile.Open(index));
+        Assert.Equal(2, file.Shards.Count);
+        Assert.Equal(3, file.TensorsByName.Count);
+        Assert.Equal(3, ModelInfo.From(file).TensorCount);
+    }
+
+    public static TheoryData<string, InvalidModelFileReason> IndexCases => new()
+    {
+        { """{"weight_map":{"x":"/etc/passwd"}}""", InvalidModelFileReason.ShardPathEscapesFolder },
+        { """{"weight_map":{"x":"../a.safetensors"}}""", InvalidModelFileReason.ShardPathEscapesFolder },
+        { """{"weight_map":{"x":"sub/../../a.safetensors"}}""", InvalidModelFileReason.ShardPathEscapesFolder },
+        { """{"weight_map":{"x":"C:\\a.safetensors"}}""", InvalidModelFileReason.ShardPathEscapesFolder },
+        { """{"weight_map":{"x":"missing.safetensors"}}""", InvalidModelFileReason.ShardNotFound },
+        { """{"weight_map":{"nope":"a.safetensors"}}""", InvalidModelFileReason.TensorMissingFromShard },
+        { """{"weight_map":{"x":"a.safetensors","d":"dup.safetensors"}}""", InvalidModelFileReason.DuplicateTensorAcrossShards },
+        { """{"weight_map":[]}""", InvalidModelFileReason.InvalidIndex },
+        { """{"weight_map":{"x":1}}""", InvalidModelFileReason.InvalidIndex },
+        { """{"weight_map":{}}""", InvalidModelFileReason.InvalidIndex },
+        { """{"metadata":{}}""", InvalidModelFileReason.InvalidIndex },
+        { """[]""", InvalidModelFileReason.InvalidIndex },
+        { """{"weight_map":{"x":"a.safetensors"}""", InvalidModelFileReason.InvalidJson },
+        { """{"weight_map":{"x":"a.safetensors","x":"a.safetensors"}}""", InvalidModelFileReason.DuplicateKey },
+        { """{"weight_map":{"x":"bad.safetensors"}}""", InvalidModelFileReason.DataLengthMismatch },
+    };
+
+    [Theory]
+    [MemberData(nameof(IndexCases))]
+    public void MalformedIndexIsRejected(string json, InvalidModelFileReason reason)
+    {
+        this.Shard("a.safetensors", "x", "y");
+        this.Shard("dup.safetensors", "x", "d");
+        this.Put("bad.safetensors", OneTensor("F16", "[2]", "[0,4]", 3));
+        var ex = Assert.ThrowsAny<InvalidModelFileException>(() => SafetensorsIndex.Open(this.Index(json)));
+        Assert.Equal(reason, ex.Reason);
+    }
+
+    [SkippableFact]
+    public void SymlinkedShardLeavingTheFolderIsRejected()
+    {
+        Skip.If(OperatingSystem.IsWindows(), "creating symbolic links needs privileges on Windows");
+        string outside = Directory.CreateTempSubdirectory("sdn-out-").FullName;
+        try
+        {
+            var w = new SafetensorsWriter().Add("x", "F16", [2], new byte[4]);
+            w.WriteFile(Path.Combine(outside, "o.safetensors"));
+            File.CreateSymbolicLink(Path.Combine(this.dir, "link.safetensors"), Path.Combine(outside, "o.safetensors"));
+            Directory.CreateSymbolicLink(Path.Combine(this.dir, "linkdir"), outside);
+            var ex = Assert.Throws<InvalidModelFileException>(() => SafetensorsIndex.Open(this.Index("""{"weight_map":{"x":"link.safetensors"}}""")));
+            Assert.Equal(InvalidModelFileReason.ShardPathEscapesFolder, ex.Reason);
+            ex = Assert.Throws<InvalidModelFileException>(() => SafetensorsIndex.Open(this.Index("""{"weight_map":{"x":"linkdir/o.safetensors"}}""")));
+            Assert.Equal(InvalidModelFileReason.ShardPathEscapesFolder, ex.Reason);
+
+            this.Shard("real.safetensors", "x");
+            File.CreateSymbolicLink(Path.Combine(this.dir, "inside.safetensors"), Path.Combine(this.dir, "real.safetensors"));
+            Assert.Single(SafetensorsIndex.Open(this.Index("""{"weight_map":{"x":"inside.safetensors"}}""")).Shards);
+        }
+        finally
+        {
+            Directory.Delete(outside, recursive: true);
+        }
+    }
+}
