@@ -1,0 +1,37 @@
+using System.CommandLine;
+
+namespace StableDiffusion.Native.Cli;
+
+internal static class DoctorCommand
+{
+    public static Command Create()
+    {
+        var verbose = new Option<bool>("--verbose", "-v") { Description = "Also list every probe and every backend module with its score" };
+        var command = new Command("doctor", "Show which native runtime loads, its commit, CPU variant and devices") { verbose };
+        command.SetAction(r => CliCommon.Run(() =>
+        {
+            NativeRuntime.Logger = CliCommon.Logger(r.GetValue(verbose));
+            var info = NativeRuntime.Describe();
+            Console.WriteLine($"runtime:      {info.LibraryPath}");
+            Console.WriteLine($"sd.cpp:       {info.SdCommit} ({info.UpstreamVersion})");
+            Console.WriteLine($"ggml:         {info.GgmlCommit}");
+            Console.WriteLine($"cpu variant:  {info.CpuVariant ?? "built in"}");
+            Console.WriteLine($"backends:     {string.Join(", ", info.Backends)}");
+            foreach (var d in info.Devices)
+            {
+                string mem = d.TotalMemory > 0 ? $", {d.FreeMemory / (1 << 20)} MiB free of {d.TotalMemory / (1 << 20)} MiB" : "";
+                Console.WriteLine($"device:       {d.Name} ({d.Type}) {d.Description}{mem}");
+            }
+            var on = info.CpuFeatures.Where(f => f.Value == "1").Select(f => f.Key).ToList();
+            if (on.Count > 0) Console.WriteLine($"cpu features: {string.Join(' ', on)}");
+            if (r.GetValue(verbose))
+            {
+                Console.WriteLine($"system:       {info.SystemInfo}");
+                foreach (var m in info.Modules) Console.WriteLine($"module:       {m.File} score {m.Score} {m.Status}");
+                foreach (var p in info.Probes) Console.WriteLine($"probe:        [{p.Source}] {p.Path}: {p.Outcome}");
+            }
+            return 0;
+        }));
+        return command;
+    }
+}

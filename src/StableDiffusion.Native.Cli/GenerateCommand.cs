@@ -1,0 +1,192 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
+using Spectre.Console;
+using StableDiffusion.Native.ModelFiles;
+
+namespace StableDiffusion.Native.Cli;
+
+internal static class GenerateCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string?>("--model", "-m") { Description = "Full checkpoint (.safetensors/.gguf), or a model name from the models folder" };
+        var diffusionModel = new Option<string?>("--diffusion-model") { Description = "Standalone diffusion model (Flux, SD3, ...)" };
+        var vae = new Option<string?>("--vae") { Description = "VAE weights" };
+        var taesd = new Option<string?>("--taesd") { Description = "Tiny autoencoder used instead of the VAE (fast decode)" };
+        var clipL = new Option<string?>("--clip_l") { Description = "CLIP-L text encoder" };
+        var clipG = new Option<string?>("--clip_g") { Description = "CLIP-G text encoder" };
+        var t5 = new Option<string?>("--t5xxl") { Description = "T5-XXL text encoder" };
+        var controlNet = new Option<string?>("--control-net") { Description = "ControlNet weights" };
+        var lora = new Option<string[]>("--lora") { Description = "LoRA file, optionally with a multiplier: path[:0.8] (repeatable)", AllowMultipleArgumentsPerToken = false };
+        var prompt = new Option<string>("--prompt", "-p") { Description = "What to draw", Required = true };
+        var negative = new Option<string>("--negative-prompt", "-n") { Description = "What to avoid", DefaultValueFactory = _ => "" };
+        var width = new Option<int?>("--width", "-W") { Description = "Width in pixels (default 512, or the init image's)" };
+        var height = new Option<int?>("--height", "-H") { Description = "Height in pixels (default 512, or the init image's)" };
+        var steps = new Option<int>("--steps") { Description = "Sampling steps", DefaultValueFactory = _ => 20 };
+        var cfg = new Option<float>("--cfg-scale") { Description = "Classifier-free guidance scale", DefaultValueFactory = _ => 7f };
+        var guidance = new Option<float?>("--guidance") { Description = "Distilled guidance (Flux)" };
+        var sampler = new Option<string?>("--sampling-method") { Description = "Sampler: " + string.Join(", ", SamplingNames.SamplerNames) };
+        var scheduler = new Option<string?>("--scheduler") { Description = "Scheduler: " + string.Join(", ", SamplingNames.SchedulerNames) };
+        var seed = new Option<long?>("--seed", "-s") { Description = "Seed of the first image (random if omitted; always printed)" };
+        var batch = new Option<int>("--batch-count", "-b") { Description = "Images to generate (seeds seed, seed+1, ...)", DefaultValueFactory = _ => 1 };
+        var clipSkip = new Option<int?>("--clip-skip") { Description = "Skip the last CLIP layers" };
+        var init = new Option<string?>("--init-img", "-i") { Description = "Init image for image-to-image" };
+        var mask = new Option<string?>("--mask") { Description = "Inpainting mask (white repaints)" };
+        var strength = new Option<float>("--strength") { Description = "Denoising strength for image-to-image", DefaultValueFactory = _ => 0.75f };
+        var controlImage = new Option<string?>("--control-image") { Description = "ControlNet conditioning image" };
+        var controlStrength = new Option<float>("--control-strength") { Description = "ControlNet strength", DefaultValueFactory = _ => 0.9f };
+        var vaeTiling = new Option<bool>("--vae-tiling") { Description = "Decode in tiles (less memory)" };
+        var threads = new Option<int?>("--threads", "-t") { Description = "CPU threads (default: physical cores)" };
+        var type = new Option<string?>("--type") { Description = "Convert weights while loading: f16, q8_0, q4_0, ... (prefer 'sdnet convert' once)" };
+        var rules = new Option<string?>("--tensor-type-rules") { Description = "Per-tensor types: regex=type,..." };
+        var backend = new Option<string?>("--backend") { Description = "Device for computation (see 'sdnet doctor')" };
+        var flashAttn = new Option<bool>("--flash-attn") { Description = "Use flash attention" };
+        var eager = new Option<bool>("--eager-load") { Description = "Load every weight before generating (fails early on bad data)" };
+        var output = new Option<string>("--output", "-o") { Description = "Output PNG (a batch adds _2, _3, ...)", DefaultValueFactory = _ => "output.png" };
+        var verbose = new Option<bool>("--verbose", "-v") { Description = "Show the native log" };
+
+        var command = new Command("generate", "Generate images from a prompt (text-to-image, image-to-image, inpainting, ControlNet)")
+        {
+            model, diffusionModel, vae, taesd, clipL, clipG, t5, controlNet, lora, prompt, negative, width, height, steps, cfg,
+            guidance, sampler, scheduler, seed, batch, clipSkip, init, mask, strength, controlImage, controlStrength, vaeTiling,
+            threads, type, rules, backend, flashAttn, eager, output, verbose,
+        };
+        command.SetAction((r, cancellationToken) => Task.FromResult(CliCommon.Run(() =>
+        {
+            var logger = CliCommon.Logger(r.GetValue(verbose));
+            NativeRuntime.Logger = logger;
+            QuantizationType? weightType = null;
+            if (r.GetValue(type) is { } typeName)
+            {
+                if (!QuantizationTypes.TryParse(typeName, out var parsed))
+                    throw new ArgumentException($"Unknown --type '{typeName}'.", "--type");
+                weightType = parsed;
+            }
+            var options = new GeneratorOptions
+            {
+                ModelPath = ModelCommands.ResolveModel(r.GetValue(model)),
+                DiffusionModelPath = r.GetValue(diffusionModel),
+                VaePath = r.GetValue(vae),
+                TaesdPath = r.GetValue(taesd),
+                ClipLPath = r.GetValue(clipL),
+                ClipGPath = r.GetValue(clipG),
+                T5xxlPath = r.GetValue(t5),
+                ControlNetPath = r.GetValue(controlNet),
+                Threads = r.GetValue(threads),
+                WeightType = weightType,
+                TensorTypeRules = r.GetValue(rules),
+                Backend = r.GetValue(backend),
+                FlashAttention = r.GetValue(flashAttn) ? true : null,
+                EagerLoad = r.GetValue(eager) ? true : null,
+                Logger = logger,
+            };
+            Sampler? samplerValue = null;
+            if (r.GetValue(sampler) is { } sn)
+                samplerValue = SamplingNames.TryParseSampler(sn, out var s) ? s : throw new ArgumentException($"Unknown sampler '{sn}'.", "--sampling-method");
+            Scheduler? schedulerValue = null;
+            if (r.GetValue(scheduler) is { } scn)
+                schedulerValue = SamplingNames.TryParseScheduler(scn, out var sc) ? sc : throw new ArgumentException($"Unknown scheduler '{scn}'.", "--scheduler");
+
+            using var initImage = r.GetValue(init) is { } ip ? ImageInput.LoadRgb(ip) : null;
+            using var maskImage = r.GetValue(mask) is { } mp ? ImageInput.LoadMask(mp) : null;
+            using var control = r.GetValue(controlImage) is { } cp ? ImageInput.LoadRgb(cp) : null;
+            var request = new ImageRequest
+            {
+                Prompt = r.GetValue(prompt)!,
+                NegativePrompt = r.GetValue(negative) ?? "",
+                Width = r.GetValue(width),
+                Height = r.GetValue(height),
+                Steps = r.GetValue(steps),
+                CfgScale = r.GetValue(cfg),
+                Guidance = r.GetValue(guidance),
+                Sampler = samplerValue,
+                Scheduler = schedulerValue,
+                Seed = r.GetValue(seed),
+                BatchCount = r.GetValue(batch),
+                ClipSkip = r.GetValue(clipSkip),
+                Loras = (r.GetValue(lora) ?? []).Select(ParseLora).ToList(),
+                InitImage = initImage,
+                Mask = maskImage,
+                Strength = r.GetValue(strength),
+                ControlImage = control,
+                ControlStrength = r.GetValue(controlStrength),
+                VaeTiling = r.GetValue(vaeTiling),
+            };
+
+            var total = Stopwatch.StartNew();
+            using var generator = Generator.Load(options);
+            var loadTime = total.Elapsed;
+            var genClock = Stopwatch.StartNew();
+            IReadOnlyList<GeneratedImage> images = RunWithProgress(progress =>
+                maskImage is not null ? generator.Inpaint(request, progress, cancellationToken)
+                : initImage is not null ? generator.ImageToImage(request, progress, cancellationToken)
+                : generator.TextToImage(request, progress, cancellationToken));
+            var genTime = genClock.Elapsed;
+
+            string outPath = r.GetValue(output)!;
+            for (int i = 0; i < images.Count; i++)
+            {
+                string path = i == 0 ? outPath : Path.Combine(Path.GetDirectoryName(outPath) ?? "",
+                    Path.GetFileNameWithoutExtension(outPath) + "_" + (i + 1).ToString(CultureInfo.InvariantCulture) + Path.GetExtension(outPath));
+                images[i].SaveAsPng(path);
+                Console.WriteLine($"seed {images[i].Seed} -> {path} ({images[i].Width}x{images[i].Height})");
+                images[i].Dispose();
+            }
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"time: load {loadTime.TotalSeconds:F2} s, generate {genTime.TotalSeconds:F2} s, total {total.Elapsed.TotalSeconds:F2} s"));
+            return 0;
+        })));
+        return command;
+    }
+
+    internal static LoraReference ParseLora(string spec)
+    {
+        // path[:multiplier] — the last colon only counts when a number follows (Windows drive letters).
+        int colon = spec.LastIndexOf(':');
+        if (colon > 1 && float.TryParse(spec.AsSpan(colon + 1), NumberStyles.Float, CultureInfo.InvariantCulture, out float m))
+            return new LoraReference(spec[..colon], m);
+        return new LoraReference(spec);
+    }
+
+    private static T RunWithProgress<T>(Func<IProgress<GenerationProgress>, T> work)
+    {
+        if (Console.IsErrorRedirected || !AnsiConsole.Profile.Capabilities.Interactive)
+        {
+            var plain = new Progress(p =>
+            {
+                if (p.Phase == GenerationPhase.Sampling && (p.Step == p.Steps || p.Step % 5 == 0))
+                    Console.Error.WriteLine($"image {p.Image + 1}: step {p.Step}/{p.Steps} ({p.Elapsed.TotalSeconds:F1} s)");
+            });
+            return work(plain);
+        }
+        T result = default!;
+        AnsiConsole.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+            .Start(ctx =>
+            {
+                var task = ctx.AddTask("loading", maxValue: 1);
+                result = work(new Progress(p =>
+                {
+                    task.Description = p.Phase switch
+                    {
+                        GenerationPhase.Sampling => $"image {p.Image + 1}: sampling",
+                        GenerationPhase.Decoding => "decoding",
+                        _ => "loading",
+                    };
+                    task.MaxValue = Math.Max(1, p.Steps);
+                    task.Value = p.Step;
+                }));
+                task.Value = task.MaxValue;
+            });
+        return result;
+    }
+
+    /// <summary>Reports synchronously on the generating thread (System.Progress would post to the thread pool, out of order).</summary>
+    private sealed class Progress(Action<GenerationProgress> report) : IProgress<GenerationProgress>
+    {
+        public void Report(GenerationProgress value) => report(value);
+    }
+}

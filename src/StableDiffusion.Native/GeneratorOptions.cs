@@ -1,0 +1,55 @@
+using Microsoft.Extensions.Logging;
+using StableDiffusion.Native.ModelFiles;
+
+namespace StableDiffusion.Native;
+
+/// <summary>What to load and how. Unset values keep upstream's defaults (from <c>sd_ctx_params_init</c>).</summary>
+public sealed record GeneratorOptions
+{
+    /// <summary>A full checkpoint (UNet/DiT + text encoders + VAE), .safetensors or .gguf.</summary>
+    public string? ModelPath { get; init; }
+    /// <summary>A standalone diffusion model (Flux, SD3, ...); combine with the text encoder and VAE paths.</summary>
+    public string? DiffusionModelPath { get; init; }
+    public string? ClipLPath { get; init; }
+    public string? ClipGPath { get; init; }
+    public string? T5xxlPath { get; init; }
+    public string? VaePath { get; init; }
+    /// <summary>A tiny autoencoder (TAESD) used instead of the VAE: much faster decoding, lower quality.</summary>
+    public string? TaesdPath { get; init; }
+    public string? ControlNetPath { get; init; }
+    /// <summary>Textual-inversion embeddings, usable in prompts by name.</summary>
+    public IReadOnlyList<Embedding> Embeddings { get; init; } = [];
+
+    /// <summary>Convert weights to this type while loading (slow: prefer a converted file). Null keeps the file's types.</summary>
+    public QuantizationType? WeightType { get; init; }
+    /// <summary>Per-tensor type overrides in upstream's syntax (<c>regex=type,...</c>); see <c>TensorTypeRules</c>.</summary>
+    public string? TensorTypeRules { get; init; }
+
+    /// <summary>CPU threads; null uses upstream's choice (physical cores).</summary>
+    public int? Threads { get; init; }
+    /// <summary>Device for computation ("CPU", "CUDA0", "Vulkan0", ...; see <see cref="NativeRuntimeInfo.Devices"/>), or an upstream assignment spec.</summary>
+    public string? Backend { get; init; }
+    /// <summary>Device that holds the weights, when it differs from <see cref="Backend"/>.</summary>
+    public string? ParamsBackend { get; init; }
+    public bool? FlashAttention { get; init; }
+    public bool? DiffusionConvDirect { get; init; }
+    public bool? VaeConvDirect { get; init; }
+    /// <summary>Memory-map model files (keeps RSS low; the files must stay on disk while the generator lives).</summary>
+    public bool? EnableMmap { get; init; }
+    /// <summary>Load every weight at <see cref="Generator.Load"/> instead of lazily on the first generation, so bad data fails early.</summary>
+    public bool? EagerLoad { get; init; }
+    public LoraApplyMode? LoraApplyMode { get; init; }
+    /// <summary>Remote ggml RPC servers (<c>host:port,...</c>).</summary>
+    public string? RpcServers { get; init; }
+    /// <summary>GPU memory budget for weight offloading, in upstream's syntax (GiB number, or -1 for auto).</summary>
+    public string? MaxVram { get; init; }
+
+    /// <summary>Receives this generator's native log lines (never printed to stdout).</summary>
+    public ILogger? Logger { get; init; }
+}
+
+/// <summary>A textual-inversion embedding: the prompt token <paramref name="Name"/> maps to the file at <paramref name="Path"/>.</summary>
+public sealed record Embedding(string Name, string Path);
+
+/// <summary>A LoRA applied to one request.</summary>
+public sealed record LoraReference(string Path, float Multiplier = 1f);

@@ -1,0 +1,155 @@
+using System.Globalization;
+using System.Text;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.Formats.Png;
+
+namespace StableDiffusion.Native;
+
+/// <summary>
+/// How an image was made, as the A1111 <c>parameters</c> PNG text chunk records it (the format sd-cli writes
+/// too, so its PNGs read back here). Everything needed to reproduce the image from the same model.
+/// </summary>
+public sealed record GenerationParameters
+{
+    public const string PngKeyword = "parameters";
+
+    public string Prompt { get; init; } = "";
+    public string NegativePrompt { get; init; } = "";
+    public int Steps { get; init; }
+    public float CfgScale { get; init; }
+    public float? Guidance { get; init; }
+    public float? Eta { get; init; }
+    public long Seed { get; init; }
+    public int Width { get; init; }
+    public int Height { get; init; }
+    public Sampler? Sampler { get; init; }
+    public Scheduler? Scheduler { get; init; }
+    public string? Model { get; init; }
+    /// <summary>Denoising strength, for image-to-image and inpainting.</summary>
+    public float? Strength { get; init; }
+    public int? ClipSkip { get; init; }
+    /// <summary>Key/value pairs this type does not model, kept so a round trip loses nothing.</summary>
+    public IReadOnlyDictionary<string, string> Extra { get; init; } = new Dictionary<string, string>();
+
+    public override string ToString()
+    {
+        var c = CultureInfo.InvariantCulture;
+        var sb = new StringBuilder();
+        sb.Append(Prompt).Append('\n');
+        if (NegativePrompt.Length > 0) sb.Append("Negative prompt: ").Append(NegativePrompt).Append('\n');
+        sb.Append("Steps: ").Append(Steps.ToString(c));
+        sb.Append(", CFG scale: ").Append(CfgScale.ToString("R", c));
+        if (Guidance is float g) sb.Append(", Guidance: ").Append(g.ToString("R", c));
+        if (Eta is float e) sb.Append(", Eta: ").Append(e.ToString("R", c));
+        sb.Append(", Seed: ").Append(Seed.ToString(c));
+        sb.Append(", Size: ").Append(Width.ToString(c)).Append('x').Append(Height.ToString(c));
+        if (!string.IsNullOrEmpty(Model)) sb.Append(", Model: ").Append(Model);
+        if (Sampler is { } s)
+        {
+            sb.Append(", Sampler: ").Append(s.Name());
+            if (Scheduler is { } sch) sb.Append(' ').Append(sch.Name());
+        }
+        if (Strength is float st) sb.Append(", Denoising strength: ").Append(st.ToString("R", c));
+        if (ClipSkip is int cs) sb.Append(", Clip skip: ").Append(cs.ToString(c));
+        foreach (var (k, v) in Extra) sb.Append(", ").Append(k).Append(": ").Append(v);
+        return sb.ToString();
+    }
+
+    /// <summary>Parses the text of a <c>parameters</c> chunk (ours, sd-cli's or A1111's).</summary>
+    /// <exception cref="FormatException">The text has no "Steps:" line.</exception>
+    public static GenerationParameters Parse(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        string[] lines = text.Replace("\r\n", "\n").Split('\n');
+        int settingsLine = Array.FindLastIndex(lines, l => l.StartsWith("Steps: ", StringComparison.Ordinal));
+        if (settingsLine < 0) throw new FormatException("Not generation parameters: no line starts with \"Steps: \".");
+
+        var prompt = new List<string>();
+        var negative = new List<string>();
+        bool inNegative = false;
+        for (int i = 0; i < settingsLine; i++)
+        {
+            string l = lines[i];
+            if (l.StartsWith("Negative prompt: ", StringComparison.Ordinal))
+            {
+                inNegative = true;
+                negative.Add(l["Negative prompt: ".Length..]);
+            }
+            else (inNegative ? negative : prompt).Add(l);
+        }
+
+        var c = CultureInfo.InvariantCulture;
+        var p = new GenerationParameters { Prompt = string.Join('\n', prompt), NegativePrompt = string.Join('\n', negative) };
+        var extra = new Dictionary<string, string>();
+        foreach (var (key, value) in SplitSettings(string.Join(", ", lines[settingsLine..].Where(l => l.Length > 0))))
+        {
+            switch (key)
+            {
+                case "Steps": p = p with { Steps = int.Parse(value, c) }; break;
+                case "CFG scale": p = p with { CfgScale = float.Parse(value, c) }; break;
+                case "Guidance": p = p with { Guidance = float.Parse(value, c) }; break;
+                case "Eta": p = p with { Eta = float.Parse(value, c) }; break;
+                case "Seed": p = p with { Seed = long.Parse(value, c) }; break;
+                case "Size":
+                    string[] wh = value.Split('x');
+                    p = p with { Width = int.Parse(wh[0], c), Height = int.Parse(wh[1], c) };
+                    break;
+                case "Model": p = p with { Model = value }; break;
+                case "Denoising strength": p = p with { Strength = float.Parse(value, c) }; break;
+                case "Clip skip": p = p with { ClipSkip = int.Parse(value, c) }; break;
+                case "Sampler":
+                    // sd-cli writes "euler_a karras"; A1111 writes "Euler a" and a separate "Schedule type".
+                    if (SamplingNames.TryParseSampler(value, out var whole)) p = p with { Sampler = whole };
+                    else
+                    {
+                        int sp = value.LastIndexOf(' ');
+                        if (sp > 0 && SamplingNames.TryParseSampler(value[..sp], out var s) && SamplingNames.TryParseScheduler(value[(sp + 1)..], out var sch))
+                            p = p with { Sampler = s, Scheduler = sch };
+                        else extra[key] = value;
+                    }
+                    break;
+                case "Schedule type" when SamplingNames.TryParseScheduler(value, out var st):
+                    p = p with { Scheduler = st };
+                    break;
+                default: extra[key] = value; break;
+            }
+        }
+        return p with { Extra = extra };
+    }
+
+    /// <summary>Reads the parameters stored in a PNG; null when it has none. Only the header chunks are decoded.</summary>
+    public static GenerationParameters? Read(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Read(stream);
+    }
+
+    /// <inheritdoc cref="Read(string)"/>
+    public static GenerationParameters? Read(Stream stream)
+    {
+        var info = Image.Identify(stream) ?? throw new InvalidDataException("Not an image ImageSharp can identify.");
+        var text = info.Metadata.GetPngMetadata().TextData.FirstOrDefault(t => t.Keyword == PngKeyword);
+        return text.Value is null ? null : Parse(text.Value);
+    }
+
+    /// <summary>Splits "k: v, k: [a, b], k: v" respecting brackets and quotes.</summary>
+    private static IEnumerable<(string Key, string Value)> SplitSettings(string s)
+    {
+        int depth = 0, start = 0;
+        bool quoted = false;
+        for (int i = 0; i <= s.Length; i++)
+        {
+            char ch = i < s.Length ? s[i] : ',';
+            if (ch == '"') quoted = !quoted;
+            else if (!quoted && (ch == '[' || ch == '{')) depth++;
+            else if (!quoted && (ch == ']' || ch == '}')) depth--;
+            else if (ch == ',' && depth == 0 && !quoted)
+            {
+                string part = s[start..i].Trim();
+                start = i + 1;
+                int colon = part.IndexOf(": ", StringComparison.Ordinal);
+                if (colon > 0) yield return (part[..colon], part[(colon + 2)..]);
+            }
+        }
+    }
+}

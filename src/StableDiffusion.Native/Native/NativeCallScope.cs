@@ -1,0 +1,152 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Text;
+using Microsoft.Extensions.Logging;
+using StableDiffusion.Native.Interop;
+
+namespace StableDiffusion.Native.Native;
+
+/// <summary>
+/// Routes upstream's process-global log and progress callbacks to the managed call that caused them.
+/// Upstream offers one callback per process, and its user-data pointer cannot tell two concurrent calls
+/// apart; but sampling, decoding and their logs run on the calling thread, so a thread-static scope set
+/// around each native call attributes them exactly. Lines from upstream's worker threads (model loading)
+/// go to <see cref="NativeRuntime.Logger"/>.
+/// </summary>
+internal sealed class NativeCallScope : IDisposable
+{
+    [ThreadStatic] private static NativeCallScope? t_current;
+
+    private readonly NativeCallScope? _previous;
+    private readonly List<string> _problems = new();
+
+    private NativeCallScope(ILogger? logger, Action<int, int, float>? onProgress, Action<string>? onInfo)
+    {
+        Logger = logger;
+        OnProgress = onProgress;
+        OnInfo = onInfo;
+        _previous = t_current;
+        t_current = this;
+    }
+
+    public ILogger? Logger { get; }
+
+    public Action<int, int, float>? OnProgress { get; }
+
+    /// <summary>Sees every INFO and DEBUG line of the call (used to tell loading, sampling and decoding apart).</summary>
+    public Action<string>? OnInfo { get; }
+
+    /// <summary>Error and warning lines logged on this thread during the scope, oldest first (at most 32 kept).</summary>
+    public IReadOnlyList<string> Problems
+    {
+        get
+        {
+            lock (_problems) return _problems.ToArray();
+        }
+    }
+
+    public static NativeCallScope Enter(ILogger? logger = null, Action<int, int, float>? onProgress = null, Action<string>? onInfo = null)
+        => new(logger, onProgress, onInfo);
+
+    public void Dispose()
+    {
+        if (t_current == this) t_current = _previous;
+    }
+
+    /// <summary>Builds the typed exception for a failed native call from what upstream logged during it.</summary>
+    public StableDiffusionException Failure(string what)
+    {
+        var lines = Problems;
+        var errors = lines.Where(l => l.StartsWith("error:", StringComparison.Ordinal)).ToList();
+        return new StableDiffusionException(what, (errors.Count > 0 ? errors : lines).TakeLast(8).ToList());
+    }
+
+    private void Add(string line)
+    {
+        lock (_problems)
+        {
+            if (_problems.Count == 32) _problems.RemoveAt(0);
+            _problems.Add(line);
+        }
+    }
+
+    // ---- the bridges (registered once per process by NativeRuntime) ----
+
+    private static readonly ILoggerHolder s_router = new();
+    private static GCHandle s_routerHandle;
+
+    internal static unsafe void Install()
+    {
+        if (!s_routerHandle.IsAllocated) s_routerHandle = GCHandle.Alloc(s_router);
+        void* data = (void*)GCHandle.ToIntPtr(s_routerHandle);
+        Sd.sd_set_log_callback(&LogBridge, data);
+        // Also silences upstream's own progress bars on stdout.
+        Sd.sd_set_progress_callback(&ProgressBridge, data);
+    }
+
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    private static unsafe void LogBridge(sd_log_level_t level, sbyte* text, void* data)
+    {
+        try
+        {
+            if (text == null) return;
+            string line = Marshal.PtrToStringUTF8((nint)text)?.TrimEnd('\r', '\n') ?? string.Empty;
+            if (line.Length == 0) return;
+            var scope = t_current;
+            var router = data == null ? s_router : (ILoggerHolder?)GCHandle.FromIntPtr((nint)data).Target ?? s_router;
+            ILogger? logger = scope?.Logger ?? router.Logger;
+            LogLevel mapped = level switch
+            {
+                sd_log_level_t.SD_LOG_DEBUG => LogLevel.Debug,
+                sd_log_level_t.SD_LOG_INFO => LogLevel.Information,
+                sd_log_level_t.SD_LOG_WARN => LogLevel.Warning,
+                _ => LogLevel.Error,
+            };
+            if (logger is not null && logger.IsEnabled(mapped))
+                logger.Log(mapped, new EventId((int)level, "native"), line, null, static (s, _) => s);
+            if (scope is not null)
+            {
+                if (mapped >= LogLevel.Warning) scope.Add((mapped == LogLevel.Error ? "error: " : "warning: ") + line);
+                else scope.OnInfo?.Invoke(Message(line));
+            }
+        }
+        catch
+        {
+            // Never let an exception cross into native code; a lost log line is the lesser harm.
+        }
+    }
+
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    private static unsafe void ProgressBridge(int step, int steps, float time, void* data)
+    {
+        try
+        {
+            t_current?.OnProgress?.Invoke(step, steps, time);
+        }
+        catch
+        {
+            // A throwing IProgress<T> must not unwind through upstream's stack frames.
+        }
+    }
+
+    /// <summary>Upstream prefixes every line with "file.cpp:line - "; this is the text after it.</summary>
+    internal static string Message(string line)
+    {
+        int dash = line.IndexOf(" - ", StringComparison.Ordinal);
+        if (dash <= 0) return line;
+        int colon = line.LastIndexOf(':', dash);
+        return colon > 0 && line.AsSpan(colon + 1, dash - colon - 1).Trim().ToString().All(char.IsAsciiDigit) ? line[(dash + 3)..] : line;
+    }
+
+    internal static ILogger? GlobalLogger
+    {
+        get => s_router.Logger;
+        set => s_router.Logger = value;
+    }
+
+    /// <summary>The object the callbacks' user-data GCHandle points to.</summary>
+    private sealed class ILoggerHolder
+    {
+        public volatile ILogger? Logger;
+    }
+}

@@ -1,0 +1,226 @@
+using System.Runtime.InteropServices;
+
+namespace StableDiffusion.Native.Native;
+
+/// <summary>Finds the native runtime: the probe order, the file names and the diagnostics of a failed load.</summary>
+internal static class NativeLocator
+{
+    /// <summary>The library's file stem; every file of our runtime carries the "sdnet-" prefix (see CMakeLists.txt).</summary>
+    public const string LibraryStem = "sdnet-stable-diffusion";
+
+    /// <summary>Environment variable naming a directory that holds the runtime (checked before anything else).</summary>
+    public const string PathVariable = "SDNET_NATIVE_PATH";
+
+    /// <summary>Environment variable overriding the user-level cache of built runtimes.</summary>
+    public const string CacheVariable = "SDNET_NATIVE_CACHE";
+
+    public static string LibraryFileName =>
+        OperatingSystem.IsWindows() ? LibraryStem + ".dll"
+        : OperatingSystem.IsMacOS() ? "lib" + LibraryStem + ".dylib"
+        : "lib" + LibraryStem + ".so";
+
+    /// <summary>The RIDs whose runtimes/&lt;rid&gt;/native folders may hold a runtime for this process, most specific first.</summary>
+    public static IReadOnlyList<string> RidFallbacks()
+    {
+        string arch = RuntimeInformation.ProcessArchitecture switch
+        {
+            Architecture.X64 => "x64",
+            Architecture.Arm64 => "arm64",
+            Architecture.X86 => "x86",
+            Architecture.Arm => "arm",
+            var a => a.ToString().ToLowerInvariant(),
+        };
+        var rids = new List<string>();
+        string current = RuntimeInformation.RuntimeIdentifier;
+        if (OperatingSystem.IsWindows())
+        {
+            rids.Add("win-" + arch);
+        }
+        else if (OperatingSystem.IsMacOS())
+        {
+            rids.Add("osx-" + arch);
+            rids.Add("osx");
+        }
+        else
+        {
+            // musl cannot load glibc binaries (and vice versa): never fall back across the two.
+            if (IsMusl()) rids.Add("linux-musl-" + arch);
+            else rids.Add("linux-" + arch);
+        }
+        if (!rids.Contains(current)) rids.Insert(0, current);
+        return rids;
+    }
+
+    private static bool IsMusl()
+    {
+        if (RuntimeInformation.RuntimeIdentifier.Contains("musl", StringComparison.Ordinal)) return true;
+        try
+        {
+            return Directory.Exists("/lib") && Directory.EnumerateFiles("/lib", "ld-musl-*").Any();
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Directories to probe, in order, each with the reason it is probed.</summary>
+    public static IEnumerable<(string Source, string Directory)> CandidateDirectories(string? explicitDirectory, string baseDirectory)
+    {
+        if (!string.IsNullOrEmpty(explicitDirectory))
+            yield return ("NativeRuntime.SearchDirectory", explicitDirectory);
+        string? fromEnv = Environment.GetEnvironmentVariable(PathVariable);
+        if (!string.IsNullOrEmpty(fromEnv))
+            yield return (PathVariable, fromEnv);
+
+        if (AppContext.GetData("NATIVE_DLL_SEARCH_DIRECTORIES") is string searchDirs)
+        {
+            foreach (string dir in searchDirs.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
+                yield return ("NATIVE_DLL_SEARCH_DIRECTORIES", dir);
+        }
+
+        var rids = RidFallbacks();
+        foreach (string rid in rids)
+            yield return ($"app runtimes/{rid}/native", Path.Combine(baseDirectory, "runtimes", rid, "native"));
+        yield return ("app directory", baseDirectory);
+
+        // A checkout: the presets' build output (artifacts/native/<preset>/runtimes/<rid>/native).
+        string? repo = FindRepositoryRoot(baseDirectory);
+        if (repo is not null)
+        {
+            foreach (string preset in PresetPreference(Path.Combine(repo, "artifacts", "native")))
+                foreach (string rid in rids)
+                    yield return ($"dev build ({preset})", Path.Combine(repo, "artifacts", "native", preset, "runtimes", rid, "native"));
+        }
+
+        // The user-level cache of built runtimes, keyed by the pin.
+        string pinDir = Path.Combine(CacheRoot(), Interop.Sd.UpstreamCommit);
+        foreach (string entry in PresetPreference(pinDir))
+            foreach (string rid in rids)
+                yield return ($"runtime cache ({entry})", Path.Combine(pinDir, entry, "runtimes", rid, "native"));
+    }
+
+    /// <summary>The user-level cache root; the same rule as native/cmake/SdnetCache.cmake.</summary>
+    public static string CacheRoot()
+    {
+        string? env = Environment.GetEnvironmentVariable(CacheVariable);
+        if (!string.IsNullOrEmpty(env)) return env;
+        if (OperatingSystem.IsWindows())
+            return Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData), "stable-diffusion-native", "cache");
+        string home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+        if (OperatingSystem.IsMacOS())
+            return Path.Combine(home, "Library", "Caches", "stable-diffusion-native");
+        string? xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
+        return Path.Combine(string.IsNullOrEmpty(xdg) ? Path.Combine(home, ".cache") : xdg, "stable-diffusion-native");
+    }
+
+    /// <summary>Sub-directories ordered so GPU flavors come before the portable CPU one, newest first within a flavor.</summary>
+    private static IEnumerable<string> PresetPreference(string dir)
+    {
+        if (!Directory.Exists(dir)) return [];
+        string[] order = ["cuda", "vulkan", "metal", "cpu", "cpu-native"];
+        return new DirectoryInfo(dir).EnumerateDirectories()
+            .OrderBy(d => Rank(d.Name))
+            .ThenByDescending(d => d.LastWriteTimeUtc)
+            .Select(d => d.Name)
+            .ToList();
+
+        int Rank(string name)
+        {
+            for (int i = 0; i < order.Length; i++)
+                if (name == order[i] || name.StartsWith(order[i] + "-", StringComparison.Ordinal) && !(order[i] == "cpu" && name.StartsWith("cpu-native", StringComparison.Ordinal)))
+                    return i;
+            return order.Length;
+        }
+    }
+
+    private static string? FindRepositoryRoot(string start)
+    {
+        for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "CMakePresets.json")) &&
+                File.Exists(Path.Combine(dir.FullName, "StableDiffusion.Native.sln")))
+                return dir.FullName;
+        }
+        return null;
+    }
+
+    /// <summary>Tries each candidate; returns the first handle that loads, recording every attempt.</summary>
+    public static nint TryLoad(IEnumerable<(string Source, string Directory)> candidates, List<NativeProbe> probes, out string? loadedPath)
+    {
+        var seen = new HashSet<string>(OperatingSystem.IsWindows() ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal);
+        foreach (var (source, dir) in candidates)
+        {
+            string path = Path.GetFullPath(Path.Combine(dir, LibraryFileName));
+            if (!seen.Add(path)) continue;
+            if (!File.Exists(path))
+            {
+                probes.Add(new NativeProbe(source, path, "not found"));
+                continue;
+            }
+            try
+            {
+                // By absolute path, so the OS error text (missing dependency, wrong architecture...) is kept.
+                nint handle = NativeLibrary.Load(path);
+                probes.Add(new NativeProbe(source, path, "loaded"));
+                loadedPath = path;
+                return handle;
+            }
+            catch (Exception e) when (e is DllNotFoundException or BadImageFormatException)
+            {
+                probes.Add(new NativeProbe(source, path, e.Message.ReplaceLineEndings(" ").Trim()));
+            }
+        }
+        loadedPath = null;
+        return 0;
+    }
+
+    public static string DescribeFailure(IReadOnlyList<NativeProbe> probes)
+    {
+        var sb = new System.Text.StringBuilder();
+        sb.Append("The StableDiffusion.Native runtime (").Append(LibraryFileName).Append(") could not be loaded for ")
+          .Append(RuntimeInformation.RuntimeIdentifier).Append(" (").Append(RuntimeInformation.OSDescription).Append(", ")
+          .Append(RuntimeInformation.ProcessArchitecture).AppendLine(").")
+          .AppendLine("Probed, in order:");
+        foreach (var p in probes)
+            sb.Append("  [").Append(p.Source).Append("] ").Append(p.Path).Append(": ").AppendLine(p.Outcome);
+        var hints = Hints(probes).Distinct().ToList();
+        if (probes.All(p => p.Outcome == "not found"))
+            hints.Insert(0, "No runtime file was found. Reference a StableDiffusion.Native.Runtime.* package, set " + PathVariable +
+                            " (or NativeRuntime.SearchDirectory) to a folder holding " + LibraryFileName +
+                            ", or build one from a checkout: cmake --workflow --preset cpu.");
+        if (hints.Count > 0)
+        {
+            sb.AppendLine("Hints:");
+            foreach (string h in hints) sb.Append("  - ").AppendLine(h);
+        }
+        return sb.ToString().TrimEnd();
+    }
+
+    private static IEnumerable<string> Hints(IEnumerable<NativeProbe> probes)
+    {
+        foreach (var p in probes)
+        {
+            string e = p.Outcome;
+            if (e is "not found" or "loaded") continue;
+            if (e.Contains("GLIBC_", StringComparison.Ordinal) || e.Contains("GLIBCXX_", StringComparison.Ordinal))
+                yield return "The C/C++ runtime of this system is older than the one the runtime was built against (glibc/libstdc++ too old); use a newer distribution or build the runtime here.";
+            if (e.Contains("libgomp", StringComparison.Ordinal) || e.Contains("vcomp", StringComparison.OrdinalIgnoreCase))
+                yield return "The OpenMP runtime is missing (libgomp / vcomp140); install it, or use a runtime built with GGML_OPENMP=OFF (ours are).";
+            if (e.Contains("VCRUNTIME", StringComparison.OrdinalIgnoreCase) || e.Contains("MSVCP", StringComparison.OrdinalIgnoreCase))
+                yield return "The Microsoft Visual C++ Redistributable (x64, 2015-2022) is missing.";
+            if (e.Contains("cudart", StringComparison.OrdinalIgnoreCase) || e.Contains("cublas", StringComparison.OrdinalIgnoreCase) || e.Contains("libcuda", StringComparison.OrdinalIgnoreCase))
+                yield return "The CUDA runtime (cudart/cuBLAS 12+) or the NVIDIA driver is missing; install them or use the CPU/Vulkan runtime.";
+            if (e.Contains("vulkan", StringComparison.OrdinalIgnoreCase))
+                yield return "The Vulkan loader (libvulkan.so.1 / vulkan-1.dll) is missing; install your GPU driver's Vulkan support.";
+            if (e.Contains("ELF class", StringComparison.Ordinal) || e.Contains("invalid ELF header", StringComparison.Ordinal) ||
+                e.Contains("wrong architecture", StringComparison.OrdinalIgnoreCase) || e.Contains("mach-o", StringComparison.OrdinalIgnoreCase) ||
+                e.Contains("not a valid", StringComparison.OrdinalIgnoreCase) || e.Contains("file too short", StringComparison.Ordinal))
+                yield return $"{p.Path} is not a library for this OS/architecture ({RuntimeInformation.ProcessArchitecture}); the package for another RID was probably copied here.";
+        }
+    }
+}

@@ -1,0 +1,76 @@
+namespace StableDiffusion.Native;
+
+/// <summary>What was loaded: file, commits, the chosen CPU variant, registered devices and CPU features.</summary>
+public sealed record NativeRuntimeInfo
+{
+    public required string LibraryPath { get; init; }
+    public required string SdCommit { get; init; }
+    public required string GgmlCommit { get; init; }
+    public required string UpstreamVersion { get; init; }
+    public required string SystemInfo { get; init; }
+
+    /// <summary>The CPU module ggml scored best on this machine (e.g. "haswell", "zen4"), or null when the CPU backend is built in.</summary>
+    public string? CpuVariant { get; init; }
+    public required IReadOnlyList<NativeModule> Modules { get; init; }
+    public required IReadOnlyList<NativeDevice> Devices { get; init; }
+    public required IReadOnlyList<string> Backends { get; init; }
+    public required IReadOnlyDictionary<string, string> CpuFeatures { get; init; }
+    public required IReadOnlyList<NativeProbe> Probes { get; init; }
+
+    /// <summary>What ggml logged while the backend modules were loaded.</summary>
+    public IReadOnlyList<string> LoadLog { get; init; } = [];
+
+    internal static NativeRuntimeInfo Parse(string path, string commit, string ggml, string version, string system, string report, IReadOnlyList<NativeProbe> probes)
+    {
+        var modules = new List<NativeModule>();
+        var devices = new List<NativeDevice>();
+        var backends = new List<string>();
+        var features = new Dictionary<string, string>(StringComparer.Ordinal);
+        var log = new List<string>();
+        string? cpu = null;
+        foreach (string line in report.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            string[] f = line.Split('\t');
+            switch (f[0])
+            {
+                case "module" when f.Length >= 5:
+                    modules.Add(new NativeModule(f[1], f[2], int.Parse(f[3]), f[4], Chosen: false));
+                    break;
+                case "chosen" when f.Length >= 5:
+                    int i = modules.FindIndex(m => m.File == f[2]);
+                    if (i >= 0) modules[i] = modules[i] with { Chosen = f[4] == "registered", Status = f[4] == "registered" ? "chosen" : "failed to register" };
+                    if (f[1] == "cpu" && f[4] == "registered")
+                    {
+                        // libsdnet-ggml-cpu-haswell.so -> haswell
+                        string stem = Path.GetFileNameWithoutExtension(f[2]);
+                        int dash = stem.IndexOf("cpu-", StringComparison.Ordinal);
+                        cpu = dash >= 0 ? stem[(dash + 4)..] : stem;
+                    }
+                    break;
+                case "backend" when f.Length >= 2:
+                    backends.Add(f[1]);
+                    break;
+                case "feature" when f.Length >= 3:
+                    features[f[1]] = f[2];
+                    break;
+                case "log" when f.Length >= 3:
+                    log.Add(f[2]);
+                    break;
+                case "device" when f.Length >= 6:
+                    devices.Add(new NativeDevice(f[1], f[2], f[3], long.Parse(f[4]), long.Parse(f[5])));
+                    break;
+            }
+        }
+        return new NativeRuntimeInfo
+        {
+            LibraryPath = path, SdCommit = commit, GgmlCommit = ggml, UpstreamVersion = version, SystemInfo = system.Trim(),
+            CpuVariant = cpu, Modules = modules, Devices = devices, Backends = backends, CpuFeatures = features, Probes = probes, LoadLog = log,
+        };
+    }
+}
+
+/// <summary>A ggml backend module file seen beside the runtime and its score on this machine (0: unsupported).</summary>
+public sealed record NativeModule(string Kind, string File, int Score, string Status, bool Chosen);
+
+/// <summary>A device registered by a backend; <see cref="Name"/> is what <c>GeneratorOptions.Backend</c> accepts.</summary>
+public sealed record NativeDevice(string Name, string Description, string Type, long FreeMemory, long TotalMemory);
