@@ -157,7 +157,7 @@ internal static class GenerateCommand
         {
             var plain = new Progress(p =>
             {
-                if (p.Phase == GenerationPhase.Sampling && (p.Step == p.Steps || p.Step % 5 == 0))
+                if (p.Phase == GenerationPhase.Sampling && p.Step > 0 && (p.Step == p.Steps || p.Step % 5 == 0))
                     Console.Error.WriteLine($"image {p.Image + 1}: step {p.Step}/{p.Steps} ({p.Elapsed.TotalSeconds:F1} s)");
             });
             return work(plain);
