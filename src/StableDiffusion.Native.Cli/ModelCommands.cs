@@ -1,12 +1,248 @@
 using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using StableDiffusion.Native.ModelFiles;
 
 namespace StableDiffusion.Native.Cli;
 
 /// <summary>inspect, convert and models: the model-files commands.</summary>
 internal static class ModelCommands
 {
-    public static IEnumerable<Command> Create() => [];
+    /// <summary>The weight types whose memory <c>inspect</c> and <c>models</c> show.</summary>
+    internal static readonly QuantizationType[] MemoryTypes =
+        [QuantizationType.F16, QuantizationType.Q8_0, QuantizationType.Q5_0, QuantizationType.Q4_0, QuantizationType.Q4_K];
+
+    public static IEnumerable<Command> Create() => [Inspect(), ConvertCommand(), Models()];
 
     /// <summary>A path as given, or a model name looked up in the models folder.</summary>
-    public static string? ResolveModel(string? nameOrPath) => nameOrPath;
+    /// <exception cref="ArgumentException">Neither a file nor a unique model name (the message lists close names).</exception>
+    public static string? ResolveModel(string? nameOrPath) => ResolveModel(nameOrPath, null);
+
+    /// <summary>A path as given, or a model name looked up in <paramref name="directory"/> (default: the models folder).</summary>
+    public static string? ResolveModel(string? nameOrPath, string? directory)
+        => string.IsNullOrEmpty(nameOrPath) ? nameOrPath : new ModelsFolder(directory).Resolve(nameOrPath);
+
+    private static Command Inspect()
+    {
+        var file = new Argument<string>("file") { Description = "Model file (.safetensors, .gguf, .safetensors.index.json) or a model name from the models folder" };
+        var dir = new Option<string?>("--dir") { Description = "Models folder used to resolve a name (default: SDNET_MODELS_DIR or the per-user folder)" };
+        var command = new Command("inspect", "Show what a model file holds: family, components, tensor types, metadata and memory per weight type")
+        {
+            file, dir,
+        };
+        command.SetAction(r =>
+        {
+            var output = r.InvocationConfiguration.Output;
+            var error = r.InvocationConfiguration.Error;
+            return RunReportingTo(error, () =>
+            {
+                string path = ResolveModel(r.GetValue(file), r.GetValue(dir))!;
+                WriteInspection(output, ModelInfo.FromFile(path));
+                return 0;
+            });
+        });
+        return command;
+    }
+
+    private static Command ConvertCommand()
+    {
+        var input = new Argument<string>("input") { Description = "Model to convert (.safetensors or .gguf), or a model name from the models folder" };
+        var output = new Option<string?>("--output", "-o") { Description = "File to write (.gguf; .safetensors writes safetensors). Default: INPUT.TYPE.gguf beside the input" };
+        var type = new Option<string>("--type") { Description = "Weight type: f16, q8_0, q5_0, q4_0, q4_K, ...", Required = true };
+        var rules = new Option<string?>("--tensor-type-rules") { Description = "Per-tensor types: regex=type,..." };
+        var vae = new Option<string?>("--vae") { Description = "A separate VAE to merge into the output" };
+        var threads = new Option<int?>("--threads", "-t") { Description = "Conversion threads (default: physical cores)" };
+        var force = new Option<bool>("--force", "-f") { Description = "Replace an existing output file" };
+        var dir = new Option<string?>("--dir") { Description = "Models folder used to resolve a name" };
+        var verbose = new Option<bool>("--verbose", "-v") { Description = "Show the native log" };
+        var command = new Command("convert", "Convert a model to another weight type once (load the result without --type)")
+        {
+            input, output, type, rules, vae, threads, force, dir, verbose,
+        };
+        command.SetAction((r, cancellationToken) => Task.FromResult(RunReportingTo(r.InvocationConfiguration.Error, () =>
+        {
+            var stdout = r.InvocationConfiguration.Output;
+            var stderr = r.InvocationConfiguration.Error;
+            string typeName = r.GetValue(type)!;
+            if (!QuantizationTypes.TryParse(typeName, out var quantization))
+                throw new ArgumentException($"Unknown --type '{typeName}'.", "--type");
+            string source = ResolveModel(r.GetValue(input), r.GetValue(dir))!;
+            string target = r.GetValue(output) ?? DefaultOutput(source, quantization);
+            var options = new ConvertOptions
+            {
+                TensorTypeRules = r.GetValue(rules),
+                VaePath = r.GetValue(vae),
+                Threads = r.GetValue(threads),
+                Overwrite = r.GetValue(force),
+                Logger = CliCommon.Logger(r.GetValue(verbose)),
+            };
+            bool live = ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected;
+            ConversionStage? shown = null;
+            var progress = new SyncProgress<ConversionProgress>(p =>
+            {
+                // Live: one rewritten status line. Redirected: one line per stage.
+                if (live || p.Stage != shown) WriteProgress(stderr, p, live);
+                shown = p.Stage;
+            });
+            var result = ModelConverter.Convert(source, target, quantization, options, progress, cancellationToken);
+            if (live) stderr.WriteLine();
+            stdout.WriteLine(string.Create(
+                CultureInfo.InvariantCulture,
+                $"wrote {result.OutputPath} ({result.TensorCount} tensors, {Mib(result.OutputBytes)}) in {result.Elapsed.TotalSeconds:F1}s"));
+            return 0;
+        })));
+        return command;
+    }
+
+    private static Command Models()
+    {
+        var dir = new Option<string?>("--dir") { Description = "Models folder (default: SDNET_MODELS_DIR or the per-user folder)" };
+        var command = new Command("models", "List the models folder with what each file holds") { dir };
+        command.SetAction(r => RunReportingTo(r.InvocationConfiguration.Error, () =>
+        {
+            var folder = new ModelsFolder(r.GetValue(dir));
+            WriteModels(r.InvocationConfiguration.Output, folder, folder.List());
+            return 0;
+        }));
+        return command;
+    }
+
+    /// <summary>
+    /// <see cref="CliCommon.Run"/> with the usual errors written as one line to the invocation's error writer: a bad
+    /// or refused model file (exit 1), bad arguments or an unknown model name (2), a failed conversion or I/O (1).
+    /// </summary>
+    internal static int RunReportingTo(TextWriter error, Func<int> body) => CliCommon.Run(() =>
+    {
+        try
+        {
+            return body();
+        }
+        catch (InvalidModelFileException e)
+        {
+            return Fail(error, e.Message, 1);
+        }
+        catch (ArgumentException e)
+        {
+            return Fail(error, e.Message, 2);
+        }
+        catch (StableDiffusionException e)
+        {
+            return Fail(error, e.Message, 1);
+        }
+        catch (IOException e)
+        {
+            return Fail(error, e.Message, 1);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            return Fail(error, e.Message, 1);
+        }
+    });
+
+    private static int Fail(TextWriter error, string message, int exit)
+    {
+        error.WriteLine("error: " + OneLine(message));
+        return exit;
+    }
+
+    internal static string OneLine(string text) => string.Join(' ', text.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+
+    internal static string DefaultOutput(string source, QuantizationType type)
+    {
+        string directory = Path.GetDirectoryName(Path.GetFullPath(source))!;
+        return Path.Combine(directory, $"{Path.GetFileNameWithoutExtension(source)}.{QuantizationTypes.Name(type)}.gguf");
+    }
+
+    internal static void WriteInspection(TextWriter w, ModelInfo info)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        w.WriteLine($"file:        {info.FilePath}");
+        w.WriteLine($"format:      {info.Format}");
+        if (!info.IsInspected)
+        {
+            w.WriteLine("content:     not inspected (pickle-based; refused unless explicitly allowed)");
+            return;
+        }
+
+        w.WriteLine($"family:      {info.Family}");
+        w.WriteLine($"kind:        {info.Kind}");
+        w.WriteLine(string.Create(inv, $"tensors:     {info.TensorCount:N0}"));
+        w.WriteLine(string.Create(inv, $"parameters:  {info.ParameterCount:N0} ({Billions(info.ParameterCount)})"));
+        w.WriteLine("components:");
+        foreach (var c in info.Components)
+            w.WriteLine(string.Create(inv, $"  {c.Component,-15} {c.TensorCount,6:N0} tensors {c.ParameterCount,16:N0} parameters {Mib(c.FileBytes),12} in file"));
+        w.WriteLine("tensor types:");
+        foreach (var (dtype, count) in info.DTypeHistogram.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal))
+            w.WriteLine(string.Create(inv, $"  {dtype,-8} {count,6:N0}"));
+        if (info.Metadata.Count > 0)
+        {
+            w.WriteLine("metadata:");
+            foreach (var (key, value) in info.Metadata.OrderBy(kv => kv.Key, StringComparer.Ordinal).Take(40))
+                w.WriteLine($"  {key} = {Shorten(OneLine(value), 100)}");
+            if (info.Metadata.Count > 40) w.WriteLine($"  ... {info.Metadata.Count - 40} more");
+        }
+
+        w.WriteLine("memory (parameters, as stable-diffusion.cpp allocates them):");
+        WriteMemory(w, "as stored", info.EstimateMemory());
+        foreach (var type in MemoryTypes)
+            WriteMemory(w, QuantizationTypes.Name(type), info.EstimateMemory(type));
+    }
+
+    private static void WriteMemory(TextWriter w, string label, MemoryEstimate m)
+        => w.WriteLine(string.Create(
+            CultureInfo.InvariantCulture,
+            $"  {label,-10} {Mib(m.TotalBytes),12}  (diffusion {Mib(m.DiffusionModelBytes)}, text encoders {Mib(m.TextEncoderBytes)}, vae {Mib(m.VaeBytes)}{(m.OtherBytes > 0 ? $", other {Mib(m.OtherBytes)}" : "")})"));
+
+    internal static void WriteModels(TextWriter w, ModelsFolder folder, IReadOnlyList<ModelsFolderEntry> entries)
+    {
+        w.WriteLine($"models folder: {folder.Directory}{(Directory.Exists(folder.Directory) ? "" : " (does not exist)")}");
+        if (entries.Count == 0)
+        {
+            w.WriteLine($"no models (put .safetensors or .gguf files there, or set {ModelsFolder.DirectoryVariable})");
+            return;
+        }
+
+        int width = Math.Max(4, entries.Max(e => e.Name.Length));
+        foreach (var e in entries)
+        {
+            string what = e.Info is { } info
+                ? (info.IsInspected
+                    ? string.Create(CultureInfo.InvariantCulture, $"{info.Family} {info.Kind}, {Billions(info.ParameterCount)} parameters, f16 {Mib(info.EstimateMemory(QuantizationType.F16).TotalBytes)} / q8_0 {Mib(info.EstimateMemory(QuantizationType.Q8_0).TotalBytes)} / q4_0 {Mib(info.EstimateMemory(QuantizationType.Q4_0).TotalBytes)}")
+                    : $"{info.Format}, not inspected")
+                : "invalid: " + OneLine(e.Error ?? "unreadable");
+            w.WriteLine($"{e.Name.PadRight(width)}  {Mib(e.Size),10}  {Path.GetExtension(e.Path),-12}  {what}");
+        }
+    }
+
+    private static void WriteProgress(TextWriter stderr, ConversionProgress p, bool live)
+    {
+        string text = p.Stage switch
+        {
+            ConversionStage.Writing when p.Tensors > 0 && p.TensorCount > 0 => $"converting: {p.Tensors}/{p.TensorCount} tensors",
+            ConversionStage.Completed => "converted",
+            _ => p.Stage.ToString().ToLowerInvariant(),
+        };
+        text = string.Create(CultureInfo.InvariantCulture, $"{text} ({p.Elapsed.TotalSeconds:F1}s)");
+        if (live) stderr.Write("\r" + text.PadRight(60));
+        else stderr.WriteLine(text);
+    }
+
+    internal static string Mib(long bytes) => string.Create(CultureInfo.InvariantCulture, $"{bytes / 1048576.0:F1} MiB");
+
+    private static string Billions(long n) => n >= 1_000_000_000
+        ? string.Create(CultureInfo.InvariantCulture, $"{n / 1e9:F2}B")
+        : string.Create(CultureInfo.InvariantCulture, $"{n / 1e6:F1}M");
+
+    private static string Shorten(string s, int max) => s.Length <= max ? s : s[..(max - 1)] + "…";
+
+    /// <summary>An IProgress that reports on the calling thread (Progress&lt;T&gt; would post to the thread pool).</summary>
+    private sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
+    {
+        private readonly object _gate = new();
+
+        public void Report(T value)
+        {
+            lock (_gate) report(value);
+        }
+    }
 }

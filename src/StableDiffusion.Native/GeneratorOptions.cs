@@ -24,6 +24,16 @@ public sealed record GeneratorOptions
     public QuantizationType? WeightType { get; init; }
     /// <summary>Per-tensor type overrides in upstream's syntax (<c>regex=type,...</c>); see <c>TensorTypeRules</c>.</summary>
     public string? TensorTypeRules { get; init; }
+    /// <summary>
+    /// With <see cref="WeightType"/> set on a single checkpoint (<see cref="ModelPath"/>), convert it once into
+    /// <see cref="QuantizationCacheDirectory"/> and load the cached GGUF from then on (default), or convert on every
+    /// load (<see cref="QuantizationCacheMode.Off"/>). See <see cref="QuantizedModelCache"/>.
+    /// </summary>
+    public QuantizationCacheMode QuantizationCache { get; init; } = QuantizationCacheMode.ReadWrite;
+    /// <summary>Folder of the quantize-once cache; null uses <see cref="QuantizedModelCache.DefaultDirectory"/> (<c>SDNET_MODEL_CACHE</c> overrides it).</summary>
+    public string? QuantizationCacheDirectory { get; init; }
+    /// <summary>Accept pickle-based model files (.ckpt/.pt): they are then parsed by upstream, not validated here. Off by default.</summary>
+    public bool AllowLegacyPickle { get; init; }
 
     /// <summary>CPU threads; null uses upstream's choice (physical cores).</summary>
     public int? Threads { get; init; }
@@ -46,6 +56,11 @@ public sealed record GeneratorOptions
 
     /// <summary>Receives this generator's native log lines (never printed to stdout).</summary>
     public ILogger? Logger { get; init; }
+
+    /// <summary>Options for a checkpoint given by path, or by name in <paramref name="folder"/> (default: <see cref="ModelsFolder"/>'s default folder).</summary>
+    /// <exception cref="ArgumentException">No such file, and no unique model of that name in the folder.</exception>
+    public static GeneratorOptions FromModel(string nameOrPath, ModelsFolder? folder = null)
+        => new() { ModelPath = (folder ?? new ModelsFolder()).Resolve(nameOrPath) };
 }
 
 /// <summary>A textual-inversion embedding: the prompt token <paramref name="Name"/> maps to the file at <paramref name="Path"/>.</summary>

@@ -77,8 +77,8 @@ public class ModelInfoTests(ITestOutputHelper output)
     [SkippableFact]
     public void ReferenceSd1TableIsDetectedAsSd1()
     {
-        string? path = Environment.GetEnvironmentVariable("SDN_SD1_TENSORS_TSV");
-        Skip.If(string.IsNullOrEmpty(path) || !File.Exists(path), "set SDN_SD1_TENSORS_TSV to upstream's SD1 tensor table (name, ne0..ne3, ndims) to run");
+        string? path = StableDiffusion.Native.Tests.TestModels.ReferenceData.Sd1TensorTable;
+        Skip.If(path is null, StableDiffusion.Native.Tests.TestModels.ReferenceData.SkipReason("sd1-tensors.tsv"));
         var tensors = File.ReadLines(path!)
             .Where(l => !l.StartsWith('#') && l.Length > 0)
             .Select(l => l.Split('\t'))

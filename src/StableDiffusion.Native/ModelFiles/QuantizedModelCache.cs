@@ -1,0 +1,175 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Logging;
+
+namespace StableDiffusion.Native.ModelFiles;
+
+/// <summary>Whether <see cref="Generator.Load"/> keeps converted weights for the next load.</summary>
+public enum QuantizationCacheMode
+{
+    /// <summary>Convert once into the cache folder and load the cached file from then on (the default).</summary>
+    ReadWrite = 0,
+
+    /// <summary>Convert on every load, as upstream does (slow, nothing written).</summary>
+    Off = 1,
+}
+
+/// <summary>
+/// Quantize-once cache: a model loaded with a <see cref="GeneratorOptions.WeightType"/> is converted once with
+/// <see cref="ModelConverter"/> into a GGUF file in a cache folder, and later loads read that file directly.
+/// </summary>
+/// <remarks>
+/// An entry's key is a SHA-256 over the source's full path, length and last-write time (UTC ticks), the weight
+/// type, the tensor type rules and the pinned upstream commit: touching or replacing the source, changing the type
+/// or rules, or upgrading the native runtime all give a new entry. Stale entries are not deleted automatically;
+/// the folder can be emptied at any time. The default folder is <see cref="DefaultDirectory"/>.
+/// </remarks>
+public sealed class QuantizedModelCache
+{
+    /// <summary>Environment variable that overrides <see cref="DefaultDirectory"/>.</summary>
+    public const string DirectoryVariable = "SDNET_MODEL_CACHE";
+
+    private static readonly ConcurrentDictionary<string, object> s_keyLocks = new(StringComparer.Ordinal);
+
+    /// <summary>Creates a cache over <paramref name="directory"/> (created on first write), or <see cref="DefaultDirectory"/>.</summary>
+    public QuantizedModelCache(string? directory = null)
+    {
+        Directory = Path.GetFullPath(string.IsNullOrWhiteSpace(directory) ? DefaultDirectory : directory);
+    }
+
+    /// <summary>The folder holding the cached files.</summary>
+    public string Directory { get; }
+
+    /// <summary>
+    /// <c>$SDNET_MODEL_CACHE</c> when set; otherwise the per-user cache folder: <c>%LOCALAPPDATA%\stable-diffusion-native\models</c>
+    /// on Windows, <c>~/Library/Caches/stable-diffusion-native/models</c> on macOS, and
+    /// <c>$XDG_CACHE_HOME/stable-diffusion-native/models</c> (default <c>~/.cache/...</c>) elsewhere.
+    /// </summary>
+    public static string DefaultDirectory
+    {
+        get
+        {
+            string? env = Environment.GetEnvironmentVariable(DirectoryVariable);
+            if (!string.IsNullOrWhiteSpace(env)) return Path.GetFullPath(env);
+            string home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+            string root;
+            if (OperatingSystem.IsWindows())
+                root = Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData);
+            else if (OperatingSystem.IsMacOS())
+                root = Path.Combine(home, "Library", "Caches");
+            else
+            {
+                string? xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
+                root = !string.IsNullOrWhiteSpace(xdg) && Path.IsPathRooted(xdg) ? xdg : Path.Combine(home, ".cache");
+            }
+
+            return Path.Combine(root, "stable-diffusion-native", "models");
+        }
+    }
+
+    /// <summary>The cache key (64 hex digits) of converting <paramref name="sourcePath"/> to <paramref name="type"/> with <paramref name="rules"/>.</summary>
+    /// <exception cref="ArgumentException">The source does not exist.</exception>
+    public static string ComputeKey(string sourcePath, QuantizationType type, string? rules)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(sourcePath);
+        var file = new FileInfo(Path.GetFullPath(sourcePath));
+        if (!file.Exists) throw new ArgumentException($"No file at '{sourcePath}'.", nameof(sourcePath));
+        string text = string.Join(
+            '\n',
+            "sdnet-quantized-v1",
+            file.FullName,
+            file.Length.ToString(CultureInfo.InvariantCulture),
+            file.LastWriteTimeUtc.Ticks.ToString(CultureInfo.InvariantCulture),
+            QuantizationTypes.Name(type),
+            rules ?? string.Empty,
+            Interop.Sd.UpstreamCommit);
+        return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(text))).ToLowerInvariant();
+    }
+
+    /// <summary>Where the entry for these inputs lives (whether or not it exists).</summary>
+    public string PathFor(string sourcePath, QuantizationType type, string? rules)
+    {
+        string key = ComputeKey(sourcePath, type, rules);
+        string stem = Path.GetFileNameWithoutExtension(sourcePath);
+        if (stem.Length > 64) stem = stem[..64];
+        return Path.Combine(Directory, $"{stem}.{QuantizationTypes.Name(type)}.{key[..16]}.gguf");
+    }
+
+    /// <summary>The cached file for these inputs when it exists and validates; a corrupt entry is deleted.</summary>
+    public bool TryGet(string sourcePath, QuantizationType type, string? rules, out string cachedPath)
+    {
+        cachedPath = PathFor(sourcePath, type, rules);
+        return IsValid(cachedPath);
+    }
+
+    /// <summary>
+    /// The cached file for these inputs, converting <paramref name="sourcePath"/> first when there is none. Concurrent
+    /// callers in this process wait for one conversion; across processes the last rename wins (the files are equal).
+    /// </summary>
+    public string GetOrCreate(
+        string sourcePath,
+        QuantizationType type,
+        string? rules,
+        ILogger? logger = null,
+        bool allowLegacyPickle = false,
+        IProgress<ConversionProgress>? progress = null,
+        CancellationToken cancellationToken = default,
+        int? threads = null)
+    {
+        string path = PathFor(sourcePath, type, rules);
+        lock (s_keyLocks.GetOrAdd(path, _ => new object()))
+        {
+            if (IsValid(path)) return path;
+            System.IO.Directory.CreateDirectory(Directory);
+            var options = new ConvertOptions { TensorTypeRules = rules, Logger = logger, AllowLegacyPickle = allowLegacyPickle, Overwrite = true, Threads = threads };
+            ModelConverter.Convert(sourcePath, path, type, options, progress, cancellationToken);
+            return path;
+        }
+    }
+
+    /// <summary>
+    /// The options <see cref="Generator.Load"/> really uses: when <paramref name="options"/> converts a single checkpoint
+    /// (<see cref="GeneratorOptions.ModelPath"/> with a <see cref="GeneratorOptions.WeightType"/>, no separate component
+    /// files) and the cache is on, the checkpoint is replaced by its cached conversion and the weight type cleared.
+    /// Otherwise the options are returned unchanged (upstream converts while loading).
+    /// </summary>
+    internal static GeneratorOptions Apply(GeneratorOptions options)
+    {
+        if (options.WeightType is not QuantizationType type || options.QuantizationCache == QuantizationCacheMode.Off || options.ModelPath is null)
+            return options;
+        // Upstream applies the weight type to every file it loads; converting only the checkpoint would change
+        // what the other files load as, so split models keep on-load conversion.
+        if (options.DiffusionModelPath is not null || options.ClipLPath is not null || options.ClipGPath is not null || options.T5xxlPath is not null
+            || options.VaePath is not null || options.TaesdPath is not null || options.ControlNetPath is not null)
+            return options;
+        var cache = new QuantizedModelCache(options.QuantizationCacheDirectory);
+        string cached = cache.GetOrCreate(options.ModelPath, type, options.TensorTypeRules, options.Logger, options.AllowLegacyPickle, threads: options.Threads);
+        return options with { ModelPath = cached, WeightType = null, TensorTypeRules = null };
+    }
+
+    private static bool IsValid(string path)
+    {
+        if (!File.Exists(path)) return false;
+        try
+        {
+            return GgufFile.Open(path).Tensors.Count > 0;
+        }
+        catch (InvalidModelFileException)
+        {
+            try
+            {
+                File.Delete(path);
+            }
+            catch (IOException)
+            {
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+
+            return false;
+        }
+    }
+}

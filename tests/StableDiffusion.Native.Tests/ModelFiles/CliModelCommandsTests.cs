@@ -1,0 +1,138 @@
+using System.CommandLine;
+using StableDiffusion.Native.Cli;
+using StableDiffusion.Native.ModelFiles;
+using StableDiffusion.Native.Tests.Integration;
+using StableDiffusion.Native.TestModels;
+using static StableDiffusion.Native.Tests.ModelFiles.RawModelBytes;
+
+namespace StableDiffusion.Native.Tests.ModelFiles;
+
+/// <summary>
+/// The inspect, convert and models commands, invoked in-process. Their output goes to the invocation's writers
+/// (never the process-global Console), so these tests run in parallel with others.
+/// </summary>
+public sealed class CliModelCommandsTests : IDisposable
+{
+    private readonly string dir = Directory.CreateTempSubdirectory("sdn-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(this.dir, recursive: true);
+
+    internal static (int Exit, string Out, string Err) Invoke(params string[] args)
+    {
+        var root = new RootCommand("test");
+        foreach (var c in ModelCommands.Create()) root.Subcommands.Add(c);
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int exit = root.Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error });
+        return (exit, output.ToString(), error.ToString());
+    }
+
+    [Fact]
+    public void Inspect_of_a_bad_file_exits_non_zero_with_one_line_on_stderr()
+    {
+        string bad = Path.Combine(this.dir, "bad.safetensors");
+        File.WriteAllBytes(bad, Safetensors("{\"t\":{\"dtype\":\"F16\",\n\"shape\":[4],\"data_offsets\":[0,99]}}", 8));
+        var (exit, output, error) = Invoke("inspect", bad);
+        Assert.NotEqual(0, exit);
+        Assert.Equal(string.Empty, output);
+        string line = Assert.Single(error.Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("error: ", line);
+        Assert.Contains("bad.safetensors", line);
+    }
+
+    [Fact]
+    public void Inspect_of_a_missing_file_or_a_pickle_exits_non_zero_with_one_line()
+    {
+        var (exit, _, error) = Invoke("inspect", Path.Combine(this.dir, "nope.safetensors"), "--dir", this.dir);
+        Assert.NotEqual(0, exit);
+        Assert.Single(error.Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries));
+
+        string pickle = Path.Combine(this.dir, "old.ckpt");
+        File.WriteAllBytes(pickle, [.. "PK\x03\x04"u8, .. new byte[60]]);
+        (exit, _, error) = Invoke("inspect", pickle);
+        Assert.Equal(1, exit);
+        Assert.Single(error.Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Fact]
+    public void Inspect_of_the_tiny_sd1_shows_family_components_types_and_memory()
+    {
+        var (exit, output, error) = Invoke("inspect", TestModelFactory.Sd1(unetChannels: 32));
+        Assert.Equal(0, exit);
+        Assert.Equal(string.Empty, error);
+        Assert.Contains("family:      SD1", output);
+        Assert.Contains("kind:        Checkpoint", output);
+        Assert.Contains("DiffusionModel", output);
+        Assert.Contains("TextEncoder", output);
+        Assert.Contains("Vae", output);
+        Assert.Contains("F16", output);
+        Assert.Contains("q8_0", output);
+        Assert.Contains("q4_0", output);
+    }
+
+    [Fact]
+    public void Inspect_accepts_a_model_name_from_the_folder()
+    {
+        File.WriteAllBytes(Path.Combine(this.dir, "small.safetensors"), ValidSafetensors());
+        var (exit, output, _) = Invoke("inspect", "small", "--dir", this.dir);
+        Assert.Equal(0, exit);
+        Assert.Contains(Path.Combine(this.dir, "small.safetensors"), output);
+    }
+
+    [Fact]
+    public void Models_lists_good_and_bad_files()
+    {
+        File.WriteAllBytes(Path.Combine(this.dir, "good.safetensors"), ValidSafetensors());
+        File.WriteAllBytes(Path.Combine(this.dir, "broken.gguf"), "GGUF"u8.ToArray());
+        var (exit, output, _) = Invoke("models", "--dir", this.dir);
+        Assert.Equal(0, exit);
+        Assert.Contains(this.dir, output);
+        var lines = output.Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries);
+        Assert.Contains(lines, l => l.StartsWith("good ", StringComparison.Ordinal) && !l.Contains("invalid"));
+        Assert.Contains(lines, l => l.StartsWith("broken ", StringComparison.Ordinal) && l.Contains("invalid:"));
+    }
+
+    [Fact]
+    public void Models_on_an_empty_folder_says_so()
+    {
+        var (exit, output, _) = Invoke("models", "--dir", Path.Combine(this.dir, "none"));
+        Assert.Equal(0, exit);
+        Assert.Contains("no models", output);
+    }
+
+    [Fact]
+    public void ResolveModel_keeps_paths_and_resolves_names()
+    {
+        Assert.Null(ModelCommands.ResolveModel(null));
+        string model = Path.Combine(this.dir, "named.safetensors");
+        File.WriteAllBytes(model, ValidSafetensors());
+        Assert.Equal(model, ModelCommands.ResolveModel(model));
+        Assert.Equal(model, ModelCommands.ResolveModel("named", this.dir));
+        Assert.Throws<ArgumentException>(() => ModelCommands.ResolveModel("unnamed", this.dir));
+    }
+}
+
+[Collection(NativeCollection.Name)]
+public sealed class CliConvertCommandTests : IDisposable
+{
+    private readonly string dir = Directory.CreateTempSubdirectory("sdn-cliconv-").FullName;
+
+    public void Dispose() => Directory.Delete(this.dir, recursive: true);
+
+    [SkippableFact]
+    public void Convert_writes_the_file_and_prints_its_size_and_time()
+    {
+        NativeTestEnvironment.Require();
+        string output = Path.Combine(this.dir, "tiny.q4_0.gguf");
+        var (exit, stdout, stderr) = CliModelCommandsTests.Invoke("convert", NativeTestEnvironment.TinySd1, "-o", output, "--type", "q4_0", "--threads", "2");
+        Assert.True(exit == 0, stderr);
+        Assert.Contains("wrote " + output, stdout);
+        Assert.Contains("MiB", stdout);
+        Assert.Contains("converted", stderr);
+        Assert.Contains(GgufFile.Open(output).Tensors, t => t.Type == QuantizationType.Q4_0);
+
+        // An existing output needs --force.
+        (exit, _, _) = CliModelCommandsTests.Invoke("convert", NativeTestEnvironment.TinySd1, "-o", output, "--type", "q4_0");
+        Assert.Equal(2, exit);
+    }
+}

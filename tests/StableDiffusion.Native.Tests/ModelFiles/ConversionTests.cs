@@ -1,0 +1,266 @@
+using StableDiffusion.Native.ModelFiles;
+using StableDiffusion.Native.Tests.Integration;
+using static StableDiffusion.Native.Tests.ModelFiles.RawModelBytes;
+
+namespace StableDiffusion.Native.Tests.ModelFiles;
+
+/// <summary>Argument and file checks of <see cref="ModelConverter"/> and <see cref="QuantizedModelCache"/>: no native runtime needed.</summary>
+public sealed class ConversionArgumentTests : IDisposable
+{
+    private readonly string dir = Directory.CreateTempSubdirectory("sdn-conv-").FullName;
+
+    public void Dispose() => Directory.Delete(this.dir, recursive: true);
+
+    private string Put(string name, byte[] bytes)
+    {
+        string path = Path.Combine(this.dir, name);
+        File.WriteAllBytes(path, bytes);
+        return path;
+    }
+
+    [Fact]
+    public void A_malformed_input_is_refused_before_any_native_call()
+    {
+        string bad = this.Put("bad.safetensors", Safetensors("{\"t\":{\"dtype\":\"F16\",\"shape\":[4],\"data_offsets\":[0,999]}}", 8));
+        Assert.ThrowsAny<InvalidModelFileException>(() => ModelConverter.Convert(bad, Path.Combine(this.dir, "out.gguf"), QuantizationType.Q8_0));
+        Assert.False(File.Exists(Path.Combine(this.dir, "out.gguf")));
+    }
+
+    [Fact]
+    public void A_pickle_input_is_refused_by_default()
+    {
+        string pickle = this.Put("model.ckpt", [.. "PK\x03\x04"u8, .. new byte[60]]);
+        Assert.Throws<UnsafeModelFormatException>(() => ModelConverter.Convert(pickle, Path.Combine(this.dir, "out.gguf"), QuantizationType.Q8_0));
+    }
+
+    [Fact]
+    public void The_output_must_not_be_the_input_and_its_folder_must_exist()
+    {
+        string good = this.Put("good.safetensors", ValidSafetensors());
+        var same = Assert.Throws<ArgumentException>(() => ModelConverter.Convert(good, good, QuantizationType.Q8_0));
+        Assert.Contains("input", same.Message);
+        Assert.Throws<ArgumentException>(() => ModelConverter.Convert(good, Path.Combine(this.dir, "missing", "out.gguf"), QuantizationType.Q8_0));
+        Assert.Throws<ArgumentException>(() => ModelConverter.Convert(Path.Combine(this.dir, "nope.safetensors"), Path.Combine(this.dir, "o.gguf"), QuantizationType.Q8_0));
+    }
+
+    [Fact]
+    public void Existing_output_without_overwrite_bad_rules_and_unusable_types_are_refused()
+    {
+        string good = this.Put("good.safetensors", ValidSafetensors());
+        string existing = this.Put("exists.gguf", [1, 2, 3]);
+        Assert.Throws<ArgumentException>(() => ModelConverter.Convert(good, existing, QuantizationType.Q8_0, new ConvertOptions { Overwrite = false }));
+        Assert.Throws<ArgumentException>(() => ModelConverter.Convert(good, Path.Combine(this.dir, "o.gguf"), QuantizationType.Q8_0, new ConvertOptions { TensorTypeRules = "no-equals-sign" }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => ModelConverter.Convert(good, Path.Combine(this.dir, "o.gguf"), QuantizationType.I32));
+        Assert.Equal([1, 2, 3], File.ReadAllBytes(existing));
+    }
+
+    [Fact]
+    public void Cache_keys_differ_by_type_and_rules_and_change_when_the_source_is_touched()
+    {
+        string source = this.Put("model.safetensors", ValidSafetensors());
+        string q8 = QuantizedModelCache.ComputeKey(source, QuantizationType.Q8_0, null);
+        Assert.Equal(64, q8.Length);
+        Assert.Equal(q8, QuantizedModelCache.ComputeKey(source, QuantizationType.Q8_0, null));
+        Assert.NotEqual(q8, QuantizedModelCache.ComputeKey(source, QuantizationType.Q4_0, null));
+        Assert.NotEqual(q8, QuantizedModelCache.ComputeKey(source, QuantizationType.Q8_0, "vae=f16"));
+
+        File.SetLastWriteTimeUtc(source, File.GetLastWriteTimeUtc(source).AddSeconds(5));
+        Assert.NotEqual(q8, QuantizedModelCache.ComputeKey(source, QuantizationType.Q8_0, null));
+
+        var cache = new QuantizedModelCache(Path.Combine(this.dir, "cache"));
+        string entry = cache.PathFor(source, QuantizationType.Q8_0, null);
+        Assert.StartsWith(cache.Directory, entry);
+        Assert.EndsWith(".gguf", entry);
+        Assert.Contains("q8_0", Path.GetFileName(entry));
+        Assert.False(cache.TryGet(source, QuantizationType.Q8_0, null, out _));
+    }
+
+    [Fact]
+    public void A_corrupt_cache_entry_is_not_used()
+    {
+        string source = this.Put("model.safetensors", ValidSafetensors());
+        var cache = new QuantizedModelCache(Path.Combine(this.dir, "cache"));
+        string entry = cache.PathFor(source, QuantizationType.Q8_0, null);
+        Directory.CreateDirectory(cache.Directory);
+        File.WriteAllBytes(entry, "GGUF not really"u8.ToArray());
+        Assert.False(cache.TryGet(source, QuantizationType.Q8_0, null, out _));
+        Assert.False(File.Exists(entry));
+    }
+
+    [Fact]
+    public void The_cache_folder_defaults_to_the_environment_variable()
+    {
+        string? before = Environment.GetEnvironmentVariable(QuantizedModelCache.DirectoryVariable);
+        try
+        {
+            Environment.SetEnvironmentVariable(QuantizedModelCache.DirectoryVariable, this.dir);
+            Assert.Equal(this.dir, new QuantizedModelCache().Directory);
+            Environment.SetEnvironmentVariable(QuantizedModelCache.DirectoryVariable, null);
+            Assert.EndsWith(Path.Combine("stable-diffusion-native", "models"), QuantizedModelCache.DefaultDirectory);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(QuantizedModelCache.DirectoryVariable, before);
+        }
+    }
+}
+
+/// <summary>Generator.Load validates every weight file with the managed readers before any native call.</summary>
+public sealed class ModelFileValidationTests : IDisposable
+{
+    private readonly string dir = Directory.CreateTempSubdirectory("sdn-val-").FullName;
+
+    public void Dispose() => Directory.Delete(this.dir, recursive: true);
+
+    private string Put(string name, byte[] bytes)
+    {
+        string path = Path.Combine(this.dir, name);
+        File.WriteAllBytes(path, bytes);
+        return path;
+    }
+
+    // Must pass where no native runtime exists: validation runs before NativeRuntime is touched.
+    [Fact]
+    public void A_crafted_safetensors_model_throws_InvalidModelFileException_from_Load()
+    {
+        string bad = this.Put("evil.safetensors", Safetensors("{\"t\":{\"dtype\":\"F16\",\"shape\":[1000000000,1000000000],\"data_offsets\":[0,8]}}", 8));
+        var ex = Assert.ThrowsAny<InvalidModelFileException>(() => Generator.Load(new GeneratorOptions { ModelPath = bad }));
+        Assert.Equal(bad, ex.FilePath);
+        Assert.ThrowsAny<InvalidModelFileException>(() => Generator.LoadAsync(new GeneratorOptions { ModelPath = bad }).GetAwaiter().GetResult());
+    }
+
+    [Fact]
+    public void Every_weight_path_is_validated()
+    {
+        string good = this.Put("good.safetensors", ValidSafetensors());
+        string bad = this.Put("bad.safetensors", Safetensors("{\"t\":", 0));
+        var cases = new Func<GeneratorOptions, GeneratorOptions>[]
+        {
+            o => o with { DiffusionModelPath = bad },
+            o => o with { ClipLPath = bad },
+            o => o with { ClipGPath = bad },
+            o => o with { T5xxlPath = bad },
+            o => o with { VaePath = bad },
+            o => o with { TaesdPath = bad },
+            o => o with { ControlNetPath = bad },
+            o => o with { Embeddings = [new Embedding("x", bad)] },
+        };
+        foreach (var make in cases)
+            Assert.ThrowsAny<InvalidModelFileException>(() => Validation.Options(make(new GeneratorOptions { ModelPath = good })));
+        Validation.Options(new GeneratorOptions { ModelPath = good });
+    }
+
+    [Fact]
+    public void Pickles_are_refused_unless_allowed()
+    {
+        string pickle = this.Put("model.ckpt", [.. "PK\x03\x04"u8, .. new byte[60]]);
+        Assert.Throws<UnsafeModelFormatException>(() => Validation.Options(new GeneratorOptions { ModelPath = pickle }));
+        Validation.Options(new GeneratorOptions { ModelPath = pickle, AllowLegacyPickle = true });
+    }
+
+    [Fact]
+    public void A_bad_lora_fails_request_validation()
+    {
+        string bad = this.Put("lora.safetensors", Safetensors("{\"t\":", 0));
+        Assert.ThrowsAny<InvalidModelFileException>(() => Validation.Request(new ImageRequest { Prompt = "x", Loras = [new LoraReference(bad)] }));
+    }
+}
+
+/// <summary>Conversions and the quantize-once cache through the real runtime.</summary>
+[Collection(NativeCollection.Name)]
+public sealed class ConversionNativeTests : IDisposable
+{
+    private readonly string dir = Directory.CreateTempSubdirectory("sdn-convn-").FullName;
+
+    public void Dispose() => Directory.Delete(this.dir, recursive: true);
+
+    [SkippableFact]
+    public void Convert_writes_a_valid_q8_0_gguf_and_leaves_no_temporary_file()
+    {
+        NativeTestEnvironment.Require();
+        string output = Path.Combine(this.dir, "tiny.q8_0.gguf");
+        var reports = new List<ConversionProgress>();
+        var result = ModelConverter.Convert(NativeTestEnvironment.TinySd1, output, QuantizationType.Q8_0, new ConvertOptions { Threads = 2 }, new InlineProgress(reports.Add), CancellationToken.None);
+
+        Assert.Equal(output, result.OutputPath);
+        Assert.Equal(new FileInfo(output).Length, result.OutputBytes);
+        var gguf = GgufFile.Open(output);
+        Assert.Equal(result.TensorCount, gguf.Tensors.Count);
+        Assert.Contains(gguf.Tensors, t => t.Type == QuantizationType.Q8_0);
+        Assert.Equal(ModelFamily.SD1, ModelInfo.From(gguf).Family);
+        Assert.Equal([Path.GetFileName(output)], Directory.GetFiles(this.dir).Select(Path.GetFileName));
+        Assert.Equal(ConversionStage.Completed, reports[^1].Stage);
+        Assert.True(result.OutputBytes < new FileInfo(NativeTestEnvironment.TinySd1).Length);
+    }
+
+    [SkippableFact]
+    public void Convert_writes_safetensors_when_the_name_says_so()
+    {
+        NativeTestEnvironment.Require();
+        string output = Path.Combine(this.dir, "tiny.f16.safetensors");
+        ModelConverter.Convert(NativeTestEnvironment.TinySd1, output, QuantizationType.F16, new ConvertOptions { Threads = 2 });
+        Assert.Equal(ModelFileFormat.Safetensors, ModelFile.Open(output).Format);
+    }
+
+    [SkippableFact]
+    public async Task A_cancelled_conversion_throws_and_leaves_nothing()
+    {
+        NativeTestEnvironment.Require();
+        string output = Path.Combine(this.dir, "cancelled.gguf");
+        using var cts = new CancellationTokenSource();
+        cts.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ModelConverter.ConvertAsync(NativeTestEnvironment.TinySd1, output, QuantizationType.Q8_0, null, null, cts.Token));
+        Assert.Empty(Directory.GetFiles(this.dir));
+    }
+
+    [SkippableFact]
+    public void The_second_load_reuses_the_cached_conversion_and_generates()
+    {
+        NativeTestEnvironment.Require();
+        // A private copy, so touching it cannot disturb other tests' shared model.
+        string source = Path.Combine(this.dir, "tiny.safetensors");
+        File.Copy(NativeTestEnvironment.TinySd1, source);
+        string cacheDir = Path.Combine(this.dir, "cache");
+        var options = NativeTestEnvironment.TinyOptions with { ModelPath = source, WeightType = QuantizationType.Q8_0, QuantizationCacheDirectory = cacheDir };
+
+        using (var first = Generator.Load(options))
+        {
+            Assert.Equal(source, first.Options.ModelPath); // the caller's options, not the cache's
+        }
+
+        string cached = Assert.Single(Directory.GetFiles(cacheDir));
+        var cache = new QuantizedModelCache(cacheDir);
+        Assert.True(cache.TryGet(source, QuantizationType.Q8_0, null, out string found));
+        Assert.Equal(cached, found);
+        DateTime written = File.GetLastWriteTimeUtc(cached);
+
+        using (var second = Generator.Load(options))
+        {
+            using var image = Assert.Single(second.TextToImage(NativeTestEnvironment.Small()));
+            Assert.Equal(64, image.Width);
+            Assert.Equal(64, image.Height);
+        }
+
+        Assert.Equal([cached], Directory.GetFiles(cacheDir));
+        Assert.Equal(written, File.GetLastWriteTimeUtc(cached)); // reused, not rewritten
+
+        // Touching the source invalidates the entry: the next load converts again into a new file.
+        File.SetLastWriteTimeUtc(source, DateTime.UtcNow.AddMinutes(1));
+        Assert.False(cache.TryGet(source, QuantizationType.Q8_0, null, out _));
+        using (Generator.Load(options))
+        {
+        }
+
+        Assert.Equal(2, Directory.GetFiles(cacheDir).Length);
+    }
+
+    private sealed class InlineProgress(Action<ConversionProgress> report) : IProgress<ConversionProgress>
+    {
+        private readonly object gate = new();
+
+        public void Report(ConversionProgress value)
+        {
+            lock (this.gate) report(value);
+        }
+    }
+}
