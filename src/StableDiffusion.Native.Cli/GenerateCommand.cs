@@ -39,8 +39,12 @@ internal static class GenerateCommand
         var controlImage = new Option<string?>("--control-image") { Description = "ControlNet conditioning image" };
         var controlStrength = new Option<float>("--control-strength") { Description = "ControlNet strength", DefaultValueFactory = _ => 0.9f };
         var vaeTiling = new Option<bool>("--vae-tiling") { Description = "Decode in tiles (less memory)" };
+        var hiresScale = new Option<float?>("--hires-scale") { Description = "Hires fix: enlarge the first pass by this factor and refine it" };
+        var hiresSteps = new Option<int>("--hires-steps") { Description = "Hires fix: steps of the second pass (0: same as --steps)", DefaultValueFactory = _ => 0 };
+        var hiresStrength = new Option<float>("--hires-denoising-strength") { Description = "Hires fix: denoising strength of the second pass", DefaultValueFactory = _ => 0.7f };
         var threads = new Option<int?>("--threads", "-t") { Description = "CPU threads (default: physical cores)" };
-        var type = new Option<string?>("--type") { Description = "Convert weights while loading: f16, q8_0, q4_0, ... (prefer 'sdnet convert' once)" };
+        var type = new Option<string?>("--type") { Description = "Weight type: f16, q8_0, q4_0, ... (converted once and kept in the user cache; see --no-quantization-cache)" };
+        var noCache = new Option<bool>("--no-quantization-cache") { Description = "With --type: convert while loading every time instead of caching the converted file" };
         var rules = new Option<string?>("--tensor-type-rules") { Description = "Per-tensor types: regex=type,..." };
         var backend = new Option<string?>("--backend") { Description = "Device for computation (see 'sdnet doctor')" };
         var flashAttn = new Option<bool>("--flash-attn") { Description = "Use flash attention" };
@@ -52,6 +56,7 @@ internal static class GenerateCommand
         {
             model, diffusionModel, vae, taesd, clipL, clipG, t5, controlNet, lora, prompt, negative, width, height, steps, cfg,
             guidance, sampler, scheduler, seed, batch, clipSkip, init, mask, strength, controlImage, controlStrength, vaeTiling,
+            hiresScale, hiresSteps, hiresStrength, noCache,
             threads, type, rules, backend, flashAttn, eager, output, verbose,
         };
         command.SetAction((r, cancellationToken) => Task.FromResult(CliCommon.Run(() =>
@@ -77,6 +82,7 @@ internal static class GenerateCommand
                 ControlNetPath = r.GetValue(controlNet),
                 Threads = r.GetValue(threads),
                 WeightType = weightType,
+                QuantizationCache = r.GetValue(noCache) ? QuantizationCacheMode.Off : QuantizationCacheMode.ReadWrite,
                 TensorTypeRules = r.GetValue(rules),
                 Backend = r.GetValue(backend),
                 FlashAttention = r.GetValue(flashAttn) ? true : null,
@@ -114,6 +120,7 @@ internal static class GenerateCommand
                 ControlImage = control,
                 ControlStrength = r.GetValue(controlStrength),
                 VaeTiling = r.GetValue(vaeTiling),
+                Hires = r.GetValue(hiresScale) is float hs ? new HiresFix(hs, r.GetValue(hiresSteps), r.GetValue(hiresStrength)) : null,
             };
 
             var total = Stopwatch.StartNew();

@@ -18,11 +18,13 @@ public sealed unsafe class Generator : IDisposable
     private readonly object _gate = new();
     private readonly SdContextHandle _handle;
     private readonly GeneratorOptions _options;
+    private readonly long? _unetChannels;
     private readonly string? _modelName;
     private volatile bool _disposed;
 
-    private Generator(SdContextHandle handle, GeneratorOptions options)
+    private Generator(SdContextHandle handle, GeneratorOptions options, long? unetChannels)
     {
+        _unetChannels = unetChannels;
         _handle = handle;
         _options = options;
         _modelName = Path.GetFileName(options.ModelPath ?? options.DiffusionModelPath);
@@ -36,8 +38,11 @@ public sealed unsafe class Generator : IDisposable
     /// <exception cref="StableDiffusionException">Upstream refused the model.</exception>
     public static Generator Load(GeneratorOptions options)
     {
-        Validation.Options(options);
+        long? unetChannels = Validation.Options(options);
         NativeRuntime.EnsureLoaded();
+        var requested = options;
+        // A weight type on a checkpoint: load its cached conversion (converting once if needed) instead.
+        options = ModelFiles.QuantizedModelCache.Apply(options);
         using var arena = new NativeArena();
         sd_ctx_params_t p;
         Sd.sd_ctx_params_init(&p);
@@ -92,7 +97,7 @@ public sealed unsafe class Generator : IDisposable
             handle.Dispose();
             throw new StableDiffusionException("The model loaded, but it cannot generate images (a video-only model?).", scope.Problems);
         }
-        return new Generator(handle, options);
+        return new Generator(handle, requested, unetChannels);
     }
 
     /// <summary>Loads a model on a worker thread. The load itself cannot be interrupted; cancellation is observed before it starts.</summary>
@@ -148,6 +153,8 @@ public sealed unsafe class Generator : IDisposable
     public void LoadControlNet(string path)
     {
         Validation.ExistingFile(path, nameof(path));
+        var controlNet = ModelFiles.ModelFile.Open(path, new ModelFiles.ModelFileOptions { AllowLegacyPickle = _options.AllowLegacyPickle });
+        Validation.ControlNetMatches(controlNet, _unetChannels);
         lock (_gate)
         {
             ThrowIfDisposed();
@@ -215,6 +222,15 @@ public sealed unsafe class Generator : IDisposable
             p.sample_params.sample_method = (sample_method_t)(int)sampler;
             p.sample_params.scheduler = (scheduler_t)(int)scheduler;
             p.vae_tiling_params.enabled = request.VaeTiling ? (byte)1 : (byte)0;
+            if (request.Hires is { } hires)
+            {
+                p.hires.enabled = 1;
+                p.hires.scale = hires.Scale;
+                p.hires.steps = hires.Steps;
+                p.hires.denoising_strength = hires.DenoisingStrength;
+                p.hires.upscaler = (sd_hires_upscaler_t)(int)hires.Upscaler;
+                p.hires.model_path = arena.Utf8(hires.UpscalerModelPath);
+            }
             if (request.InitImage is { } init) p.init_image = ToNative(arena, init);
             if (request.Mask is { } mask) p.mask_image = ToNative(arena, mask);
             if (request.ControlImage is { } control)

@@ -41,7 +41,27 @@ public sealed record ImageRequest
 
     /// <summary>Decode the latent in tiles (less memory for large images).</summary>
     public bool VaeTiling { get; init; }
+
+    /// <summary>Second pass at a higher resolution ("hires fix"); null for none.</summary>
+    public HiresFix? Hires { get; init; }
 }
+
+/// <summary>How the first pass is enlarged before the hires pass (upstream <c>sd_hires_upscaler_t</c>, without "none").</summary>
+public enum HiresUpscaler
+{
+    Latent = 1, LatentNearest, LatentNearestExact, LatentAntialiased, LatentBicubic, LatentBicubicAntialiased, Lanczos, Nearest,
+    /// <summary>An ESRGAN model (<see cref="HiresFix.UpscalerModelPath"/>).</summary>
+    Model,
+}
+
+/// <summary>Hires fix: generate, enlarge by <paramref name="Scale"/>, then refine with <paramref name="DenoisingStrength"/>.</summary>
+/// <param name="Scale">Enlargement factor (upstream default 2).</param>
+/// <param name="Steps">Steps of the second pass; 0 uses the request's steps.</param>
+/// <param name="DenoisingStrength">How much the second pass may change (upstream default 0.7).</param>
+/// <param name="Upscaler">How to enlarge.</param>
+/// <param name="UpscalerModelPath">ESRGAN weights, with <see cref="HiresUpscaler.Model"/>.</param>
+public sealed record HiresFix(float Scale = 2f, int Steps = 0, float DenoisingStrength = 0.7f,
+    HiresUpscaler Upscaler = HiresUpscaler.Latent, string? UpscalerModelPath = null);
 
 /// <summary>Where a generation is.</summary>
 public enum GenerationPhase

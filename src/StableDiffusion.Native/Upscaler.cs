@@ -31,6 +31,7 @@ public sealed unsafe class Upscaler : IDisposable
     public static Upscaler Load(string modelPath, int? threads = null, int tileSize = 128, string? backend = null, ILogger? logger = null)
     {
         Validation.ExistingFile(modelPath, nameof(modelPath));
+        Validation.ModelFileOrNull(modelPath);
         if (threads is int t && (t < 1 || t > 1024)) throw new ArgumentOutOfRangeException(nameof(threads), t, "Threads must be between 1 and 1024.");
         if (tileSize < 32 || tileSize > 4096) throw new ArgumentOutOfRangeException(nameof(tileSize), tileSize, "Tile size must be between 32 and 4096.");
         NativeRuntime.EnsureLoaded();

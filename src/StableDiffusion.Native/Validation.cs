@@ -6,7 +6,8 @@ namespace StableDiffusion.Native;
 /// </summary>
 internal static class Validation
 {
-    public static void Options(GeneratorOptions options)
+    /// <summary>Checks every option and model file; returns the UNet's width when the model has a readable UNet.</summary>
+    public static long? Options(GeneratorOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         if (options.ModelPath is null && options.DiffusionModelPath is null)
@@ -33,7 +34,31 @@ internal static class Validation
             throw new ArgumentOutOfRangeException(nameof(options.LoraApplyMode), m, "Unknown LoRA apply mode.");
         if (options.TensorTypeRules is { } rules)
             ModelFiles.TensorTypeRules.Parse(rules); // throws ArgumentException naming the bad pattern or type
+        if (!Enum.IsDefined(options.QuantizationCache))
+            throw new ArgumentOutOfRangeException(nameof(options.QuantizationCache), options.QuantizationCache, "Unknown quantization cache mode.");
+
+        // Upstream's parsers trust their input; every weight file is validated by the managed readers first, so a
+        // malformed or hostile file (or a pickle, unless allowed) fails here with InvalidModelFileException.
+        var fileOptions = new ModelFiles.ModelFileOptions { AllowLegacyPickle = options.AllowLegacyPickle };
+        var model = ModelFileOrNull(options.ModelPath, fileOptions);
+        var diffusion = ModelFileOrNull(options.DiffusionModelPath, fileOptions);
+        ModelFileOrNull(options.ClipLPath, fileOptions);
+        ModelFileOrNull(options.ClipGPath, fileOptions);
+        ModelFileOrNull(options.T5xxlPath, fileOptions);
+        ModelFileOrNull(options.VaePath, fileOptions);
+        ModelFileOrNull(options.TaesdPath, fileOptions);
+        var controlNet = ModelFileOrNull(options.ControlNetPath, fileOptions);
+        foreach (var e in options.Embeddings) ModelFileOrNull(e.Path, fileOptions);
+
+        string[] unetNames = ["model.diffusion_model.input_blocks.0.0.weight", "input_blocks.0.0.weight"];
+        long? unet = (diffusion is null ? null : FirstConvChannels(diffusion, unetNames)) ?? (model is null ? null : FirstConvChannels(model, unetNames));
+        if (controlNet is not null) ControlNetMatches(controlNet, unet);
+        return unet;
     }
+
+    /// <summary>Opens (and so validates) a model file; throws <see cref="ModelFiles.InvalidModelFileException"/> when it is bad.</summary>
+    public static ModelFiles.ModelFile? ModelFileOrNull(string? path, ModelFiles.ModelFileOptions? options = null)
+        => path is null ? null : ModelFiles.ModelFile.Open(path, options);
 
     public static void Request(ImageRequest request)
     {
@@ -69,8 +94,29 @@ internal static class Validation
         {
             if (lora is null) throw new ArgumentException("Loras contains null.", nameof(request.Loras));
             ExistingFile(lora.Path, nameof(request.Loras));
+            ModelFileOrNull(lora.Path);
             if (!float.IsFinite(lora.Multiplier))
                 throw new ArgumentOutOfRangeException(nameof(request.Loras), lora.Multiplier, $"The multiplier of LoRA '{lora.Path}' must be finite.");
+        }
+
+        if (request.Hires is { } hires)
+        {
+            if (!float.IsFinite(hires.Scale) || hires.Scale < 1 || hires.Scale > 8)
+                throw new ArgumentOutOfRangeException(nameof(request.Hires), hires.Scale, "Hires.Scale must be between 1 and 8.");
+            if (hires.Steps < 0 || hires.Steps > 10_000)
+                throw new ArgumentOutOfRangeException(nameof(request.Hires), hires.Steps, "Hires.Steps must be between 0 (the request's steps) and 10000.");
+            if (!float.IsFinite(hires.DenoisingStrength) || hires.DenoisingStrength < 0 || hires.DenoisingStrength > 1)
+                throw new ArgumentOutOfRangeException(nameof(request.Hires), hires.DenoisingStrength, "Hires.DenoisingStrength must be between 0 and 1.");
+            if (!Enum.IsDefined(hires.Upscaler))
+                throw new ArgumentOutOfRangeException(nameof(request.Hires), hires.Upscaler, "Unknown hires upscaler.");
+            if (hires.Upscaler == HiresUpscaler.Model)
+            {
+                ExistingFile(hires.UpscalerModelPath ?? "", nameof(request.Hires));
+                ModelFileOrNull(hires.UpscalerModelPath);
+            }
+            int firstW = request.Width ?? request.InitImage?.Width ?? 512, firstH = request.Height ?? request.InitImage?.Height ?? 512;
+            if (firstW * hires.Scale > ImageRequest.MaxDimension || firstH * hires.Scale > ImageRequest.MaxDimension)
+                throw new ArgumentOutOfRangeException(nameof(request.Hires), hires.Scale, $"The hires pass would exceed {ImageRequest.MaxDimension} pixels per side.");
         }
 
         int width = request.Width ?? request.InitImage?.Width ?? 512;
@@ -105,5 +151,41 @@ internal static class Validation
         if (string.IsNullOrWhiteSpace(path)) throw new ArgumentException($"{name}: the path is empty.", name);
         if (!File.Exists(path))
             throw new ArgumentException($"{name}: no file at '{path}'.", name, new FileNotFoundException(null, path));
+    }
+
+    /// <summary>Upstream builds every ControlNet 320 channels wide and adds its outputs to the UNet's unchecked.</summary>
+    internal const long ControlNetChannels = 320;
+
+    /// <summary>
+    /// A ControlNet of another width than the UNet aborts the process inside ggml (a shape assert), so the shapes
+    /// are compared before upstream sees them.
+    /// </summary>
+    internal static void ControlNetMatches(ModelFiles.ModelFile controlNet, long? unetChannels)
+    {
+        if (unetChannels is not long unet) return;
+        if (unet != ControlNetChannels)
+            throw new ArgumentException(
+                $"stable-diffusion.cpp builds ControlNets {ControlNetChannels} channels wide, but this model's UNet has {unet}; a ControlNet cannot be used with it.",
+                "ControlNetPath");
+        long? control = FirstConvChannels(controlNet, ["control_model.input_blocks.0.0.weight", "input_blocks.0.0.weight"]);
+        if (control is long c && c != unet)
+            throw new ArgumentException($"The ControlNet '{controlNet.FilePath}' is {c} channels wide but the UNet has {unet}.", "ControlNetPath");
+    }
+
+    private static long? FirstConvChannels(ModelFiles.ModelFile file, string[] names)
+    {
+        foreach (string name in names)
+        {
+            switch (file)
+            {
+                case ModelFiles.SafetensorsFile st when st.Tensors.FirstOrDefault(t => t.Name == name) is { Shape.Count: 4 } t:
+                    return t.Shape[0];
+                case ModelFiles.GgufFile gg when gg.Tensors.FirstOrDefault(t => t.Name == name) is { Dimensions.Count: 4 } t:
+                    return t.Dimensions[3];
+                case ModelFiles.SafetensorsIndex ix when ix.TensorsByName.TryGetValue(name, out var entry) && entry.Tensor.Shape.Count == 4:
+                    return entry.Tensor.Shape[0];
+            }
+        }
+        return null;
     }
 }

@@ -83,6 +83,22 @@ public sealed record GenerationParameters
         var extra = new Dictionary<string, string>();
         foreach (var (key, value) in SplitSettings(string.Join(", ", lines[settingsLine..].Where(l => l.Length > 0))))
         {
+            try
+            {
+                p = Apply(p, key, value, extra);
+            }
+            catch (Exception e) when (e is FormatException or OverflowException or IndexOutOfRangeException)
+            {
+                throw new FormatException($"Generation parameters: '{key}: {value}' is not valid.", e);
+            }
+        }
+        return p with { Extra = extra };
+    }
+
+    private static GenerationParameters Apply(GenerationParameters p, string key, string value, Dictionary<string, string> extra)
+    {
+        var c = CultureInfo.InvariantCulture;
+        {
             switch (key)
             {
                 case "Steps": p = p with { Steps = int.Parse(value, c) }; break;
@@ -92,6 +108,7 @@ public sealed record GenerationParameters
                 case "Seed": p = p with { Seed = long.Parse(value, c) }; break;
                 case "Size":
                     string[] wh = value.Split('x');
+                    if (wh.Length != 2) throw new FormatException("Size must be WIDTHxHEIGHT.");
                     p = p with { Width = int.Parse(wh[0], c), Height = int.Parse(wh[1], c) };
                     break;
                 case "Model": p = p with { Model = value }; break;
@@ -114,7 +131,7 @@ public sealed record GenerationParameters
                 default: extra[key] = value; break;
             }
         }
-        return p with { Extra = extra };
+        return p;
     }
 
     /// <summary>Reads the parameters stored in a PNG; null when it has none. Only the header chunks are decoded.</summary>

@@ -135,7 +135,10 @@ internal sealed class NativeCallScope : IDisposable
         int dash = line.IndexOf(" - ", StringComparison.Ordinal);
         if (dash <= 0) return line;
         int colon = line.LastIndexOf(':', dash);
-        return colon > 0 && line.AsSpan(colon + 1, dash - colon - 1).Trim().ToString().All(char.IsAsciiDigit) ? line[(dash + 3)..] : line;
+        if (colon <= 0) return line;
+        var number = line.AsSpan(colon + 1, dash - colon - 1).Trim();
+        // "file.cpp:1234 - ": a non-empty run of digits, and no space in the file name.
+        return number.Length > 0 && !number.ContainsAnyExcept("0123456789") && !line.AsSpan(0, colon).Contains(' ') ? line[(dash + 3)..] : line;
     }
 
     internal static ILogger? GlobalLogger

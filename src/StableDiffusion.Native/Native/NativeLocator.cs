@@ -189,10 +189,11 @@ internal static class NativeLocator
         foreach (var p in probes)
             sb.Append("  [").Append(p.Source).Append("] ").Append(p.Path).Append(": ").AppendLine(p.Outcome);
         var hints = Hints(probes).Distinct().ToList();
-        if (probes.All(p => p.Outcome == "not found"))
-            hints.Insert(0, "No runtime file was found. Reference a StableDiffusion.Native.Runtime.* package, set " + PathVariable +
-                            " (or NativeRuntime.SearchDirectory) to a folder holding " + LibraryFileName +
-                            ", or build one from a checkout: cmake --workflow --preset cpu.");
+        string getOne = "Reference a StableDiffusion.Native.Runtime.* package, set " + PathVariable +
+                        " (or NativeRuntime.SearchDirectory) to a folder holding " + LibraryFileName +
+                        ", or build one from a checkout: cmake --workflow --preset cpu.";
+        if (probes.All(p => p.Outcome == "not found")) hints.Insert(0, "No runtime file was found. " + getOne);
+        else hints.Add("To get a working runtime: " + getOne);
         if (hints.Count > 0)
         {
             sb.AppendLine("Hints:");

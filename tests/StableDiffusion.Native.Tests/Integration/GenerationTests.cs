@@ -107,6 +107,15 @@ public sealed class GenerationTests(TinyGeneratorFixture fixture)
     }
 
     [SkippableFact]
+    public void Hires_fix_generates_at_the_scaled_size()
+    {
+        using var image = fixture.Generator.TextToImage(NativeTestEnvironment.Small(seed: 21) with { Hires = new HiresFix(Scale: 2f, Steps: 1) })[0];
+        Assert.Equal(128, image.Width);
+        Assert.Equal(128, image.Height);
+        Assert.Equal(128, image.Parameters.Width);
+    }
+
+    [SkippableFact]
     public void A_lora_changes_the_image()
     {
         NativeTestEnvironment.Require();

@@ -1,0 +1,84 @@
+using System.Diagnostics;
+using System.Text.Json;
+
+namespace StableDiffusion.Native.Tests.Native;
+
+/// <summary>Runs the sdnet CLI (built next to the tests, since the test project references it) in a child process.</summary>
+internal static class ChildProcess
+{
+    public sealed record Result(int ExitCode, string Stdout, string Stderr)
+    {
+        public override string ToString() => $"exit code {ExitCode}\n--- stdout ---\n{Stdout}\n--- stderr ---\n{Stderr}";
+    }
+
+    public static string SdnetDll => Path.Combine(AppContext.BaseDirectory, "sdnet.dll");
+
+    /// <summary>The dotnet host running this process (or the one on PATH).</summary>
+    public static string DotnetHost
+    {
+        get
+        {
+            if (Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host)) return host;
+            string? self = Environment.ProcessPath;
+            if (self is not null && Path.GetFileNameWithoutExtension(self).Equals("dotnet", StringComparison.OrdinalIgnoreCase)) return self;
+            return "dotnet";
+        }
+    }
+
+    public static Result RunSdnet(string sdnetDll, string workingDirectory, IReadOnlyDictionary<string, string?> environment, params string[] args)
+    {
+        var psi = new ProcessStartInfo(DotnetHost)
+        {
+            WorkingDirectory = workingDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        psi.ArgumentList.Add(sdnetDll);
+        foreach (string a in args) psi.ArgumentList.Add(a);
+        foreach (var (k, v) in environment)
+        {
+            if (v is null) psi.Environment.Remove(k);
+            else psi.Environment[k] = v;
+        }
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(TimeSpan.FromMinutes(2)))
+        {
+            p.Kill(entireProcessTree: true);
+            throw new TimeoutException("sdnet did not exit within 2 minutes.");
+        }
+        p.WaitForExit();
+        return new Result(p.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    /// <summary>Copies the sdnet app (sdnet.dll, its config files and the assemblies its deps.json lists) into <paramref name="target"/>.</summary>
+    public static string CopySdnetApp(string target)
+    {
+        string source = AppContext.BaseDirectory;
+        Directory.CreateDirectory(target);
+        var files = new HashSet<string>(StringComparer.Ordinal) { "sdnet.dll", "sdnet.deps.json", "sdnet.runtimeconfig.json" };
+        using (var deps = JsonDocument.Parse(File.ReadAllText(Path.Combine(source, "sdnet.deps.json"))))
+        {
+            foreach (var target_ in deps.RootElement.GetProperty("targets").EnumerateObject())
+                foreach (var library in target_.Value.EnumerateObject())
+                    if (library.Value.TryGetProperty("runtime", out var runtime))
+                        foreach (var asset in runtime.EnumerateObject())
+                            files.Add(Path.GetFileName(asset.Name));
+        }
+        foreach (string f in files)
+        {
+            string from = Path.Combine(source, f);
+            if (File.Exists(from)) File.Copy(from, Path.Combine(target, f), overwrite: true);
+        }
+        return Path.Combine(target, "sdnet.dll");
+    }
+
+    public static void CopyDirectory(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (string f in Directory.EnumerateFiles(from))
+            File.Copy(f, Path.Combine(to, Path.GetFileName(f)), overwrite: true);
+    }
+}
