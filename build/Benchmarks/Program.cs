@@ -25,6 +25,9 @@ switch (args.FirstOrDefault())
             Console.WriteLine(same ? "identical pixels" : "pixels differ");
             return same ? 0 : 1;
         }
+    case "png-quick":
+        PngBenchmark.Quick();
+        return 0;
     case "png":
         BenchmarkRunner.Run<PngBenchmark>(args: args[1..]);
         return 0;

@@ -34,22 +34,14 @@ public sealed class GeneratedImage : IDisposable
     /// <inheritdoc cref="SaveAsPng(string)"/>
     public void SaveAsPng(Stream stream)
     {
-        var png = Image.Metadata.GetPngMetadata();
-        for (int i = png.TextData.Count - 1; i >= 0; i--)
-        {
-            if (png.TextData[i].Keyword == GenerationParameters.PngKeyword) png.TextData.RemoveAt(i);
-        }
-        png.TextData.Add(new PngTextData(GenerationParameters.PngKeyword, Parameters.ToString(), string.Empty, string.Empty));
-        Image.Save(stream, s_encoder);
+        ArgumentNullException.ThrowIfNull(stream);
+        // Text chunks already on the image (from a caller) are kept; ours replaces any older "parameters".
+        var text = Image.Metadata.GetPngMetadata().TextData
+            .Where(t => t.Keyword != GenerationParameters.PngKeyword)
+            .Select(t => KeyValuePair.Create(t.Keyword, t.Value))
+            .Append(KeyValuePair.Create(GenerationParameters.PngKeyword, Parameters.ToString()));
+        Imaging.PngWriter.Write(stream, Image, text);
     }
-
-    private static readonly PngEncoder s_encoder = new()
-    {
-        ColorType = PngColorType.Rgb,
-        BitDepth = PngBitDepth.Bit8,
-        // Speed over a few percent of size: generated images are written often and are noisy anyway.
-        CompressionLevel = PngCompressionLevel.BestSpeed,
-    };
 
     public void Dispose() => Image.Dispose();
 
