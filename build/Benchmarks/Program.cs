@@ -40,7 +40,10 @@ static int RunLibrary(string[] a)
 {
     // The same job sd-cli runs: load, one generation, write the PNG, exit.
     var clock = Stopwatch.StartNew();
-    using var generator = Generator.Load(new GeneratorOptions { ModelPath = a[0], Threads = int.Parse(a[3]) });
+    // Optional 6th argument: a weight type ("q8_0"), with "nocache" as 7th to convert on load as upstream does.
+    StableDiffusion.Native.ModelFiles.QuantizationType? type = a.Length > 5 && StableDiffusion.Native.ModelFiles.QuantizationTypes.TryParse(a[5], out var t) ? t : null;
+    var cache = a.Length > 6 && a[6] == "nocache" ? StableDiffusion.Native.ModelFiles.QuantizationCacheMode.Off : StableDiffusion.Native.ModelFiles.QuantizationCacheMode.ReadWrite;
+    using var generator = Generator.Load(new GeneratorOptions { ModelPath = a[0], Threads = int.Parse(a[3]), WeightType = type, QuantizationCache = cache });
     int size = int.Parse(a[1]);
     var images = generator.TextToImage(new ImageRequest
     {
