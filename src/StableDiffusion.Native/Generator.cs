@@ -289,7 +289,10 @@ public sealed unsafe class Generator : IDisposable
             _handle.DangerousAddRef(ref added);
             try
             {
-                using var scope = NativeCallScope.Enter(_options.Logger, OnProgress, OnInfo);
+                Action<int, Image<Rgb24>, bool>? onPreview = request.Preview is { } preview
+                    ? (step, frame, _) => preview.Report(new PreviewFrame(step, frame))
+                    : null;
+                using var scope = NativeCallScope.Enter(_options.Logger, OnProgress, OnInfo, onPreview);
                 using var registration = cancellationToken.Register(static s => ((Generator)s!).CancelNative(), this);
                 ok = Sd.generate_image(ctx, &p, &images, &count) != 0;
                 if (cancellationToken.IsCancellationRequested)

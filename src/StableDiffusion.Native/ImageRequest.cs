@@ -42,6 +42,12 @@ public sealed record ImageRequest
     /// <summary>Decode the latent in tiles (less memory for large images).</summary>
     public bool VaeTiling { get; init; }
 
+    /// <summary>
+    /// Receives a low-resolution preview of the denoised image after each sampling step (a cheap projection of the
+    /// latent, 1/8 of the output size for SD1/SDXL). The receiver owns and must dispose each frame's image.
+    /// </summary>
+    public IProgress<PreviewFrame>? Preview { get; init; }
+
     /// <summary>Second pass at a higher resolution ("hires fix"); null for none.</summary>
     public HiresFix? Hires { get; init; }
 }
@@ -62,6 +68,14 @@ public enum HiresUpscaler
 /// <param name="UpscalerModelPath">ESRGAN weights, with <see cref="HiresUpscaler.Model"/>.</param>
 public sealed record HiresFix(float Scale = 2f, int Steps = 0, float DenoisingStrength = 0.7f,
     HiresUpscaler Upscaler = HiresUpscaler.Latent, string? UpscalerModelPath = null);
+
+/// <summary>A preview of a generation in progress. Dispose <paramref name="Image"/> when done with it.</summary>
+/// <param name="Step">Sampling step the preview shows.</param>
+/// <param name="Image">The preview (a copy; yours to keep).</param>
+public sealed record PreviewFrame(int Step, Image<Rgb24> Image) : IDisposable
+{
+    public void Dispose() => Image.Dispose();
+}
 
 /// <summary>Where a generation is.</summary>
 public enum GenerationPhase

@@ -2,6 +2,8 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
 using Microsoft.Extensions.Logging;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
 using StableDiffusion.Native.Interop;
 
 namespace StableDiffusion.Native.Native;
@@ -20,11 +22,13 @@ internal sealed class NativeCallScope : IDisposable
     private readonly NativeCallScope? _previous;
     private readonly List<string> _problems = new();
 
-    private NativeCallScope(ILogger? logger, Action<int, int, float>? onProgress, Action<string>? onInfo)
+    private NativeCallScope(ILogger? logger, Action<int, int, float>? onProgress, Action<string>? onInfo, Action<int, Image<Rgb24>, bool>? onPreview)
     {
         Logger = logger;
         OnProgress = onProgress;
         OnInfo = onInfo;
+        OnPreview = onPreview;
+        if (onPreview is not null) SubscribePreviews();
         _previous = t_current;
         t_current = this;
     }
@@ -45,12 +49,59 @@ internal sealed class NativeCallScope : IDisposable
         }
     }
 
-    public static NativeCallScope Enter(ILogger? logger = null, Action<int, int, float>? onProgress = null, Action<string>? onInfo = null)
-        => new(logger, onProgress, onInfo);
+    /// <summary>Receives a copy of each preview frame (step, image, is-noisy) of this call.</summary>
+    public Action<int, Image<Rgb24>, bool>? OnPreview { get; }
+
+    public static NativeCallScope Enter(ILogger? logger = null, Action<int, int, float>? onProgress = null, Action<string>? onInfo = null,
+        Action<int, Image<Rgb24>, bool>? onPreview = null)
+        => new(logger, onProgress, onInfo, onPreview);
 
     public void Dispose()
     {
         if (t_current == this) t_current = _previous;
+        if (OnPreview is not null) UnsubscribePreviews();
+    }
+
+    // Upstream's preview callback is process-global and costs work per step, so it is installed only while
+    // at least one call wants previews (calls without a preview sink then pay a cheap latent projection).
+    private static readonly object s_previewGate = new();
+    private static int s_previewSubscribers;
+
+    private static unsafe void SubscribePreviews()
+    {
+        lock (s_previewGate)
+        {
+            if (s_previewSubscribers++ == 0)
+                Sd.sd_set_preview_callback(&PreviewBridge, preview_t.PREVIEW_PROJ, 1, 1, 0, (void*)GCHandle.ToIntPtr(s_routerHandle));
+        }
+    }
+
+    private static unsafe void UnsubscribePreviews()
+    {
+        lock (s_previewGate)
+        {
+            if (--s_previewSubscribers == 0)
+                Sd.sd_set_preview_callback(null, preview_t.PREVIEW_NONE, 1, 0, 0, null);
+        }
+    }
+
+    [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
+    private static unsafe void PreviewBridge(int step, int frameCount, sd_image_t* frames, byte isNoisy, void* data)
+    {
+        try
+        {
+            var sink = t_current?.OnPreview;
+            if (sink is null || frames == null || frameCount < 1) return;
+            sd_image_t f = frames[0];
+            if (f.data == null || f.channel != 3 || f.width == 0 || f.height == 0) return;
+            // Upstream frees the frame when this returns: copy it out.
+            var image = GeneratedImage.FromRgb(new ReadOnlySpan<byte>(f.data, checked((int)(f.width * f.height * 3))), (int)f.width, (int)f.height);
+            sink(step, image, isNoisy != 0);
+        }
+        catch
+        {
+            // A throwing preview consumer must not unwind through upstream's frames.
+        }
     }
 
     /// <summary>Builds the typed exception for a failed native call from what upstream logged during it.</summary>

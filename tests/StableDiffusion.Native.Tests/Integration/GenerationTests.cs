@@ -107,6 +107,27 @@ public sealed class GenerationTests(TinyGeneratorFixture fixture)
     }
 
     [SkippableFact]
+    public void Previews_arrive_per_step_for_the_requesting_call_only()
+    {
+        var frames = new List<PreviewFrame>();
+        using var image = fixture.Generator.TextToImage(NativeTestEnvironment.Small(seed: 4, steps: 3) with { Preview = new SyncPreview(frames.Add) })[0];
+        try
+        {
+            Assert.Equal(3, frames.Count);
+            Assert.All(frames, f => Assert.Equal(64 / 8, f.Image.Width));
+            Assert.Equal(frames.Select(f => f.Step).Order(), frames.Select(f => f.Step));
+        }
+        finally
+        {
+            frames.ForEach(f => f.Dispose());
+        }
+
+        // Without a preview sink the callback is uninstalled again and the result is unchanged by previews.
+        using var again = fixture.Generator.TextToImage(NativeTestEnvironment.Small(seed: 4, steps: 3))[0];
+        PixelAssert.Identical(image.Image, again.Image);
+    }
+
+    [SkippableFact]
     public void Hires_fix_generates_at_the_scaled_size()
     {
         using var image = fixture.Generator.TextToImage(NativeTestEnvironment.Small(seed: 21) with { Hires = new HiresFix(Scale: 2f, Steps: 1) })[0];
@@ -172,6 +193,11 @@ public sealed class GenerationTests(TinyGeneratorFixture fixture)
             File.Delete(path);
         }
     }
+}
+
+internal sealed class SyncPreview(Action<PreviewFrame> onReport) : IProgress<PreviewFrame>
+{
+    public void Report(PreviewFrame value) => onReport(value);
 }
 
 /// <summary>Reports on the calling thread, in order (System.Progress posts to the thread pool).</summary>
