@@ -11,42 +11,22 @@ internal static class CliCommon
         {
             return body();
         }
-        catch (OperationCanceledException)
+        catch (Exception e) when (ExitCode(e) is int code)
         {
-            Console.Error.WriteLine("cancelled");
-            return 130;
-        }
-        catch (ArgumentException e)
-        {
-            Console.Error.WriteLine("error: " + e.Message);
-            return 2;
-        }
-        catch (NativeRuntimeException e)
-        {
-            Console.Error.WriteLine("error: " + e.Message);
-            return 3;
-        }
-        catch (NativeAbiMismatchException e)
-        {
-            Console.Error.WriteLine("error: " + e.Message);
-            return 3;
-        }
-        catch (StableDiffusionException e)
-        {
-            Console.Error.WriteLine("error: " + e.Message);
-            return 1;
-        }
-        catch (ModelFiles.InvalidModelFileException e)
-        {
-            Console.Error.WriteLine("error: " + e.Message);
-            return 1;
-        }
-        catch (IOException e)
-        {
-            Console.Error.WriteLine("error: " + e.Message);
-            return 1;
+            Console.Error.WriteLine(code == 130 ? "cancelled" : "error: " + e.Message);
+            return code;
         }
     }
+
+    /// <summary>The exit code of an expected failure; null lets anything else crash loudly with its stack.</summary>
+    private static int? ExitCode(Exception e) => e switch
+    {
+        OperationCanceledException => 130,
+        ArgumentException => 2,
+        NativeRuntimeException or NativeAbiMismatchException => 3,
+        StableDiffusionException or ModelFiles.InvalidModelFileException or IOException => 1,
+        _ => null,
+    };
 
     public static ILogger Logger(bool verbose) => new StderrLogger(verbose ? LogLevel.Debug : LogLevel.Warning);
 }
