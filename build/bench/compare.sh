@@ -15,6 +15,7 @@ mkdir -p "$out"
 
 dotnet build build/Benchmarks -c Release -o "$out/Benchmarks" >/dev/null
 [ -x "$out/sdnet/sdnet" ] || dotnet publish src/StableDiffusion.Native.Cli -c Release -r $rid -p:PublishAot=true -o "$out/sdnet" >/dev/null
+[ -x "$out/bench-aot/Benchmarks" ] || dotnet publish build/Benchmarks -c Release -r $rid -p:PublishAot=true -o "$out/bench-aot" >/dev/null
 model=${MODEL:-$(dotnet "$out/Benchmarks/Benchmarks.dll" make-model)}
 export SDNET_NATIVE_PATH="$PWD/$cpu/runtimes/$rid/native"
 variant=$("$out/sdnet/sdnet" doctor | sed -n 's/^cpu variant: *//p')
@@ -26,9 +27,12 @@ declare -A cmd
 # sd-cli scans only stock ggml names, so hand it the CPU module our loader chose.
 cmd[sd-cli]="env GGML_BACKEND_PATH=$SDNET_NATIVE_PATH/libsdnet-ggml-cpu-$variant.so $cpu/tools/sd-cli -m $model ${args[*]@Q} -o $out/sd-cli.png"
 cmd[sdnet]="$out/sdnet/sdnet generate -m $model ${args[*]@Q} -o $out/sdnet.png"
-cmd[library]="dotnet $out/Benchmarks/Benchmarks.dll library $model $SIZE $STEPS $THREADS $out/library.png"
+# The library in a NativeAOT host (as an app would ship it), and in a JIT host (dotnet app.dll), whose
+# difference is the runtime's start-up, paid once per process.
+cmd[library]="$out/bench-aot/Benchmarks library $model $SIZE $STEPS $THREADS $out/library.png"
+cmd[library-jit]="dotnet $out/Benchmarks/Benchmarks.dll library $model $SIZE $STEPS $THREADS $out/library-jit.png"
 [ -x "$native/tools/sd-cli" ] && cmd[sd-cli-native]="$native/tools/sd-cli -m $model ${args[*]@Q} -o $out/sd-cli-native.png"
-order=(sd-cli sdnet library); [ -n "${cmd[sd-cli-native]:-}" ] && order+=(sd-cli-native)
+order=(sd-cli sdnet library library-jit); [ -n "${cmd[sd-cli-native]:-}" ] && order+=(sd-cli-native)
 
 declare -A walls rss
 for ((r = 1; r <= RUNS; r++)); do
@@ -53,9 +57,10 @@ echo
 ratio() { echo "scale=4; $1 / $2" | bc -l; }
 echo "sdnet / sd-cli:   wall $(ratio "${mw[sdnet]}" "${mw[sd-cli]}"), RSS $(ratio "${mr[sdnet]}" "${mr[sd-cli]}")"
 echo "library / sd-cli: wall $(ratio "${mw[library]}" "${mw[sd-cli]}"), RSS $(ratio "${mr[library]}" "${mr[sd-cli]}")"
+echo "library (JIT host) / sd-cli: wall $(ratio "${mw[library-jit]}" "${mw[sd-cli]}"), RSS $(ratio "${mr[library-jit]}" "${mr[sd-cli]}")"
 if [ -n "${mw[sd-cli-native]:-}" ]; then
   echo "portable cpu / cpu-native (speed = native wall / portable wall): $(ratio "${mw[sd-cli-native]}" "${mw[sd-cli]}")"
 fi
-for name in sdnet library; do
+for name in sdnet library library-jit; do
   echo "$name vs sd-cli: $(dotnet "$out/Benchmarks/Benchmarks.dll" same-pixels "$out/sd-cli.png" "$out/$name.png" || true)"
 done
