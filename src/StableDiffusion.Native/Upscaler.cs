@@ -28,6 +28,7 @@ public sealed unsafe class Upscaler : IDisposable
     /// <param name="threads">CPU threads; null for upstream's choice.</param>
     /// <param name="tileSize">Tile edge in pixels (smaller tiles use less memory).</param>
     /// <param name="backend">Device name, as in <see cref="NativeRuntimeInfo.Devices"/>; null for the default.</param>
+    /// <param name="logger">Receives the upscaler's native log lines.</param>
     public static Upscaler Load(string modelPath, int? threads = null, int tileSize = 128, string? backend = null, ILogger? logger = null)
     {
         Validation.ExistingFile(modelPath, nameof(modelPath));

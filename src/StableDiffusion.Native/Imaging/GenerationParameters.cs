@@ -78,7 +78,6 @@ public sealed record GenerationParameters
             else (inNegative ? negative : prompt).Add(l);
         }
 
-        var c = CultureInfo.InvariantCulture;
         var p = new GenerationParameters { Prompt = string.Join('\n', prompt), NegativePrompt = string.Join('\n', negative) };
         var extra = new Dictionary<string, string>();
         foreach (var (key, value) in SplitSettings(string.Join(", ", lines[settingsLine..].Where(l => l.Length > 0))))
@@ -87,7 +86,7 @@ public sealed record GenerationParameters
             {
                 p = Apply(p, key, value, extra);
             }
-            catch (Exception e) when (e is FormatException or OverflowException or IndexOutOfRangeException)
+            catch (Exception e) when (e is FormatException or OverflowException)
             {
                 throw new FormatException($"Generation parameters: '{key}: {value}' is not valid.", e);
             }
@@ -98,38 +97,36 @@ public sealed record GenerationParameters
     private static GenerationParameters Apply(GenerationParameters p, string key, string value, Dictionary<string, string> extra)
     {
         var c = CultureInfo.InvariantCulture;
+        switch (key)
         {
-            switch (key)
-            {
-                case "Steps": p = p with { Steps = int.Parse(value, c) }; break;
-                case "CFG scale": p = p with { CfgScale = float.Parse(value, c) }; break;
-                case "Guidance": p = p with { Guidance = float.Parse(value, c) }; break;
-                case "Eta": p = p with { Eta = float.Parse(value, c) }; break;
-                case "Seed": p = p with { Seed = long.Parse(value, c) }; break;
-                case "Size":
-                    string[] wh = value.Split('x');
-                    if (wh.Length != 2) throw new FormatException("Size must be WIDTHxHEIGHT.");
-                    p = p with { Width = int.Parse(wh[0], c), Height = int.Parse(wh[1], c) };
-                    break;
-                case "Model": p = p with { Model = value }; break;
-                case "Denoising strength": p = p with { Strength = float.Parse(value, c) }; break;
-                case "Clip skip": p = p with { ClipSkip = int.Parse(value, c) }; break;
-                case "Sampler":
-                    // sd-cli writes "euler_a karras"; A1111 writes "Euler a" and a separate "Schedule type".
-                    if (SamplingNames.TryParseSampler(value, out var whole)) p = p with { Sampler = whole };
-                    else
-                    {
-                        int sp = value.LastIndexOf(' ');
-                        if (sp > 0 && SamplingNames.TryParseSampler(value[..sp], out var s) && SamplingNames.TryParseScheduler(value[(sp + 1)..], out var sch))
-                            p = p with { Sampler = s, Scheduler = sch };
-                        else extra[key] = value;
-                    }
-                    break;
-                case "Schedule type" when SamplingNames.TryParseScheduler(value, out var st):
-                    p = p with { Scheduler = st };
-                    break;
-                default: extra[key] = value; break;
-            }
+            case "Steps": p = p with { Steps = int.Parse(value, c) }; break;
+            case "CFG scale": p = p with { CfgScale = float.Parse(value, c) }; break;
+            case "Guidance": p = p with { Guidance = float.Parse(value, c) }; break;
+            case "Eta": p = p with { Eta = float.Parse(value, c) }; break;
+            case "Seed": p = p with { Seed = long.Parse(value, c) }; break;
+            case "Size":
+                string[] wh = value.Split('x');
+                if (wh.Length != 2) throw new FormatException("Size must be WIDTHxHEIGHT.");
+                p = p with { Width = int.Parse(wh[0], c), Height = int.Parse(wh[1], c) };
+                break;
+            case "Model": p = p with { Model = value }; break;
+            case "Denoising strength": p = p with { Strength = float.Parse(value, c) }; break;
+            case "Clip skip": p = p with { ClipSkip = int.Parse(value, c) }; break;
+            case "Sampler":
+                // sd-cli writes "euler_a karras"; A1111 writes "Euler a" and a separate "Schedule type".
+                if (SamplingNames.TryParseSampler(value, out var whole)) p = p with { Sampler = whole };
+                else
+                {
+                    int sp = value.LastIndexOf(' ');
+                    if (sp > 0 && SamplingNames.TryParseSampler(value[..sp], out var s) && SamplingNames.TryParseScheduler(value[(sp + 1)..], out var sch))
+                        p = p with { Sampler = s, Scheduler = sch };
+                    else extra[key] = value;
+                }
+                break;
+            case "Schedule type" when SamplingNames.TryParseScheduler(value, out var st):
+                p = p with { Scheduler = st };
+                break;
+            default: extra[key] = value; break;
         }
         return p;
     }
