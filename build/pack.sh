@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Packs StableDiffusion.Native and the native runtime packages of every flavor built in this checkout
+# (artifacts/native/<flavor>/runtimes) into artifacts/packages.
+#   build/pack.sh [version]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+version="${1:-0.1.0-dev}"
+out=artifacts/packages
+dotnet pack src/StableDiffusion.Native -c Release -o "$out" -p:Version="$version"
+for flavor in cpu cuda vulkan metal; do
+  if [ -d "artifacts/native/$flavor/runtimes" ]; then
+    dotnet pack src/StableDiffusion.Native.Runtime -c Release -o "$out" -p:Version="$version" -p:RuntimeFlavor="$flavor"
+  fi
+done
+ls -l "$out"
