@@ -41,35 +41,8 @@ public sealed class ModelsFolder
     public string Directory { get; }
 
     /// <summary>The default folder (see the class remarks).</summary>
-    public static string DefaultDirectory
-    {
-        get
-        {
-            string? env = Environment.GetEnvironmentVariable(DirectoryVariable);
-            if (!string.IsNullOrWhiteSpace(env))
-            {
-                return System.IO.Path.GetFullPath(env);
-            }
-
-            string home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
-            string root;
-            if (OperatingSystem.IsWindows())
-            {
-                root = Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData);
-            }
-            else if (OperatingSystem.IsMacOS())
-            {
-                root = System.IO.Path.Combine(home, "Library", "Application Support");
-            }
-            else
-            {
-                string? xdg = Environment.GetEnvironmentVariable("XDG_DATA_HOME");
-                root = !string.IsNullOrWhiteSpace(xdg) && System.IO.Path.IsPathRooted(xdg) ? xdg : System.IO.Path.Combine(home, ".local", "share");
-            }
-
-            return System.IO.Path.Combine(root, "stable-diffusion-native", "models");
-        }
-    }
+    public static string DefaultDirectory =>
+        Native.UserDirectories.FromEnvironment(DirectoryVariable, System.IO.Path.Combine(Native.UserDirectories.DataRoot, "models"));
 
     private static StringComparison NameComparison => OperatingSystem.IsWindows() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
 

@@ -43,31 +43,13 @@ public sealed class QuantizedModelCache
     public string Directory { get; }
 
     /// <summary>
-    /// <c>$SDNET_MODEL_CACHE</c> when set; otherwise the per-user cache folder: <c>%LOCALAPPDATA%\stable-diffusion-native\models</c>
-    /// on Windows, <c>~/Library/Caches/stable-diffusion-native/models</c> on macOS, and
+    /// <c>$SDNET_MODEL_CACHE</c> when set; otherwise <c>models</c> in the per-user cache folder:
+    /// <c>%LOCALAPPDATA%\stable-diffusion-native\cache\models</c> on Windows,
+    /// <c>~/Library/Caches/stable-diffusion-native/models</c> on macOS, and
     /// <c>$XDG_CACHE_HOME/stable-diffusion-native/models</c> (default <c>~/.cache/...</c>) elsewhere.
     /// </summary>
-    public static string DefaultDirectory
-    {
-        get
-        {
-            string? env = Environment.GetEnvironmentVariable(DirectoryVariable);
-            if (!string.IsNullOrWhiteSpace(env)) return Path.GetFullPath(env);
-            string home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
-            string root;
-            if (OperatingSystem.IsWindows())
-                root = Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData);
-            else if (OperatingSystem.IsMacOS())
-                root = Path.Combine(home, "Library", "Caches");
-            else
-            {
-                string? xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
-                root = !string.IsNullOrWhiteSpace(xdg) && Path.IsPathRooted(xdg) ? xdg : Path.Combine(home, ".cache");
-            }
-
-            return Path.Combine(root, "stable-diffusion-native", "models");
-        }
-    }
+    public static string DefaultDirectory =>
+        Native.UserDirectories.FromEnvironment(DirectoryVariable, Path.Combine(Native.UserDirectories.CacheRoot, "models"));
 
     /// <summary>The cache key (64 hex digits) of converting <paramref name="sourcePath"/> to <paramref name="type"/> with <paramref name="rules"/>.</summary>
     /// <exception cref="ArgumentException">The source does not exist.</exception>

@@ -104,19 +104,8 @@ internal static class NativeLocator
                 yield return ($"runtime cache ({entry})", Path.Combine(pinDir, entry, "runtimes", rid, "native"));
     }
 
-    /// <summary>The user-level cache root; the same rule as native/cmake/SdnetCache.cmake.</summary>
-    public static string CacheRoot()
-    {
-        string? env = Environment.GetEnvironmentVariable(CacheVariable);
-        if (!string.IsNullOrEmpty(env)) return env;
-        if (OperatingSystem.IsWindows())
-            return Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData), "stable-diffusion-native", "cache");
-        string home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
-        if (OperatingSystem.IsMacOS())
-            return Path.Combine(home, "Library", "Caches", "stable-diffusion-native");
-        string? xdg = Environment.GetEnvironmentVariable("XDG_CACHE_HOME");
-        return Path.Combine(string.IsNullOrEmpty(xdg) ? Path.Combine(home, ".cache") : xdg, "stable-diffusion-native");
-    }
+    /// <summary>The user-level cache of built runtimes (<c>SDNET_NATIVE_CACHE</c> overrides it).</summary>
+    public static string CacheRoot() => UserDirectories.FromEnvironment(CacheVariable, UserDirectories.CacheRoot);
 
     /// <summary>Sub-directories ordered so GPU flavors come before the portable CPU one, newest first within a flavor.</summary>
     private static IEnumerable<string> PresetPreference(string dir)
