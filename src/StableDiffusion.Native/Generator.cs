@@ -36,9 +36,10 @@ public sealed unsafe class Generator : IDisposable
     /// <summary>Loads a model. Weights load lazily on the first generation unless <see cref="GeneratorOptions.EagerLoad"/> is set.</summary>
     /// <exception cref="ArgumentException">A path is missing or invalid, or an option is out of range.</exception>
     /// <exception cref="StableDiffusionException">Upstream refused the model.</exception>
-    public static Generator Load(GeneratorOptions options)
+    public static Generator Load(GeneratorOptions options) => LoadValidated(options, Validation.Options(options));
+
+    private static Generator LoadValidated(GeneratorOptions options, long? unetChannels)
     {
-        long? unetChannels = Validation.Options(options);
         NativeRuntime.EnsureLoaded();
         var requested = options;
         // A weight type on a checkpoint: load its cached conversion (converting once if needed) instead.
@@ -103,9 +104,10 @@ public sealed unsafe class Generator : IDisposable
     /// <summary>Loads a model on a worker thread. The load itself cannot be interrupted; cancellation is observed before it starts.</summary>
     public static Task<Generator> LoadAsync(GeneratorOptions options, CancellationToken cancellationToken = default)
     {
-        Validation.Options(options);
+        // Bad options fail here, synchronously; the files are not read a second time on the worker.
+        long? unetChannels = Validation.Options(options);
         cancellationToken.ThrowIfCancellationRequested();
-        return Task.Factory.StartNew(() => Load(options), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        return Task.Factory.StartNew(() => LoadValidated(options, unetChannels), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
     /// <summary>Generates images from text.</summary>
@@ -198,8 +200,6 @@ public sealed unsafe class Generator : IDisposable
             ThrowIfDisposed();
             cancellationToken.ThrowIfCancellationRequested();
             using var arena = new NativeArena();
-            int width = request.Width ?? request.InitImage?.Width ?? 512;
-            int height = request.Height ?? request.InitImage?.Height ?? 512;
             long seed = request.Seed ?? Random.Shared.NextInt64(0, 1L << 32);
 
             sd_img_gen_params_t p;
@@ -207,8 +207,8 @@ public sealed unsafe class Generator : IDisposable
             p.prompt = arena.Utf8(request.Prompt);
             p.negative_prompt = arena.Utf8(request.NegativePrompt);
             if (request.ClipSkip is int clipSkip) p.clip_skip = clipSkip;
-            p.width = width;
-            p.height = height;
+            p.width = request.RequestedWidth;
+            p.height = request.RequestedHeight;
             p.seed = seed;
             p.batch_count = request.BatchCount;
             p.strength = request.Strength;
@@ -231,11 +231,11 @@ public sealed unsafe class Generator : IDisposable
                 p.hires.upscaler = (sd_hires_upscaler_t)(int)hires.Upscaler;
                 p.hires.model_path = arena.Utf8(hires.UpscalerModelPath);
             }
-            if (request.InitImage is { } init) p.init_image = ToNative(arena, init);
-            if (request.Mask is { } mask) p.mask_image = ToNative(arena, mask);
+            if (request.InitImage is { } init) p.init_image = arena.Image(init);
+            if (request.Mask is { } mask) p.mask_image = arena.Image(mask);
             if (request.ControlImage is { } control)
             {
-                p.control_image = ToNative(arena, control);
+                p.control_image = arena.Image(control);
                 p.control_strength = request.ControlStrength;
             }
             if (request.Loras.Count > 0)
@@ -362,22 +362,6 @@ public sealed unsafe class Generator : IDisposable
         {
             if (added) _handle.DangerousRelease();
         }
-    }
-
-    private static sd_image_t ToNative(NativeArena arena, Image<Rgb24> image)
-    {
-        int n = checked(image.Width * image.Height * 3);
-        byte* data = (byte*)arena.Alloc(n);
-        image.CopyPixelDataTo(new Span<byte>(data, n));
-        return new sd_image_t { width = (uint)image.Width, height = (uint)image.Height, channel = 3, data = data };
-    }
-
-    private static sd_image_t ToNative(NativeArena arena, Image<L8> image)
-    {
-        int n = checked(image.Width * image.Height);
-        byte* data = (byte*)arena.Alloc(n);
-        image.CopyPixelDataTo(new Span<byte>(data, n));
-        return new sd_image_t { width = (uint)image.Width, height = (uint)image.Height, channel = 1, data = data };
     }
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);

@@ -7,6 +7,7 @@ namespace StableDiffusion.Native;
 public sealed record ImageRequest
 {
     public const int MaxDimension = 8192;
+    public const int DefaultDimension = 512;
     public const int MaxBatchCount = 64;
 
     public string Prompt { get; init; } = "";
@@ -38,6 +39,12 @@ public sealed record ImageRequest
     /// <summary>ControlNet conditioning image (needs a ControlNet loaded); same size as the output.</summary>
     public Image<Rgb24>? ControlImage { get; init; }
     public float ControlStrength { get; init; } = 0.9f;
+
+    /// <summary>The width asked of upstream: <see cref="Width"/>, else the init image's, else <see cref="DefaultDimension"/>.</summary>
+    internal int RequestedWidth => Width ?? InitImage?.Width ?? DefaultDimension;
+
+    /// <summary>The height asked of upstream: <see cref="Height"/>, else the init image's, else <see cref="DefaultDimension"/>.</summary>
+    internal int RequestedHeight => Height ?? InitImage?.Height ?? DefaultDimension;
 
     /// <summary>Decode the latent in tiles (less memory for large images).</summary>
     public bool VaeTiling { get; init; }

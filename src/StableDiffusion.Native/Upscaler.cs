@@ -59,11 +59,8 @@ public sealed unsafe class Upscaler : IDisposable
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            int n = checked(image.Width * image.Height * 3);
             using var arena = new NativeArena();
-            byte* data = (byte*)arena.Alloc(n);
-            image.CopyPixelDataTo(new Span<byte>(data, n));
-            var input = new sd_image_t { width = (uint)image.Width, height = (uint)image.Height, channel = 3, data = data };
+            var input = arena.Image(image);
             sd_image_t* outputs = null;
             int count = 0;
             using var scope = NativeCallScope.Enter(_logger);

@@ -114,13 +114,12 @@ internal static class Validation
                 ExistingFile(hires.UpscalerModelPath ?? "", nameof(request.Hires));
                 ModelFileOrNull(hires.UpscalerModelPath);
             }
-            int firstW = request.Width ?? request.InitImage?.Width ?? 512, firstH = request.Height ?? request.InitImage?.Height ?? 512;
-            if (firstW * hires.Scale > ImageRequest.MaxDimension || firstH * hires.Scale > ImageRequest.MaxDimension)
+            if (request.RequestedWidth * hires.Scale > ImageRequest.MaxDimension || request.RequestedHeight * hires.Scale > ImageRequest.MaxDimension)
                 throw new ArgumentOutOfRangeException(nameof(request.Hires), hires.Scale, $"The hires pass would exceed {ImageRequest.MaxDimension} pixels per side.");
         }
 
-        int width = request.Width ?? request.InitImage?.Width ?? 512;
-        int height = request.Height ?? request.InitImage?.Height ?? 512;
+        int width = request.RequestedWidth;
+        int height = request.RequestedHeight;
         Dimension(width, nameof(request.Width));
         Dimension(height, nameof(request.Height));
         if (request.InitImage is { } init && (init.Width != width || init.Height != height))
@@ -172,19 +171,13 @@ internal static class Validation
             throw new ArgumentException($"The ControlNet '{controlNet.FilePath}' is {c} channels wide but the UNet has {unet}.", "ControlNetPath");
     }
 
+    /// <summary>Output channels of the first 4-D tensor of those names (ggml order: ne[3]), from any model format.</summary>
     private static long? FirstConvChannels(ModelFiles.ModelFile file, string[] names)
     {
         foreach (string name in names)
         {
-            switch (file)
-            {
-                case ModelFiles.SafetensorsFile st when st.Tensors.FirstOrDefault(t => t.Name == name) is { Shape.Count: 4 } t:
-                    return t.Shape[0];
-                case ModelFiles.GgufFile gg when gg.Tensors.FirstOrDefault(t => t.Name == name) is { Dimensions.Count: 4 } t:
-                    return t.Dimensions[3];
-                case ModelFiles.SafetensorsIndex ix when ix.TensorsByName.TryGetValue(name, out var entry) && entry.Tensor.Shape.Count == 4:
-                    return entry.Tensor.Shape[0];
-            }
+            var tensor = file.GetTensorDescriptors().FirstOrDefault(t => t.Name == name && t.Ne.Length == 4);
+            if (tensor.Ne is not null) return tensor.Ne[3];
         }
         return null;
     }

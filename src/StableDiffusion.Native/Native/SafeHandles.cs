@@ -1,4 +1,6 @@
 using System.Runtime.InteropServices;
+using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.PixelFormats;
 using StableDiffusion.Native.Interop;
 
 namespace StableDiffusion.Native.Native;
@@ -87,6 +89,18 @@ internal sealed unsafe class NativeArena : IDisposable
     }
 
     public T* Array<T>(int count) where T : unmanaged => (T*)Alloc(checked(count * sizeof(T)));
+
+    /// <summary>
+    /// A copy of <paramref name="image"/> as upstream reads it: exactly width × height × channels bytes, tightly
+    /// packed (upstream does not check the size), one channel per byte of the pixel type (Rgb24: 3, L8: 1).
+    /// </summary>
+    public sd_image_t Image<TPixel>(Image<TPixel> image) where TPixel : unmanaged, IPixel<TPixel>
+    {
+        int n = checked(image.Width * image.Height * sizeof(TPixel));
+        byte* data = (byte*)Alloc(n);
+        image.CopyPixelDataTo(new Span<byte>(data, n));
+        return new sd_image_t { width = (uint)image.Width, height = (uint)image.Height, channel = (uint)sizeof(TPixel), data = data };
+    }
 
     public void Dispose()
     {
