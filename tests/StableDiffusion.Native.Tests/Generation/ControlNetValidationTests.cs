@@ -8,11 +8,11 @@ namespace StableDiffusion.Native.Tests.Generation;
 /// </summary>
 public sealed class ControlNetValidationTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("sdnet-cn-").FullName;
+    private readonly TempDirectory _temp = new("sdnet-cn");
 
     private string Write(string name, string tensor, long channels)
     {
-        string path = Path.Combine(_dir, name);
+        string path = Path.Combine(_temp.Path, name);
         new SafetensorsWriter().Add(tensor, "F16", [channels, 4, 3, 3], new byte[channels * 4 * 9 * 2]).WriteFile(path);
         return path;
     }
@@ -40,5 +40,5 @@ public sealed class ControlNetValidationTests : IDisposable
         Assert.Contains("64", e.Message);
     }
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _temp.Dispose();
 }

@@ -13,9 +13,9 @@ namespace StableDiffusion.Native.Tests.ModelFiles;
 /// </summary>
 public sealed class CliModelCommandsTests : IDisposable
 {
-    private readonly string dir = Directory.CreateTempSubdirectory("sdn-cli-").FullName;
+    private readonly TempDirectory temp = new("sdn-cli");
 
-    public void Dispose() => Directory.Delete(this.dir, recursive: true);
+    public void Dispose() => this.temp.Dispose();
 
     internal static (int Exit, string Out, string Err) Invoke(params string[] args)
     {
@@ -30,7 +30,7 @@ public sealed class CliModelCommandsTests : IDisposable
     [Fact]
     public void Inspect_of_a_bad_file_exits_non_zero_with_one_line_on_stderr()
     {
-        string bad = Path.Combine(this.dir, "bad.safetensors");
+        string bad = Path.Combine(this.temp.Path, "bad.safetensors");
         File.WriteAllBytes(bad, Safetensors("{\"t\":{\"dtype\":\"F16\",\n\"shape\":[4],\"data_offsets\":[0,99]}}", 8));
         var (exit, output, error) = Invoke("inspect", bad);
         Assert.NotEqual(0, exit);
@@ -43,11 +43,11 @@ public sealed class CliModelCommandsTests : IDisposable
     [Fact]
     public void Inspect_of_a_missing_file_or_a_pickle_exits_non_zero_with_one_line()
     {
-        var (exit, _, error) = Invoke("inspect", Path.Combine(this.dir, "nope.safetensors"), "--dir", this.dir);
+        var (exit, _, error) = Invoke("inspect", Path.Combine(this.temp.Path, "nope.safetensors"), "--dir", this.temp.Path);
         Assert.NotEqual(0, exit);
         Assert.Single(error.Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries));
 
-        string pickle = Path.Combine(this.dir, "old.ckpt");
+        string pickle = Path.Combine(this.temp.Path, "old.ckpt");
         File.WriteAllBytes(pickle, [.. "PK\x03\x04"u8, .. new byte[60]]);
         (exit, _, error) = Invoke("inspect", pickle);
         Assert.Equal(1, exit);
@@ -73,20 +73,20 @@ public sealed class CliModelCommandsTests : IDisposable
     [Fact]
     public void Inspect_accepts_a_model_name_from_the_folder()
     {
-        File.WriteAllBytes(Path.Combine(this.dir, "small.safetensors"), ValidSafetensors());
-        var (exit, output, _) = Invoke("inspect", "small", "--dir", this.dir);
+        File.WriteAllBytes(Path.Combine(this.temp.Path, "small.safetensors"), ValidSafetensors());
+        var (exit, output, _) = Invoke("inspect", "small", "--dir", this.temp.Path);
         Assert.Equal(0, exit);
-        Assert.Contains(Path.Combine(this.dir, "small.safetensors"), output);
+        Assert.Contains(Path.Combine(this.temp.Path, "small.safetensors"), output);
     }
 
     [Fact]
     public void Models_lists_good_and_bad_files()
     {
-        File.WriteAllBytes(Path.Combine(this.dir, "good.safetensors"), ValidSafetensors());
-        File.WriteAllBytes(Path.Combine(this.dir, "broken.gguf"), "GGUF"u8.ToArray());
-        var (exit, output, _) = Invoke("models", "--dir", this.dir);
+        File.WriteAllBytes(Path.Combine(this.temp.Path, "good.safetensors"), ValidSafetensors());
+        File.WriteAllBytes(Path.Combine(this.temp.Path, "broken.gguf"), "GGUF"u8.ToArray());
+        var (exit, output, _) = Invoke("models", "--dir", this.temp.Path);
         Assert.Equal(0, exit);
-        Assert.Contains(this.dir, output);
+        Assert.Contains(this.temp.Path, output);
         var lines = output.Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries);
         Assert.Contains(lines, l => l.StartsWith("good ", StringComparison.Ordinal) && !l.Contains("invalid"));
         Assert.Contains(lines, l => l.StartsWith("broken ", StringComparison.Ordinal) && l.Contains("invalid:"));
@@ -95,7 +95,7 @@ public sealed class CliModelCommandsTests : IDisposable
     [Fact]
     public void Models_on_an_empty_folder_says_so()
     {
-        var (exit, output, _) = Invoke("models", "--dir", Path.Combine(this.dir, "none"));
+        var (exit, output, _) = Invoke("models", "--dir", Path.Combine(this.temp.Path, "none"));
         Assert.Equal(0, exit);
         Assert.Contains("no models", output);
     }
@@ -104,11 +104,11 @@ public sealed class CliModelCommandsTests : IDisposable
     public void ResolveModel_keeps_paths_and_resolves_names()
     {
         Assert.Null(ModelCommands.ResolveModel(null));
-        string model = Path.Combine(this.dir, "named.safetensors");
+        string model = Path.Combine(this.temp.Path, "named.safetensors");
         File.WriteAllBytes(model, ValidSafetensors());
         Assert.Equal(model, ModelCommands.ResolveModel(model));
-        Assert.Equal(model, ModelCommands.ResolveModel("named", this.dir));
-        Assert.Throws<ArgumentException>(() => ModelCommands.ResolveModel("unnamed", this.dir));
+        Assert.Equal(model, ModelCommands.ResolveModel("named", this.temp.Path));
+        Assert.Throws<ArgumentException>(() => ModelCommands.ResolveModel("unnamed", this.temp.Path));
     }
 }
 

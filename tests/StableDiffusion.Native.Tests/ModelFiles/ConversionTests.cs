@@ -7,57 +7,50 @@ namespace StableDiffusion.Native.Tests.ModelFiles;
 /// <summary>Argument and file checks of <see cref="ModelConverter"/> and <see cref="QuantizedModelCache"/>: no native runtime needed.</summary>
 public sealed class ConversionArgumentTests : IDisposable
 {
-    private readonly string dir = Directory.CreateTempSubdirectory("sdn-conv-").FullName;
+    private readonly TempDirectory temp = new("sdn-conv");
 
-    public void Dispose() => Directory.Delete(this.dir, recursive: true);
-
-    private string Put(string name, byte[] bytes)
-    {
-        string path = Path.Combine(this.dir, name);
-        File.WriteAllBytes(path, bytes);
-        return path;
-    }
+    public void Dispose() => this.temp.Dispose();
 
     [Fact]
     public void A_malformed_input_is_refused_before_any_native_call()
     {
-        string bad = this.Put("bad.safetensors", Safetensors("{\"t\":{\"dtype\":\"F16\",\"shape\":[4],\"data_offsets\":[0,999]}}", 8));
-        Assert.ThrowsAny<InvalidModelFileException>(() => ModelConverter.Convert(bad, Path.Combine(this.dir, "out.gguf"), QuantizationType.Q8_0));
-        Assert.False(File.Exists(Path.Combine(this.dir, "out.gguf")));
+        string bad = this.temp.Put("bad.safetensors", Safetensors("{\"t\":{\"dtype\":\"F16\",\"shape\":[4],\"data_offsets\":[0,999]}}", 8));
+        Assert.ThrowsAny<InvalidModelFileException>(() => ModelConverter.Convert(bad, Path.Combine(this.temp.Path, "out.gguf"), QuantizationType.Q8_0));
+        Assert.False(File.Exists(Path.Combine(this.temp.Path, "out.gguf")));
     }
 
     [Fact]
     public void A_pickle_input_is_refused_by_default()
     {
-        string pickle = this.Put("model.ckpt", [.. "PK\x03\x04"u8, .. new byte[60]]);
-        Assert.Throws<UnsafeModelFormatException>(() => ModelConverter.Convert(pickle, Path.Combine(this.dir, "out.gguf"), QuantizationType.Q8_0));
+        string pickle = this.temp.Put("model.ckpt", [.. "PK\x03\x04"u8, .. new byte[60]]);
+        Assert.Throws<UnsafeModelFormatException>(() => ModelConverter.Convert(pickle, Path.Combine(this.temp.Path, "out.gguf"), QuantizationType.Q8_0));
     }
 
     [Fact]
     public void The_output_must_not_be_the_input_and_its_folder_must_exist()
     {
-        string good = this.Put("good.safetensors", ValidSafetensors());
+        string good = this.temp.Put("good.safetensors", ValidSafetensors());
         var same = Assert.Throws<ArgumentException>(() => ModelConverter.Convert(good, good, QuantizationType.Q8_0));
         Assert.Contains("input", same.Message);
-        Assert.Throws<ArgumentException>(() => ModelConverter.Convert(good, Path.Combine(this.dir, "missing", "out.gguf"), QuantizationType.Q8_0));
-        Assert.Throws<ArgumentException>(() => ModelConverter.Convert(Path.Combine(this.dir, "nope.safetensors"), Path.Combine(this.dir, "o.gguf"), QuantizationType.Q8_0));
+        Assert.Throws<ArgumentException>(() => ModelConverter.Convert(good, Path.Combine(this.temp.Path, "missing", "out.gguf"), QuantizationType.Q8_0));
+        Assert.Throws<ArgumentException>(() => ModelConverter.Convert(Path.Combine(this.temp.Path, "nope.safetensors"), Path.Combine(this.temp.Path, "o.gguf"), QuantizationType.Q8_0));
     }
 
     [Fact]
     public void Existing_output_without_overwrite_bad_rules_and_unusable_types_are_refused()
     {
-        string good = this.Put("good.safetensors", ValidSafetensors());
-        string existing = this.Put("exists.gguf", [1, 2, 3]);
+        string good = this.temp.Put("good.safetensors", ValidSafetensors());
+        string existing = this.temp.Put("exists.gguf", [1, 2, 3]);
         Assert.Throws<ArgumentException>(() => ModelConverter.Convert(good, existing, QuantizationType.Q8_0, new ConvertOptions { Overwrite = false }));
-        Assert.Throws<ArgumentException>(() => ModelConverter.Convert(good, Path.Combine(this.dir, "o.gguf"), QuantizationType.Q8_0, new ConvertOptions { TensorTypeRules = "no-equals-sign" }));
-        Assert.Throws<ArgumentOutOfRangeException>(() => ModelConverter.Convert(good, Path.Combine(this.dir, "o.gguf"), QuantizationType.I32));
+        Assert.Throws<ArgumentException>(() => ModelConverter.Convert(good, Path.Combine(this.temp.Path, "o.gguf"), QuantizationType.Q8_0, new ConvertOptions { TensorTypeRules = "no-equals-sign" }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => ModelConverter.Convert(good, Path.Combine(this.temp.Path, "o.gguf"), QuantizationType.I32));
         Assert.Equal([1, 2, 3], File.ReadAllBytes(existing));
     }
 
     [Fact]
     public void Cache_keys_differ_by_type_and_rules_and_change_when_the_source_is_touched()
     {
-        string source = this.Put("model.safetensors", ValidSafetensors());
+        string source = this.temp.Put("model.safetensors", ValidSafetensors());
         string q8 = QuantizedModelCache.ComputeKey(source, QuantizationType.Q8_0, null);
         Assert.Equal(64, q8.Length);
         Assert.Equal(q8, QuantizedModelCache.ComputeKey(source, QuantizationType.Q8_0, null));
@@ -67,7 +60,7 @@ public sealed class ConversionArgumentTests : IDisposable
         File.SetLastWriteTimeUtc(source, File.GetLastWriteTimeUtc(source).AddSeconds(5));
         Assert.NotEqual(q8, QuantizedModelCache.ComputeKey(source, QuantizationType.Q8_0, null));
 
-        var cache = new QuantizedModelCache(Path.Combine(this.dir, "cache"));
+        var cache = new QuantizedModelCache(Path.Combine(this.temp.Path, "cache"));
         string entry = cache.PathFor(source, QuantizationType.Q8_0, null);
         Assert.StartsWith(cache.Directory, entry);
         Assert.EndsWith(".gguf", entry);
@@ -78,8 +71,8 @@ public sealed class ConversionArgumentTests : IDisposable
     [Fact]
     public void A_corrupt_cache_entry_is_not_used()
     {
-        string source = this.Put("model.safetensors", ValidSafetensors());
-        var cache = new QuantizedModelCache(Path.Combine(this.dir, "cache"));
+        string source = this.temp.Put("model.safetensors", ValidSafetensors());
+        var cache = new QuantizedModelCache(Path.Combine(this.temp.Path, "cache"));
         string entry = cache.PathFor(source, QuantizationType.Q8_0, null);
         Directory.CreateDirectory(cache.Directory);
         File.WriteAllBytes(entry, "GGUF not really"u8.ToArray());
@@ -87,43 +80,20 @@ public sealed class ConversionArgumentTests : IDisposable
         Assert.False(File.Exists(entry));
     }
 
-    [Fact]
-    public void The_cache_folder_defaults_to_the_environment_variable()
-    {
-        string? before = Environment.GetEnvironmentVariable(QuantizedModelCache.DirectoryVariable);
-        try
-        {
-            Environment.SetEnvironmentVariable(QuantizedModelCache.DirectoryVariable, this.dir);
-            Assert.Equal(this.dir, new QuantizedModelCache().Directory);
-            Environment.SetEnvironmentVariable(QuantizedModelCache.DirectoryVariable, null);
-            Assert.EndsWith(Path.Combine("stable-diffusion-native", "models"), QuantizedModelCache.DefaultDirectory);
-        }
-        finally
-        {
-            Environment.SetEnvironmentVariable(QuantizedModelCache.DirectoryVariable, before);
-        }
-    }
 }
 
 /// <summary>Generator.Load validates every weight file with the managed readers before any native call.</summary>
 public sealed class ModelFileValidationTests : IDisposable
 {
-    private readonly string dir = Directory.CreateTempSubdirectory("sdn-val-").FullName;
+    private readonly TempDirectory temp = new("sdn-val");
 
-    public void Dispose() => Directory.Delete(this.dir, recursive: true);
-
-    private string Put(string name, byte[] bytes)
-    {
-        string path = Path.Combine(this.dir, name);
-        File.WriteAllBytes(path, bytes);
-        return path;
-    }
+    public void Dispose() => this.temp.Dispose();
 
     // Must pass where no native runtime exists: validation runs before NativeRuntime is touched.
     [Fact]
     public void A_crafted_safetensors_model_throws_InvalidModelFileException_from_Load()
     {
-        string bad = this.Put("evil.safetensors", Safetensors("{\"t\":{\"dtype\":\"F16\",\"shape\":[1000000000,1000000000],\"data_offsets\":[0,8]}}", 8));
+        string bad = this.temp.Put("evil.safetensors", Safetensors("{\"t\":{\"dtype\":\"F16\",\"shape\":[1000000000,1000000000],\"data_offsets\":[0,8]}}", 8));
         var ex = Assert.ThrowsAny<InvalidModelFileException>(() => Generator.Load(new GeneratorOptions { ModelPath = bad }));
         Assert.Equal(bad, ex.FilePath);
         Assert.ThrowsAny<InvalidModelFileException>(() => Generator.LoadAsync(new GeneratorOptions { ModelPath = bad }).GetAwaiter().GetResult());
@@ -132,8 +102,8 @@ public sealed class ModelFileValidationTests : IDisposable
     [Fact]
     public void Every_weight_path_is_validated()
     {
-        string good = this.Put("good.safetensors", ValidSafetensors());
-        string bad = this.Put("bad.safetensors", Safetensors("{\"t\":", 0));
+        string good = this.temp.Put("good.safetensors", ValidSafetensors());
+        string bad = this.temp.Put("bad.safetensors", Safetensors("{\"t\":", 0));
         var cases = new Func<GeneratorOptions, GeneratorOptions>[]
         {
             o => o with { DiffusionModelPath = bad },
@@ -153,7 +123,7 @@ public sealed class ModelFileValidationTests : IDisposable
     [Fact]
     public void Pickles_are_refused_unless_allowed()
     {
-        string pickle = this.Put("model.ckpt", [.. "PK\x03\x04"u8, .. new byte[60]]);
+        string pickle = this.temp.Put("model.ckpt", [.. "PK\x03\x04"u8, .. new byte[60]]);
         Assert.Throws<UnsafeModelFormatException>(() => Validation.Options(new GeneratorOptions { ModelPath = pickle }));
         Validation.Options(new GeneratorOptions { ModelPath = pickle, AllowLegacyPickle = true });
     }
@@ -161,7 +131,7 @@ public sealed class ModelFileValidationTests : IDisposable
     [Fact]
     public void A_bad_lora_fails_request_validation()
     {
-        string bad = this.Put("lora.safetensors", Safetensors("{\"t\":", 0));
+        string bad = this.temp.Put("lora.safetensors", Safetensors("{\"t\":", 0));
         Assert.ThrowsAny<InvalidModelFileException>(() => Validation.Request(new ImageRequest { Prompt = "x", Loras = [new LoraReference(bad)] }));
     }
 }
@@ -170,15 +140,15 @@ public sealed class ModelFileValidationTests : IDisposable
 [Collection(NativeCollection.Name)]
 public sealed class ConversionNativeTests : IDisposable
 {
-    private readonly string dir = Directory.CreateTempSubdirectory("sdn-convn-").FullName;
+    private readonly TempDirectory temp = new("sdn-convn");
 
-    public void Dispose() => Directory.Delete(this.dir, recursive: true);
+    public void Dispose() => this.temp.Dispose();
 
     [SkippableFact]
     public void Convert_writes_a_valid_q8_0_gguf_and_leaves_no_temporary_file()
     {
         NativeTestEnvironment.Require();
-        string output = Path.Combine(this.dir, "tiny.q8_0.gguf");
+        string output = Path.Combine(this.temp.Path, "tiny.q8_0.gguf");
         var reports = new List<ConversionProgress>();
         var result = ModelConverter.Convert(NativeTestEnvironment.TinySd1, output, QuantizationType.Q8_0, new ConvertOptions { Threads = 2 }, new InlineProgress(reports.Add), CancellationToken.None);
 
@@ -188,7 +158,7 @@ public sealed class ConversionNativeTests : IDisposable
         Assert.Equal(result.TensorCount, gguf.Tensors.Count);
         Assert.Contains(gguf.Tensors, t => t.Type == QuantizationType.Q8_0);
         Assert.Equal(ModelFamily.SD1, ModelInfo.From(gguf).Family);
-        Assert.Equal([Path.GetFileName(output)], Directory.GetFiles(this.dir).Select(Path.GetFileName));
+        Assert.Equal([Path.GetFileName(output)], Directory.GetFiles(this.temp.Path).Select(Path.GetFileName));
         Assert.Equal(ConversionStage.Completed, reports[^1].Stage);
         Assert.True(result.OutputBytes < new FileInfo(NativeTestEnvironment.TinySd1).Length);
     }
@@ -197,7 +167,7 @@ public sealed class ConversionNativeTests : IDisposable
     public void Convert_writes_safetensors_when_the_name_says_so()
     {
         NativeTestEnvironment.Require();
-        string output = Path.Combine(this.dir, "tiny.f16.safetensors");
+        string output = Path.Combine(this.temp.Path, "tiny.f16.safetensors");
         ModelConverter.Convert(NativeTestEnvironment.TinySd1, output, QuantizationType.F16, new ConvertOptions { Threads = 2 });
         Assert.Equal(ModelFileFormat.Safetensors, ModelFile.Open(output).Format);
     }
@@ -206,11 +176,11 @@ public sealed class ConversionNativeTests : IDisposable
     public async Task A_cancelled_conversion_throws_and_leaves_nothing()
     {
         NativeTestEnvironment.Require();
-        string output = Path.Combine(this.dir, "cancelled.gguf");
+        string output = Path.Combine(this.temp.Path, "cancelled.gguf");
         using var cts = new CancellationTokenSource();
         cts.Cancel();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ModelConverter.ConvertAsync(NativeTestEnvironment.TinySd1, output, QuantizationType.Q8_0, null, null, cts.Token));
-        Assert.Empty(Directory.GetFiles(this.dir));
+        Assert.Empty(Directory.GetFiles(this.temp.Path));
     }
 
     [SkippableFact]
@@ -218,9 +188,9 @@ public sealed class ConversionNativeTests : IDisposable
     {
         NativeTestEnvironment.Require();
         // A private copy, so touching it cannot disturb other tests' shared model.
-        string source = Path.Combine(this.dir, "tiny.safetensors");
+        string source = Path.Combine(this.temp.Path, "tiny.safetensors");
         File.Copy(NativeTestEnvironment.TinySd1, source);
-        string cacheDir = Path.Combine(this.dir, "cache");
+        string cacheDir = Path.Combine(this.temp.Path, "cache");
         var options = NativeTestEnvironment.TinyOptions with { ModelPath = source, WeightType = QuantizationType.Q8_0, QuantizationCacheDirectory = cacheDir };
 
         using (var first = Generator.Load(options))

@@ -7,17 +7,9 @@ namespace StableDiffusion.Native.Tests.ModelFiles;
 
 public sealed class ModelFileTests : IDisposable
 {
-    private readonly string dir = Directory.CreateTempSubdirectory("sdn-mf-").FullName;
+    private readonly TempDirectory temp = new("sdn-mf");
 
-    public void Dispose() => Directory.Delete(this.dir, recursive: true);
-
-    private string Put(string name, byte[] bytes)
-    {
-        string path = Path.Combine(this.dir, name);
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        File.WriteAllBytes(path, bytes);
-        return path;
-    }
+    public void Dispose() => this.temp.Dispose();
 
     public static TheoryData<string, byte[], ModelFileFormat> PickleCases => new()
     {
@@ -34,7 +26,7 @@ public sealed class ModelFileTests : IDisposable
     [MemberData(nameof(PickleCases))]
     public void PickleFilesAreRefusedByDefault(string name, byte[] bytes, ModelFileFormat format)
     {
-        string path = this.Put(name, bytes);
+        string path = this.temp.Put(name, bytes);
         var ex = Assert.Throws<UnsafeModelFormatException>(() => ModelFile.Open(path));
         Assert.Equal(InvalidModelFileReason.UnsafeLegacyFormat, ex.Reason);
         Assert.Equal(format, ex.Format);
@@ -47,7 +39,7 @@ public sealed class ModelFileTests : IDisposable
     [MemberData(nameof(PickleCases))]
     public void PickleFilesAreDescribedUninspectedWhenAllowed(string name, byte[] bytes, ModelFileFormat format)
     {
-        string path = this.Put(name, bytes);
+        string path = this.temp.Put(name, bytes);
         var options = new ModelFileOptions { AllowLegacyPickle = true };
         var file = Assert.IsType<LegacyModelFile>(ModelFile.Open(path, options));
         Assert.Equal(format, file.Format);
@@ -62,24 +54,24 @@ public sealed class ModelFileTests : IDisposable
     [Fact]
     public void DispatcherSniffsContentNotExtension()
     {
-        string gguf = this.Put("model.safetensors", Gguf(3, 0, 0, _ => { }));
+        string gguf = this.temp.Put("model.safetensors", Gguf(3, 0, 0, _ => { }));
         Assert.IsType<GgufFile>(ModelFile.Open(gguf));
-        string st = this.Put("model.gguf", ValidSafetensors());
+        string st = this.temp.Put("model.gguf", ValidSafetensors());
         Assert.IsType<SafetensorsFile>(ModelFile.Open(st));
-        string noExt = this.Put("model", ValidSafetensors());
+        string noExt = this.temp.Put("model", ValidSafetensors());
         Assert.IsType<SafetensorsFile>(ModelFile.Open(noExt));
     }
 
     [Fact]
     public void UnknownAndEmptyFilesAreRejected()
     {
-        var ex = Assert.Throws<InvalidModelFileException>(() => ModelFile.Open(this.Put("notes.txt", "hello world, not a model"u8.ToArray())));
+        var ex = Assert.Throws<InvalidModelFileException>(() => ModelFile.Open(this.temp.Put("notes.txt", "hello world, not a model"u8.ToArray())));
         Assert.Equal(InvalidModelFileReason.UnrecognizedFormat, ex.Reason);
-        ex = Assert.Throws<InvalidModelFileException>(() => ModelFile.Open(this.Put("empty.safetensors", [])));
+        ex = Assert.Throws<InvalidModelFileException>(() => ModelFile.Open(this.temp.Put("empty.safetensors", [])));
         Assert.Equal(InvalidModelFileReason.Truncated, ex.Reason);
-        ex = Assert.Throws<InvalidModelFileException>(() => ModelFile.Open(this.Put("bad.safetensors", "xxxxxxxxxxxxxxxxxxxx"u8.ToArray())));
+        ex = Assert.Throws<InvalidModelFileException>(() => ModelFile.Open(this.temp.Put("bad.safetensors", "xxxxxxxxxxxxxxxxxxxx"u8.ToArray())));
         Assert.Equal(InvalidModelFileReason.HeaderTooLarge, ex.Reason);
-        Assert.Throws<FileNotFoundException>(() => ModelFile.Open(Path.Combine(this.dir, "missing.safetensors")));
+        Assert.Throws<FileNotFoundException>(() => ModelFile.Open(Path.Combine(this.temp.Path, "missing.safetensors")));
     }
 
     private string Shard(string name, params string[] tensors)
@@ -90,13 +82,13 @@ public sealed class ModelFileTests : IDisposable
             w.Add(t, "F16", [2], new byte[4]);
         }
 
-        string path = Path.Combine(this.dir, name);
+        string path = Path.Combine(this.temp.Path, name);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         w.WriteFile(path);
         return path;
     }
 
-    private string Index(string json) => this.Put("model.safetensors.index.json", System.Text.Encoding.UTF8.GetBytes(json));
+    private string Index(string json) => this.temp.Put("model.safetensors.index.json", System.Text.Encoding.UTF8.GetBytes(json));
 
     [Fact]
     public void ShardedIndexUnionsShards()
@@ -135,7 +127,7 @@ public sealed class ModelFileTests : IDisposable
     {
         this.Shard("a.safetensors", "x", "y");
         this.Shard("dup.safetensors", "x", "d");
-        this.Put("bad.safetensors", OneTensor("F16", "[2]", "[0,4]", 3));
+        this.temp.Put("bad.safetensors", OneTensor("F16", "[2]", "[0,4]", 3));
         var ex = Assert.ThrowsAny<InvalidModelFileException>(() => SafetensorsIndex.Open(this.Index(json)));
         Assert.Equal(reason, ex.Reason);
     }
@@ -149,15 +141,15 @@ public sealed class ModelFileTests : IDisposable
         {
             var w = new SafetensorsWriter().Add("x", "F16", [2], new byte[4]);
             w.WriteFile(Path.Combine(outside, "o.safetensors"));
-            File.CreateSymbolicLink(Path.Combine(this.dir, "link.safetensors"), Path.Combine(outside, "o.safetensors"));
-            Directory.CreateSymbolicLink(Path.Combine(this.dir, "linkdir"), outside);
+            File.CreateSymbolicLink(Path.Combine(this.temp.Path, "link.safetensors"), Path.Combine(outside, "o.safetensors"));
+            Directory.CreateSymbolicLink(Path.Combine(this.temp.Path, "linkdir"), outside);
             var ex = Assert.Throws<InvalidModelFileException>(() => SafetensorsIndex.Open(this.Index("""{"weight_map":{"x":"link.safetensors"}}""")));
             Assert.Equal(InvalidModelFileReason.ShardPathEscapesFolder, ex.Reason);
             ex = Assert.Throws<InvalidModelFileException>(() => SafetensorsIndex.Open(this.Index("""{"weight_map":{"x":"linkdir/o.safetensors"}}""")));
             Assert.Equal(InvalidModelFileReason.ShardPathEscapesFolder, ex.Reason);
 
             this.Shard("real.safetensors", "x");
-            File.CreateSymbolicLink(Path.Combine(this.dir, "inside.safetensors"), Path.Combine(this.dir, "real.safetensors"));
+            File.CreateSymbolicLink(Path.Combine(this.temp.Path, "inside.safetensors"), Path.Combine(this.temp.Path, "real.safetensors"));
             Assert.Single(SafetensorsIndex.Open(this.Index("""{"weight_map":{"x":"inside.safetensors"}}""")).Shards);
         }
         finally

@@ -5,28 +5,20 @@ namespace StableDiffusion.Native.Tests.ModelFiles;
 
 public sealed class ModelsFolderTests : IDisposable
 {
-    private readonly string dir = Directory.CreateTempSubdirectory("sdn-models-").FullName;
+    private readonly TempDirectory temp = new("sdn-models");
 
-    public void Dispose() => Directory.Delete(this.dir, recursive: true);
-
-    private string Put(string name, byte[] bytes)
-    {
-        string path = Path.Combine(this.dir, name);
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        File.WriteAllBytes(path, bytes);
-        return path;
-    }
+    public void Dispose() => this.temp.Dispose();
 
     [Fact]
     public void List_reports_good_and_bad_files_without_throwing_and_skips_other_files()
     {
-        this.Put("good.safetensors", ValidSafetensors());
-        this.Put("broken.safetensors", Safetensors("{\"t\":", 0));
-        this.Put("old.ckpt", [.. "PK\x03\x04"u8, .. new byte[60]]);
-        this.Put("notes.txt", "hello"u8.ToArray());
-        this.Put("sub/nested.safetensors", ValidSafetensors());
+        this.temp.Put("good.safetensors", ValidSafetensors());
+        this.temp.Put("broken.safetensors", Safetensors("{\"t\":", 0));
+        this.temp.Put("old.ckpt", [.. "PK\x03\x04"u8, .. new byte[60]]);
+        this.temp.Put("notes.txt", "hello"u8.ToArray());
+        this.temp.Put("sub/nested.safetensors", ValidSafetensors());
 
-        var entries = new ModelsFolder(this.dir).List();
+        var entries = new ModelsFolder(this.temp.Path).List();
 
         Assert.Equal(["broken", "good", "old"], entries.Select(e => e.Name).Order(StringComparer.Ordinal));
         var good = entries.Single(e => e.Name == "good");
@@ -42,13 +34,13 @@ public sealed class ModelsFolderTests : IDisposable
 
     [Fact]
     public void A_missing_folder_lists_nothing()
-        => Assert.Empty(new ModelsFolder(Path.Combine(this.dir, "nope")).List());
+        => Assert.Empty(new ModelsFolder(Path.Combine(this.temp.Path, "nope")).List());
 
     [Fact]
     public void Resolve_prefers_an_existing_path_then_a_unique_name()
     {
-        string model = this.Put("dreamy.safetensors", ValidSafetensors());
-        var folder = new ModelsFolder(this.dir);
+        string model = this.temp.Put("dreamy.safetensors", ValidSafetensors());
+        var folder = new ModelsFolder(this.temp.Path);
         Assert.Equal(model, folder.Resolve(model));
         Assert.Equal(model, folder.Resolve("dreamy"));
         Assert.Equal(model, folder.Resolve("dreamy.safetensors"));
@@ -61,8 +53,8 @@ public sealed class ModelsFolderTests : IDisposable
     [Fact]
     public void Resolve_names_are_case_sensitive_except_on_windows()
     {
-        string model = this.Put("Dreamy.safetensors", ValidSafetensors());
-        var folder = new ModelsFolder(this.dir);
+        string model = this.temp.Put("Dreamy.safetensors", ValidSafetensors());
+        var folder = new ModelsFolder(this.temp.Path);
         if (OperatingSystem.IsWindows())
         {
             Assert.Equal(model, folder.Resolve("dreamy"));
@@ -77,10 +69,10 @@ public sealed class ModelsFolderTests : IDisposable
     [Fact]
     public void Resolve_reports_ambiguous_names_and_close_candidates()
     {
-        this.Put("sd15.safetensors", ValidSafetensors());
-        this.Put("sd15.gguf", ValidSafetensors());
-        this.Put("sdxl-base.safetensors", ValidSafetensors());
-        var folder = new ModelsFolder(this.dir);
+        this.temp.Put("sd15.safetensors", ValidSafetensors());
+        this.temp.Put("sd15.gguf", ValidSafetensors());
+        this.temp.Put("sdxl-base.safetensors", ValidSafetensors());
+        var folder = new ModelsFolder(this.temp.Path);
 
         var ambiguous = Assert.Throws<ArgumentException>(() => folder.Resolve("sd15"));
         Assert.Contains("ambiguous", ambiguous.Message);
@@ -89,29 +81,10 @@ public sealed class ModelsFolderTests : IDisposable
 
         var missing = Assert.Throws<ArgumentException>(() => folder.Resolve("sdxl"));
         Assert.Contains("sdxl-base", missing.Message);
-        Assert.Contains(this.dir, missing.Message);
+        Assert.Contains(this.temp.Path, missing.Message);
 
-        var none = Assert.Throws<ArgumentException>(() => new ModelsFolder(Path.Combine(this.dir, "nope")).Resolve("x"));
+        var none = Assert.Throws<ArgumentException>(() => new ModelsFolder(Path.Combine(this.temp.Path, "nope")).Resolve("x"));
         Assert.Contains("does not exist", none.Message);
     }
 
-    [Fact]
-    public void The_environment_variable_overrides_the_default_folder()
-    {
-        string? before = Environment.GetEnvironmentVariable(ModelsFolder.DirectoryVariable);
-        try
-        {
-            Environment.SetEnvironmentVariable(ModelsFolder.DirectoryVariable, this.dir);
-            Assert.Equal(this.dir, new ModelsFolder().Directory);
-            string model = this.Put("m.safetensors", ValidSafetensors());
-            Assert.Equal(model, GeneratorOptions.FromModel("m").ModelPath);
-            Environment.SetEnvironmentVariable(ModelsFolder.DirectoryVariable, null);
-            Assert.EndsWith(Path.Combine("stable-diffusion-native", "models"), ModelsFolder.DefaultDirectory);
-            Assert.Equal(this.dir, new ModelsFolder(this.dir).Directory);
-        }
-        finally
-        {
-            Environment.SetEnvironmentVariable(ModelsFolder.DirectoryVariable, before);
-        }
-    }
 }

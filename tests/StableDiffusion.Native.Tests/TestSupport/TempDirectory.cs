@@ -1,4 +1,4 @@
-namespace StableDiffusion.Native.Tests.Native;
+namespace StableDiffusion.Native.Tests;
 
 /// <summary>A fresh directory under the temp folder, deleted (best effort) on dispose.</summary>
 internal sealed class TempDirectory : IDisposable
@@ -10,6 +10,15 @@ internal sealed class TempDirectory : IDisposable
     }
 
     public string Path { get; }
+
+    /// <summary>Writes <paramref name="bytes"/> to <paramref name="relativePath"/> (folders created) and returns its full path.</summary>
+    public string Put(string relativePath, byte[] bytes)
+    {
+        string path = System.IO.Path.Combine(Path, relativePath);
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);
+        File.WriteAllBytes(path, bytes);
+        return path;
+    }
 
     public string Sub(params string[] parts)
     {
