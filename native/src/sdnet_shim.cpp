@@ -4,6 +4,7 @@
 #include "ggml.h"
 #include "stable-diffusion.h"
 
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <string>
@@ -25,6 +26,8 @@
 extern "C" {
 
 int32_t sdnet_shim_api_version(void) { return SDNET_SHIM_API_VERSION; }
+
+void sdnet_free_string(char* text) { free(text); }
 const char* sdnet_sd_commit(void) { return SDNET_SD_COMMIT; }
 const char* sdnet_ggml_commit(void) { return SDNET_GGML_COMMIT; }
 

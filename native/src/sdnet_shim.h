@@ -17,7 +17,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a function below changes shape. */
-#define SDNET_SHIM_API_VERSION 1
+#define SDNET_SHIM_API_VERSION 2
 
 typedef struct {
     const char* name;  /* "struct" for sizeof, "struct.field" for offsetof */
@@ -45,6 +45,11 @@ SDNET_API int32_t sdnet_load_backends(const char* dir);
  *   log <ggml level> <text>                   what ggml logged while loading the modules
  * Writes at most size-1 bytes plus a terminator; returns the length needed, excluding the terminator. */
 SDNET_API size_t sdnet_backend_report(char* buffer, size_t size);
+
+/* Frees a string that upstream allocated with malloc and handed to the caller (sd_ctx_params_to_str,
+ * sd_img_gen_params_to_str, sd_sample_params_to_str, ...). The caller's C runtime may not be the one upstream
+ * was linked with (Windows), so only this library's free may release it. NULL is ignored. */
+SDNET_API void sdnet_free_string(char* text);
 
 #ifdef __cplusplus
 }

@@ -1,43 +1,74 @@
-using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.PixelFormats;
+using StableDiffusion.Native.Imaging;
 
 namespace StableDiffusion.Native;
 
 /// <summary>One image generation. Unset values are chosen by the model (sampler, scheduler) or randomly (seed).</summary>
 public sealed record ImageRequest
 {
+    /// <summary>The largest accepted width or height of a request, in pixels.</summary>
     public const int MaxDimension = 8192;
+
+    /// <summary>The width and height used when neither the request nor an init image gives one.</summary>
     public const int DefaultDimension = 512;
+
+    /// <summary>The largest accepted <see cref="BatchCount"/>.</summary>
     public const int MaxBatchCount = 64;
 
+    /// <summary>What to draw. May use embedding names and upstream's <c>&lt;lora:name:weight&gt;</c> syntax.</summary>
     public string Prompt { get; init; } = "";
+
+    /// <summary>What to steer away from.</summary>
     public string NegativePrompt { get; init; } = "";
+
     /// <summary>Output width; null takes the init image's width, else 512. Upstream rounds it up to the model's multiple (64 for SD1/SDXL).</summary>
     public int? Width { get; init; }
+
+    /// <summary>Output height; null takes the init image's height, else 512.</summary>
     public int? Height { get; init; }
+
+    /// <summary>Sampling steps, 1 to 10000 (default 20).</summary>
     public int Steps { get; init; } = 20;
+
+    /// <summary>Classifier-free guidance scale, ≥ 0 (default 7).</summary>
     public float CfgScale { get; init; } = 7f;
-    /// <summary>Distilled guidance (Flux); null keeps upstream's default.</summary>
+
+    /// <summary>Distilled guidance (Flux); null keeps upstream's default (3.5).</summary>
     public float? Guidance { get; init; }
+
+    /// <summary>Noise added by ancestral and DDIM-like samplers, ≥ 0; null keeps upstream's default.</summary>
     public float? Eta { get; init; }
+
+    /// <summary>Sampling method; null uses the model's default.</summary>
     public Sampler? Sampler { get; init; }
+
+    /// <summary>Noise schedule; null uses the model's default for the sampler.</summary>
     public Scheduler? Scheduler { get; init; }
+
     /// <summary>Seed of the first image; image i of a batch uses Seed + i. Null picks one (reported in the results).</summary>
     public long? Seed { get; init; }
+
+    /// <summary>Images to generate, 1 to <see cref="MaxBatchCount"/> (default 1).</summary>
     public int BatchCount { get; init; } = 1;
-    /// <summary>Skip the last CLIP layers; null keeps the model's default.</summary>
+
+    /// <summary>Skip the last CLIP layers, -1 to 12; null keeps the model's default.</summary>
     public int? ClipSkip { get; init; }
+
+    /// <summary>LoRAs applied to this request only.</summary>
     public IReadOnlyList<LoraReference> Loras { get; init; } = [];
 
-    /// <summary>Image-to-image and inpainting: the starting image.</summary>
-    public Image<Rgb24>? InitImage { get; init; }
-    /// <summary>Inpainting: white where the image is repainted, black where it is kept. Same size as <see cref="InitImage"/>.</summary>
-    public Image<L8>? Mask { get; init; }
-    /// <summary>How far from the init image to go (0 keeps it, 1 ignores it).</summary>
+    /// <summary>Image-to-image and inpainting: the starting image (<see cref="PixelFormat.Rgb24"/>).</summary>
+    public ImageBuffer? InitImage { get; init; }
+
+    /// <summary>Inpainting: white where the image is repainted, black where it is kept (<see cref="PixelFormat.Gray8"/>). Same size as <see cref="InitImage"/>.</summary>
+    public ImageBuffer? Mask { get; init; }
+
+    /// <summary>How far from the init image to go, 0 (keep it) to 1 (ignore it); default 0.75.</summary>
     public float Strength { get; init; } = 0.75f;
 
-    /// <summary>ControlNet conditioning image (needs a ControlNet loaded); same size as the output.</summary>
-    public Image<Rgb24>? ControlImage { get; init; }
+    /// <summary>ControlNet conditioning image (<see cref="PixelFormat.Rgb24"/>; needs a ControlNet loaded); same size as the output.</summary>
+    public ImageBuffer? ControlImage { get; init; }
+
+    /// <summary>How strongly the ControlNet steers, ≥ 0 (default 0.9).</summary>
     public float ControlStrength { get; init; } = 0.9f;
 
     /// <summary>The width asked of upstream: <see cref="Width"/>, else the init image's, else <see cref="DefaultDimension"/>.</summary>
@@ -51,7 +82,7 @@ public sealed record ImageRequest
 
     /// <summary>
     /// Receives a low-resolution preview of the denoised image after each sampling step (a cheap projection of the
-    /// latent, 1/8 of the output size for SD1/SDXL). The receiver owns and must dispose each frame's image.
+    /// latent, 1/8 of the output size for SD1/SDXL).
     /// </summary>
     public IProgress<PreviewFrame>? Preview { get; init; }
 
@@ -62,34 +93,58 @@ public sealed record ImageRequest
 /// <summary>How the first pass is enlarged before the hires pass (upstream <c>sd_hires_upscaler_t</c>, without "none").</summary>
 public enum HiresUpscaler
 {
-    Latent = 1, LatentNearest, LatentNearestExact, LatentAntialiased, LatentBicubic, LatentBicubicAntialiased, Lanczos, Nearest,
+    /// <summary>Bilinear resize of the latent.</summary>
+    Latent = 1,
+
+    /// <summary>Nearest-neighbour resize of the latent.</summary>
+    LatentNearest,
+
+    /// <summary>Exact nearest-neighbour resize of the latent.</summary>
+    LatentNearestExact,
+
+    /// <summary>Antialiased bilinear resize of the latent.</summary>
+    LatentAntialiased,
+
+    /// <summary>Bicubic resize of the latent.</summary>
+    LatentBicubic,
+
+    /// <summary>Antialiased bicubic resize of the latent.</summary>
+    LatentBicubicAntialiased,
+
+    /// <summary>Lanczos resize of the decoded image.</summary>
+    Lanczos,
+
+    /// <summary>Nearest-neighbour resize of the decoded image.</summary>
+    Nearest,
+
     /// <summary>An ESRGAN model (<see cref="HiresFix.UpscalerModelPath"/>).</summary>
     Model,
 }
 
 /// <summary>Hires fix: generate, enlarge by <paramref name="Scale"/>, then refine with <paramref name="DenoisingStrength"/>.</summary>
-/// <param name="Scale">Enlargement factor (upstream default 2).</param>
+/// <param name="Scale">Enlargement factor, 1 to 8 (upstream default 2).</param>
 /// <param name="Steps">Steps of the second pass; 0 uses the request's steps.</param>
-/// <param name="DenoisingStrength">How much the second pass may change (upstream default 0.7).</param>
+/// <param name="DenoisingStrength">How much the second pass may change, 0 to 1 (upstream default 0.7).</param>
 /// <param name="Upscaler">How to enlarge.</param>
 /// <param name="UpscalerModelPath">ESRGAN weights, with <see cref="HiresUpscaler.Model"/>.</param>
 public sealed record HiresFix(float Scale = 2f, int Steps = 0, float DenoisingStrength = 0.7f,
     HiresUpscaler Upscaler = HiresUpscaler.Latent, string? UpscalerModelPath = null);
 
-/// <summary>A preview of a generation in progress. Dispose <paramref name="Image"/> when done with it.</summary>
+/// <summary>A preview of a generation in progress.</summary>
 /// <param name="Step">Sampling step the preview shows.</param>
 /// <param name="Image">The preview (a copy; yours to keep).</param>
-public sealed record PreviewFrame(int Step, Image<Rgb24> Image) : IDisposable
-{
-    public void Dispose() => Image.Dispose();
-}
+public sealed record PreviewFrame(int Step, ImageBuffer Image);
 
 /// <summary>Where a generation is.</summary>
 public enum GenerationPhase
 {
     /// <summary>Loading weights (lazily, on the first generation) and encoding the prompt.</summary>
     Loading,
+
+    /// <summary>Denoising the latent, one report per step.</summary>
     Sampling,
+
+    /// <summary>Decoding the latent into pixels.</summary>
     Decoding,
 }
 

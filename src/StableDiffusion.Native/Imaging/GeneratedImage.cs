@@ -1,55 +1,63 @@
-using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.Formats.Png;
-using SixLabors.ImageSharp.PixelFormats;
+namespace StableDiffusion.Native.Imaging;
 
-namespace StableDiffusion.Native;
-
-/// <summary>A generated image and the parameters that reproduce it. Dispose it to return its pixel buffer.</summary>
-public sealed class GeneratedImage : IDisposable
+/// <summary>A generated image and the parameters that reproduce it.</summary>
+public sealed class GeneratedImage
 {
-    internal GeneratedImage(Image<Rgb24> image, GenerationParameters parameters)
+    /// <summary>Pairs an image with the parameters that made it.</summary>
+    /// <param name="image">The pixels.</param>
+    /// <param name="parameters">What was used to make them.</param>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    public GeneratedImage(ImageBuffer image, GenerationParameters parameters)
     {
+        ArgumentNullException.ThrowIfNull(image);
+        ArgumentNullException.ThrowIfNull(parameters);
         Image = image;
         Parameters = parameters;
     }
 
-    public Image<Rgb24> Image { get; }
+    /// <summary>The pixels (RGB).</summary>
+    public ImageBuffer Image { get; }
 
     /// <summary>What was actually used: the seed chosen for this image, the size after rounding, sampler and scheduler.</summary>
     public GenerationParameters Parameters { get; }
 
+    /// <summary>The seed that reproduces this image.</summary>
     public long Seed => Parameters.Seed;
 
+    /// <summary>Width in pixels.</summary>
     public int Width => Image.Width;
 
+    /// <summary>Height in pixels.</summary>
     public int Height => Image.Height;
 
     /// <summary>Writes a PNG with the A1111 <c>parameters</c> text chunk (readable by <see cref="GenerationParameters.Read(string)"/>).</summary>
+    /// <param name="path">The file to create or overwrite.</param>
+    /// <exception cref="ArgumentException"><paramref name="path"/> is empty.</exception>
+    /// <exception cref="IOException">The file could not be written.</exception>
+    /// <exception cref="UnauthorizedAccessException">The file may not be written.</exception>
     public void SaveAsPng(string path)
     {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
         using var stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
         SaveAsPng(stream);
     }
 
-    /// <inheritdoc cref="SaveAsPng(string)"/>
+    /// <summary>Writes a PNG with the A1111 <c>parameters</c> text chunk to a stream.</summary>
+    /// <param name="stream">A writable stream; left open.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="stream"/> is null.</exception>
+    /// <exception cref="IOException">The stream could not be written.</exception>
     public void SaveAsPng(Stream stream)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        // Text chunks already on the image (from a caller) are kept; ours replaces any older "parameters".
-        var text = Image.Metadata.GetPngMetadata().TextData
-            .Where(t => t.Keyword != GenerationParameters.PngKeyword)
-            .Select(t => KeyValuePair.Create(t.Keyword, t.Value))
-            .Append(KeyValuePair.Create(GenerationParameters.PngKeyword, Parameters.ToString()));
-        Imaging.PngWriter.Write(stream, Image, text);
+        PngWriter.Write(stream, Image, [KeyValuePair.Create(GenerationParameters.PngKeyword, Parameters.ToString())]);
     }
 
-    public void Dispose() => Image.Dispose();
-
-    /// <summary>Copies tightly packed RGB bytes (native output) into a new image: exactly one copy, straight into ImageSharp's buffer.</summary>
-    internal static Image<Rgb24> FromRgb(ReadOnlySpan<byte> rgb, int width, int height)
+    /// <summary>The PNG that <see cref="SaveAsPng(Stream)"/> writes, as bytes.</summary>
+    /// <returns>A complete PNG file.</returns>
+    public byte[] EncodePng()
     {
-        if (rgb.Length != checked(width * height * 3))
-            throw new ArgumentException($"Expected {width}x{height} RGB pixels, got {rgb.Length} bytes.", nameof(rgb));
-        return SixLabors.ImageSharp.Image.LoadPixelData<Rgb24>(rgb, width, height);
+        using var stream = new MemoryStream();
+        SaveAsPng(stream);
+        return stream.ToArray();
     }
 }

@@ -1,9 +1,7 @@
 using System.Globalization;
 using System.Text;
-using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.Formats.Png;
 
-namespace StableDiffusion.Native;
+namespace StableDiffusion.Native.Imaging;
 
 /// <summary>
 /// How an image was made, as the A1111 <c>parameters</c> PNG text chunk records it (the format sd-cli writes
@@ -141,9 +139,8 @@ public sealed record GenerationParameters
     /// <inheritdoc cref="Read(string)"/>
     public static GenerationParameters? Read(Stream stream)
     {
-        var info = Image.Identify(stream) ?? throw new InvalidDataException("Not an image ImageSharp can identify.");
-        var text = info.Metadata.GetPngMetadata().TextData.FirstOrDefault(t => t.Keyword == PngKeyword);
-        return text.Value is null ? null : Parse(text.Value);
+        ArgumentNullException.ThrowIfNull(stream);
+        return PngTextReader.Find(stream, PngKeyword) is { } text ? Parse(text) : null;
     }
 
     /// <summary>Splits "k: v, k: [a, b], k: v" respecting brackets and quotes.</summary>

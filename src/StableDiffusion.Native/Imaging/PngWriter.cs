@@ -2,20 +2,18 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Text;
-using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.PixelFormats;
 
 namespace StableDiffusion.Native.Imaging;
 
 /// <summary>
-/// Writes 8-bit RGB PNGs with text chunks through the runtime's native zlib. ImageSharp 2.x deflates in
-/// managed code, which made a 512×512 generated image take ~19 ms to save; this path takes a few.
+/// Writes 8-bit RGB and gray PNGs with text chunks through the .NET runtime's native zlib. ImageSharp 2.x
+/// deflates in managed code, which made a 512×512 generated image take ~19 ms to save; this path takes a few.
 /// </summary>
 internal static class PngWriter
 {
     private static ReadOnlySpan<byte> Signature => [0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A];
 
-    public static void Write(Stream output, Image<Rgb24> image, IEnumerable<KeyValuePair<string, string>> text)
+    public static void Write(Stream output, ImageBuffer image, IEnumerable<KeyValuePair<string, string>> text)
     {
         int width = image.Width, height = image.Height;
         output.Write(Signature);
@@ -24,32 +22,30 @@ internal static class PngWriter
         BinaryPrimitives.WriteInt32BigEndian(ihdr, width);
         BinaryPrimitives.WriteInt32BigEndian(ihdr[4..], height);
         ihdr[8] = 8;  // bit depth
-        ihdr[9] = 2;  // colour type: truecolour
+        int bpp = image.BytesPerPixel;
+        ihdr[9] = bpp == 3 ? (byte)2 : (byte)0;  // colour type: truecolour or greyscale
         ihdr[10] = ihdr[11] = ihdr[12] = 0; // deflate, adaptive filtering, no interlace
         WriteChunk(output, "IHDR"u8, ihdr);
 
         foreach (var (keyword, value) in text) WriteText(output, keyword, value);
 
         // Rows filtered with "Sub" (cheap, and it helps real images compress), then one zlib stream.
-        int stride = width * 3;
+        int stride = image.Stride;
         using var idat = new PooledBufferStream(stride * height / 2 + 1024);
         using (var z = new ZLibStream(idat, CompressionLevel.Fastest, leaveOpen: true))
         {
             byte[] row = ArrayPool<byte>.Shared.Rent(stride + 1);
             try
             {
-                image.ProcessPixelRows(accessor =>
+                for (int y = 0; y < height; y++)
                 {
-                    for (int y = 0; y < height; y++)
-                    {
-                        ReadOnlySpan<byte> src = System.Runtime.InteropServices.MemoryMarshal.AsBytes(accessor.GetRowSpan(y));
-                        Span<byte> dst = row.AsSpan(0, stride + 1);
-                        dst[0] = 1; // Sub
-                        src[..3].CopyTo(dst[1..]);
-                        for (int i = 3; i < stride; i++) dst[i + 1] = (byte)(src[i] - src[i - 3]);
-                        z.Write(dst);
-                    }
-                });
+                    ReadOnlySpan<byte> src = image.GetRow(y);
+                    Span<byte> dst = row.AsSpan(0, stride + 1);
+                    dst[0] = 1; // Sub
+                    src[..bpp].CopyTo(dst[1..]);
+                    for (int i = bpp; i < stride; i++) dst[i + 1] = (byte)(src[i] - src[i - bpp]);
+                    z.Write(dst);
+                }
             }
             finally
             {

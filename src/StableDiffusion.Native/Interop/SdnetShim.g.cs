@@ -21,7 +21,7 @@ internal static unsafe partial class SdnetShim
 
     public const string UpstreamCommit = "97d2990807fe6d558e395f8764198d7c7e7b411c";
 
-    public const int SDNET_SHIM_API_VERSION = 1;
+    public const int SDNET_SHIM_API_VERSION = 2;
 
     [LibraryImport(LibraryName, EntryPoint = "sdnet_shim_api_version")]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
@@ -50,4 +50,8 @@ internal static unsafe partial class SdnetShim
     [LibraryImport(LibraryName, EntryPoint = "sdnet_backend_report")]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
     public static partial nuint sdnet_backend_report(sbyte* buffer, nuint size);
+
+    [LibraryImport(LibraryName, EntryPoint = "sdnet_free_string")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static partial void sdnet_free_string(sbyte* text);
 }

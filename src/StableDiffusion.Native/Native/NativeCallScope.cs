@@ -2,8 +2,6 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
 using Microsoft.Extensions.Logging;
-using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.PixelFormats;
 using StableDiffusion.Native.Interop;
 
 namespace StableDiffusion.Native.Native;
@@ -13,7 +11,7 @@ namespace StableDiffusion.Native.Native;
 /// Upstream offers one callback per process, and its user-data pointer cannot tell two concurrent calls
 /// apart; but sampling, decoding and their logs run on the calling thread, so a thread-static scope set
 /// around each native call attributes them exactly. Lines from upstream's worker threads (model loading)
-/// go to <see cref="NativeRuntime.Logger"/>.
+/// go to <see cref="NativeRuntimeLoader.Logger"/>.
 /// </summary>
 internal sealed class NativeCallScope : IDisposable
 {
@@ -22,7 +20,7 @@ internal sealed class NativeCallScope : IDisposable
     private readonly NativeCallScope? _previous;
     private readonly List<string> _problems = new();
 
-    private NativeCallScope(ILogger? logger, Action<int, int, float>? onProgress, Action<string>? onInfo, Action<int, Image<Rgb24>, bool>? onPreview)
+    private NativeCallScope(ILogger? logger, Action<int, int, float>? onProgress, Action<string>? onInfo, Action<int, NativeImage, bool>? onPreview)
     {
         Logger = logger;
         OnProgress = onProgress;
@@ -50,10 +48,10 @@ internal sealed class NativeCallScope : IDisposable
     }
 
     /// <summary>Receives a copy of each preview frame (step, image, is-noisy) of this call.</summary>
-    public Action<int, Image<Rgb24>, bool>? OnPreview { get; }
+    public Action<int, NativeImage, bool>? OnPreview { get; }
 
     public static NativeCallScope Enter(ILogger? logger = null, Action<int, int, float>? onProgress = null, Action<string>? onInfo = null,
-        Action<int, Image<Rgb24>, bool>? onPreview = null)
+        Action<int, NativeImage, bool>? onPreview = null)
         => new(logger, onProgress, onInfo, onPreview);
 
     public void Dispose()
@@ -92,11 +90,8 @@ internal sealed class NativeCallScope : IDisposable
         {
             var sink = t_current?.OnPreview;
             if (sink is null || frames == null || frameCount < 1) return;
-            sd_image_t f = frames[0];
-            if (f.data == null || f.channel != 3 || f.width == 0 || f.height == 0) return;
             // Upstream frees the frame when this returns: copy it out.
-            var image = GeneratedImage.FromRgb(new ReadOnlySpan<byte>(f.data, checked((int)(f.width * f.height * 3))), (int)f.width, (int)f.height);
-            sink(step, image, isNoisy != 0);
+            if (SdContext.Copy(frames[0]) is { Channels: 3 } image) sink(step, image, isNoisy != 0);
         }
         catch
         {
@@ -105,11 +100,11 @@ internal sealed class NativeCallScope : IDisposable
     }
 
     /// <summary>Builds the typed exception for a failed native call from what upstream logged during it.</summary>
-    public StableDiffusionException Failure(string what)
+    public GenerationException Failure(string what)
     {
         var lines = Problems;
         var errors = lines.Where(l => l.StartsWith("error:", StringComparison.Ordinal)).ToList();
-        return new StableDiffusionException(what, (errors.Count > 0 ? errors : lines).TakeLast(8).ToList());
+        return new GenerationException(what, (errors.Count > 0 ? errors : lines).TakeLast(8).ToList());
     }
 
     private void Add(string line)

@@ -1,6 +1,4 @@
 using System.Runtime.InteropServices;
-using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.PixelFormats;
 using StableDiffusion.Native.Interop;
 
 namespace StableDiffusion.Native.Native;
@@ -50,61 +48,11 @@ internal sealed unsafe class AdetailerHandle : SafeHandle
 
     public override bool IsInvalid => handle == 0;
 
+    public adetailer_ctx_t* Pointer => (adetailer_ctx_t*)handle;
+
     protected override bool ReleaseHandle()
     {
         Sd.free_adetailer_ctx((adetailer_ctx_t*)handle);
         return true;
-    }
-}
-
-/// <summary>
-/// Upstream's process-global state that is not thread-safe: <c>new_sd_ctx</c> and <c>convert</c> race on
-/// unlocked function-local statics in tensor-name conversion, so every such call takes this lock.
-/// </summary>
-internal static class NativeLocks
-{
-    public static readonly object ModelLoading = new();
-}
-
-/// <summary>Native memory for one call's strings and images, freed together.</summary>
-internal sealed unsafe class NativeArena : IDisposable
-{
-    private readonly List<nint> _blocks = new();
-
-    public sbyte* Utf8(string? value)
-    {
-        if (value is null) return null;
-        int n = System.Text.Encoding.UTF8.GetByteCount(value);
-        byte* p = (byte*)Alloc(n + 1);
-        System.Text.Encoding.UTF8.GetBytes(value, new Span<byte>(p, n));
-        p[n] = 0;
-        return (sbyte*)p;
-    }
-
-    public void* Alloc(nint bytes)
-    {
-        void* p = NativeMemory.AllocZeroed((nuint)Math.Max(bytes, 1));
-        _blocks.Add((nint)p);
-        return p;
-    }
-
-    public T* Array<T>(int count) where T : unmanaged => (T*)Alloc(checked(count * sizeof(T)));
-
-    /// <summary>
-    /// A copy of <paramref name="image"/> as upstream reads it: exactly width × height × channels bytes, tightly
-    /// packed (upstream does not check the size), one channel per byte of the pixel type (Rgb24: 3, L8: 1).
-    /// </summary>
-    public sd_image_t Image<TPixel>(Image<TPixel> image) where TPixel : unmanaged, IPixel<TPixel>
-    {
-        int n = checked(image.Width * image.Height * sizeof(TPixel));
-        byte* data = (byte*)Alloc(n);
-        image.CopyPixelDataTo(new Span<byte>(data, n));
-        return new sd_image_t { width = (uint)image.Width, height = (uint)image.Height, channel = (uint)sizeof(TPixel), data = data };
-    }
-
-    public void Dispose()
-    {
-        foreach (nint p in _blocks) NativeMemory.Free((void*)p);
-        _blocks.Clear();
     }
 }

@@ -1,9 +1,10 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
-using StableDiffusion.Native.Interop;
 using StableDiffusion.Native.Native;
 
-namespace StableDiffusion.Native.ModelFiles;
+using StableDiffusion.Native.ModelFiles;
+
+namespace StableDiffusion.Native.Quantization;
 
 /// <summary>Options for <see cref="ModelConverter"/>.</summary>
 public sealed record ConvertOptions
@@ -115,10 +116,9 @@ public static class ModelConverter
     /// <summary>Whether <paramref name="path"/> would be written as safetensors (upstream decides by the name).</summary>
     public static bool WritesSafetensors(string path) => path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase);
 
-    private static unsafe ConversionResult Run(Plan plan, IProgress<ConversionProgress>? progress, CancellationToken cancellationToken)
+    private static ConversionResult Run(Plan plan, IProgress<ConversionProgress>? progress, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        NativeRuntime.EnsureLoaded();
         var clock = Stopwatch.StartNew();
         string directory = Path.GetDirectoryName(plan.Output)!;
         string temp = Path.Combine(
@@ -149,27 +149,12 @@ public static class ModelConverter
             Report();
             bool ok;
             IReadOnlyList<string> problems;
-            using (var arena = new NativeArena())
             using (var scope = NativeCallScope.Enter(plan.Options.Logger, OnProgress, OnInfo))
             {
                 // Upstream's tensor workers report per-tensor progress on their own threads, where no scope sees
                 // it; a ticker keeps callers informed of the elapsed time meanwhile.
                 using var ticker = progress is null ? null : new Timer(_ => Report(), null, 500, 500);
-                lock (NativeLocks.ModelLoading)
-                {
-                    ok = Sd.convert_with_components(
-                        arena.Utf8(plan.Input),
-                        null,
-                        null,
-                        null,
-                        null,
-                        arena.Utf8(plan.Vae),
-                        arena.Utf8(temp),
-                        (sd_type_t)(int)plan.Type,
-                        arena.Utf8(plan.Rules ?? string.Empty), // upstream builds a std::string from it: null aborts the process
-                        plan.Options.ConvertNames ? (byte)1 : (byte)0,
-                        plan.Options.Threads ?? 0) != 0;
-                }
+                ok = NativeConverter.Convert(plan.Input, plan.Vae, temp, (int)plan.Type, plan.Rules, plan.Options.ConvertNames, plan.Options.Threads ?? 0);
 
                 problems = scope.Problems;
                 if (!ok) throw scope.Failure($"stable-diffusion.cpp could not convert '{plan.Input}' to {QuantizationTypes.Name(plan.Type)}.");
@@ -185,11 +170,11 @@ public static class ModelConverter
             }
             catch (InvalidModelFileException e)
             {
-                throw new StableDiffusionException($"stable-diffusion.cpp wrote an invalid file converting '{plan.Input}': {e.Detail}", problems);
+                throw new GenerationException($"stable-diffusion.cpp wrote an invalid file converting '{plan.Input}': {e.Detail}", problems);
             }
 
             if (tensorCount == 0)
-                throw new StableDiffusionException($"stable-diffusion.cpp wrote no tensors converting '{plan.Input}'.", problems);
+                throw new GenerationException($"stable-diffusion.cpp wrote no tensors converting '{plan.Input}'.", problems);
             cancellationToken.ThrowIfCancellationRequested();
             File.Move(temp, plan.Output, plan.Options.Overwrite);
             keep = true;

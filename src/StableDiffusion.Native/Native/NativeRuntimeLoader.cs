@@ -4,28 +4,29 @@ using System.Text;
 using Microsoft.Extensions.Logging;
 using StableDiffusion.Native.Interop;
 
-namespace StableDiffusion.Native;
+namespace StableDiffusion.Native.Native;
 
 /// <summary>
-/// The native stable-diffusion.cpp runtime: where it is loaded from, the check that it is the build these
-/// bindings were generated for, and what it registered (CPU variant, GPU devices).
+/// Finds, loads and checks the native runtime once per process: where it is loaded from, the check that it
+/// is the build these bindings were generated for, and what it registered (CPU variant, GPU devices).
+/// <see cref="StableDiffusion.Native.NativeRuntime"/> is its public face.
 /// </summary>
-public static class NativeRuntime
+internal static class NativeRuntimeLoader
 {
+    /// <summary>The stable-diffusion.cpp commit the bindings were generated from (the runtime must match it).</summary>
+    public const string UpstreamCommit = Sd.UpstreamCommit;
+
     private static readonly object s_gate = new();
     private static nint s_handle;
     private static NativeRuntimeInfo? s_info;
     private static string? s_searchDirectory;
 
-    static NativeRuntime()
+    static NativeRuntimeLoader()
     {
-        NativeLibrary.SetDllImportResolver(typeof(NativeRuntime).Assembly, Resolve);
+        NativeLibrary.SetDllImportResolver(typeof(NativeRuntimeLoader).Assembly, Resolve);
     }
 
-    /// <summary>
-    /// A directory holding the runtime, probed before anything else (also settable with the
-    /// <c>SDNET_NATIVE_PATH</c> environment variable). Must be set before the first load.
-    /// </summary>
+    /// <summary>The directory probed before anything else; see <see cref="StableDiffusion.Native.NativeRuntime.SearchDirectory"/>.</summary>
     public static string? SearchDirectory
     {
         get => s_searchDirectory;
@@ -40,22 +41,19 @@ public static class NativeRuntime
         }
     }
 
-    /// <summary>Receives native log lines that belong to no particular call (model loading on worker threads, backend discovery).</summary>
+    /// <summary>Receives native log lines that belong to no particular call.</summary>
     public static ILogger? Logger
     {
-        get => Native.NativeCallScope.GlobalLogger;
-        set => Native.NativeCallScope.GlobalLogger = value;
+        get => NativeCallScope.GlobalLogger;
+        set => NativeCallScope.GlobalLogger = value;
     }
 
-    /// <summary>Whether the runtime has been loaded and checked.</summary>
     public static bool IsLoaded => Volatile.Read(ref s_info) is not null;
 
     /// <summary>Loads and checks the runtime if that has not happened yet, and describes it.</summary>
     /// <exception cref="NativeRuntimeException">No loadable runtime was found; the message lists every probe.</exception>
     /// <exception cref="NativeAbiMismatchException">The runtime is of another upstream commit or struct layout.</exception>
-    public static NativeRuntimeInfo Describe() => EnsureLoaded();
-
-    internal static NativeRuntimeInfo EnsureLoaded()
+    public static NativeRuntimeInfo EnsureLoaded()
     {
         var info = Volatile.Read(ref s_info);
         if (info is not null) return info;
@@ -63,21 +61,21 @@ public static class NativeRuntime
         {
             if (s_info is not null) return s_info;
             var probes = new List<NativeProbe>();
-            nint handle = Native.NativeLocator.TryLoad(
-                Native.NativeLocator.CandidateDirectories(s_searchDirectory, AppContext.BaseDirectory), probes, out string? path);
+            nint handle = NativeLocator.TryLoad(
+                NativeLocator.CandidateDirectories(s_searchDirectory, AppContext.BaseDirectory), probes, out string? path);
             if (handle == 0)
-                throw new NativeRuntimeException(Native.NativeLocator.DescribeFailure(probes), probes);
+                throw new NativeRuntimeException(NativeLocator.DescribeFailure(probes), probes);
 
             CheckAbi(handle, path!);
             Volatile.Write(ref s_handle, handle);
-            Native.NativeCallScope.Install();
+            NativeCallScope.Install();
             info = LoadBackends(path!, probes);
             Volatile.Write(ref s_info, info);
             return info;
         }
     }
 
-    internal static nint GetExport(string name)
+    public static nint GetExport(string name)
     {
         EnsureLoaded();
         return NativeLibrary.GetExport(s_handle, name);

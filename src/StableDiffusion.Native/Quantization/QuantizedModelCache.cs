@@ -4,7 +4,10 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Logging;
 
-namespace StableDiffusion.Native.ModelFiles;
+using StableDiffusion.Native.ModelFiles;
+using StableDiffusion.Native.Native;
+
+namespace StableDiffusion.Native.Quantization;
 
 /// <summary>Whether <see cref="Generator.Load"/> keeps converted weights for the next load.</summary>
 public enum QuantizationCacheMode
@@ -49,7 +52,7 @@ public sealed class QuantizedModelCache
     /// <c>$XDG_CACHE_HOME/stable-diffusion-native/models</c> (default <c>~/.cache/...</c>) elsewhere.
     /// </summary>
     public static string DefaultDirectory =>
-        Native.UserDirectories.FromEnvironment(DirectoryVariable, Path.Combine(Native.UserDirectories.CacheRoot, "models"));
+        UserDirectories.FromEnvironment(DirectoryVariable, Path.Combine(UserDirectories.CacheRoot, "models"));
 
     /// <summary>The cache key (64 hex digits) of converting <paramref name="sourcePath"/> to <paramref name="type"/> with <paramref name="rules"/>.</summary>
     /// <exception cref="ArgumentException">The source does not exist.</exception>
@@ -66,7 +69,7 @@ public sealed class QuantizedModelCache
             file.LastWriteTimeUtc.Ticks.ToString(CultureInfo.InvariantCulture),
             QuantizationTypes.Name(type),
             rules ?? string.Empty,
-            Interop.Sd.UpstreamCommit);
+            NativeRuntimeLoader.UpstreamCommit);
         return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(text))).ToLowerInvariant();
     }
 
@@ -109,26 +112,6 @@ public sealed class QuantizedModelCache
             ModelConverter.Convert(sourcePath, path, type, options, progress, cancellationToken);
             return path;
         }
-    }
-
-    /// <summary>
-    /// The options <see cref="Generator.Load"/> really uses: when <paramref name="options"/> converts a single checkpoint
-    /// (<see cref="GeneratorOptions.ModelPath"/> with a <see cref="GeneratorOptions.WeightType"/>, no separate component
-    /// files) and the cache is on, the checkpoint is replaced by its cached conversion and the weight type cleared.
-    /// Otherwise the options are returned unchanged (upstream converts while loading).
-    /// </summary>
-    internal static GeneratorOptions Apply(GeneratorOptions options)
-    {
-        if (options.WeightType is not QuantizationType type || options.QuantizationCache == QuantizationCacheMode.Off || options.ModelPath is null)
-            return options;
-        // Upstream applies the weight type to every file it loads; converting only the checkpoint would change
-        // what the other files load as, so split models keep on-load conversion.
-        if (options.DiffusionModelPath is not null || options.ClipLPath is not null || options.ClipGPath is not null || options.T5xxlPath is not null
-            || options.VaePath is not null || options.TaesdPath is not null || options.ControlNetPath is not null)
-            return options;
-        var cache = new QuantizedModelCache(options.QuantizationCacheDirectory);
-        string cached = cache.GetOrCreate(options.ModelPath, type, options.TensorTypeRules, options.Logger, options.AllowLegacyPickle, threads: options.Threads);
-        return options with { ModelPath = cached, WeightType = null, TensorTypeRules = null };
     }
 
     private static bool IsValid(string path)

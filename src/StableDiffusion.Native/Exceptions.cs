@@ -1,0 +1,156 @@
+namespace StableDiffusion.Native;
+
+/// <summary>
+/// The root of every exception this library throws for a reason other than a bad argument (those are
+/// <see cref="ArgumentException"/>s) or cancellation (<see cref="OperationCanceledException"/>): catch it to
+/// handle every runtime, model-file and generation failure in one place.
+/// </summary>
+/// <remarks>
+/// Derived types: <see cref="NativeRuntimeException"/> (no usable native runtime; <see cref="NativeAbiMismatchException"/>
+/// when it is the wrong build), <see cref="ModelFiles.InvalidModelFileException"/> (a model file is malformed, hostile
+/// or of a refused format) and <see cref="GenerationException"/> (stable-diffusion.cpp failed an operation).
+/// </remarks>
+public class StableDiffusionException : Exception
+{
+    /// <summary>Creates an exception with a default message.</summary>
+    public StableDiffusionException()
+        : this("A stable-diffusion.cpp operation failed.")
+    {
+    }
+
+    /// <summary>Creates an exception with a message.</summary>
+    /// <param name="message">What went wrong.</param>
+    public StableDiffusionException(string? message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Creates an exception with a message and the exception that caused it.</summary>
+    /// <param name="message">What went wrong.</param>
+    /// <param name="innerException">The cause, or null.</param>
+    public StableDiffusionException(string? message, Exception? innerException)
+        : base(message, innerException)
+    {
+    }
+}
+
+/// <summary>
+/// stable-diffusion.cpp failed an operation it was given valid input for: loading a model, generating, upscaling
+/// or converting returned NULL/false. <see cref="NativeLog"/> holds what it logged as errors and warnings meanwhile.
+/// </summary>
+public class GenerationException : StableDiffusionException
+{
+    /// <summary>Creates an exception with a default message.</summary>
+    public GenerationException()
+        : this("stable-diffusion.cpp failed.")
+    {
+    }
+
+    /// <summary>Creates an exception with a message.</summary>
+    /// <param name="message">What failed.</param>
+    public GenerationException(string? message)
+        : this(message, [], null)
+    {
+    }
+
+    /// <summary>Creates an exception with a message and the exception that caused it.</summary>
+    /// <param name="message">What failed.</param>
+    /// <param name="innerException">The cause, or null.</param>
+    public GenerationException(string? message, Exception? innerException)
+        : this(message, [], innerException)
+    {
+    }
+
+    /// <summary>Creates an exception for a failed native call with the lines upstream logged during it.</summary>
+    /// <param name="message">What failed.</param>
+    /// <param name="nativeLog">Error and warning lines upstream logged on the failing thread, oldest first.</param>
+    /// <param name="innerException">The cause, or null.</param>
+    public GenerationException(string? message, IReadOnlyList<string> nativeLog, Exception? innerException = null)
+        : base(Compose(message, nativeLog), innerException)
+        => NativeLog = nativeLog ?? [];
+
+    /// <summary>The last error and warning lines the native library logged on the failing thread (empty when none).</summary>
+    public IReadOnlyList<string> NativeLog { get; } = [];
+
+    private static string? Compose(string? message, IReadOnlyList<string>? nativeLog)
+        => nativeLog is null || nativeLog.Count == 0 ? message : message + " Native log: " + string.Join(" | ", nativeLog);
+}
+
+/// <summary>The native runtime could not be found or loaded. The message lists every place probed and why each failed.</summary>
+public class NativeRuntimeException : StableDiffusionException
+{
+    /// <summary>Creates an exception with a default message.</summary>
+    public NativeRuntimeException()
+        : this("The native stable-diffusion.cpp runtime could not be loaded.")
+    {
+    }
+
+    /// <summary>Creates an exception with a message.</summary>
+    /// <param name="message">What went wrong.</param>
+    public NativeRuntimeException(string? message)
+        : this(message, [], null)
+    {
+    }
+
+    /// <summary>Creates an exception with a message and the exception that caused it.</summary>
+    /// <param name="message">What went wrong.</param>
+    /// <param name="innerException">The cause, or null.</param>
+    public NativeRuntimeException(string? message, Exception? innerException)
+        : this(message, [], innerException)
+    {
+    }
+
+    /// <summary>Creates an exception with the probes that were tried.</summary>
+    /// <param name="message">What went wrong, with every probe.</param>
+    /// <param name="probes">Every candidate looked at, in probe order.</param>
+    /// <param name="innerException">The cause, or null.</param>
+    public NativeRuntimeException(string? message, IReadOnlyList<NativeProbe> probes, Exception? innerException = null)
+        : base(message, innerException)
+        => Probes = probes ?? [];
+
+    /// <summary>Every candidate looked at, in probe order (empty when the failure came after a successful load).</summary>
+    public IReadOnlyList<NativeProbe> Probes { get; } = [];
+}
+
+/// <summary>
+/// The native runtime that was found is not the one these bindings were generated for (another upstream commit,
+/// or a struct whose layout differs). Calling into it would corrupt memory, so it is refused.
+/// </summary>
+public sealed class NativeAbiMismatchException : NativeRuntimeException
+{
+    /// <summary>Creates an exception with a default message.</summary>
+    public NativeAbiMismatchException()
+        : this("The native runtime is not the build these bindings were generated for.")
+    {
+    }
+
+    /// <summary>Creates an exception with a message.</summary>
+    /// <param name="message">What differs.</param>
+    public NativeAbiMismatchException(string? message)
+        : this(message, string.Empty)
+    {
+    }
+
+    /// <summary>Creates an exception with a message and the exception that caused it.</summary>
+    /// <param name="message">What differs.</param>
+    /// <param name="innerException">The cause, or null.</param>
+    public NativeAbiMismatchException(string? message, Exception? innerException)
+        : base(message, innerException)
+        => LibraryPath = string.Empty;
+
+    /// <summary>Creates an exception naming the refused library.</summary>
+    /// <param name="message">What differs: both commits, or the first differing struct or field.</param>
+    /// <param name="libraryPath">The refused library file.</param>
+    public NativeAbiMismatchException(string? message, string libraryPath)
+        : base(message)
+        => LibraryPath = libraryPath ?? string.Empty;
+
+    /// <summary>The refused library file.</summary>
+    public string LibraryPath { get; }
+}
+
+/// <summary>One candidate location of the native runtime and what happened there.</summary>
+/// <param name="Source">Why this place was probed (explicit setting, app folder, dev build, cache...).</param>
+/// <param name="Path">The library file tried.</param>
+/// <param name="Outcome">"not found", "loaded", or the OS loader's error text.</param>
+public sealed record NativeProbe(string Source, string Path, string Outcome);

@@ -1,0 +1,15 @@
+namespace StableDiffusion.Native.Native;
+
+/// <summary>
+/// Pixels as upstream reads and writes them (<c>sd_image_t</c>): tightly packed rows, one byte per channel.
+/// The native layer's own image shape, so that it depends on no layer above it.
+/// </summary>
+/// <param name="Width">Width in pixels.</param>
+/// <param name="Height">Height in pixels.</param>
+/// <param name="Channels">Bytes per pixel: 3 (RGB) or 1 (gray mask).</param>
+/// <param name="Pixels">Exactly <c>Width × Height × Channels</c> bytes.</param>
+internal readonly record struct NativeImage(int Width, int Height, int Channels, ReadOnlyMemory<byte> Pixels)
+{
+    /// <summary>Whether this is the "no image" value that leaves an <c>sd_image_t</c> empty.</summary>
+    public bool IsEmpty => Pixels.IsEmpty;
+}

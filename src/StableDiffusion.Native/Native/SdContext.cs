@@ -1,0 +1,210 @@
+using Microsoft.Extensions.Logging;
+using StableDiffusion.Native.Interop;
+
+namespace StableDiffusion.Native.Native;
+
+/// <summary>What a generation call wants to hear from upstream while it runs (all optional).</summary>
+/// <param name="OnProgress">Step and steps of upstream's progress callback.</param>
+/// <param name="OnInfo">Every INFO/DEBUG line, without upstream's "file.cpp:line - " prefix.</param>
+/// <param name="OnPreview">Step, frame and whether it is the noisy latent.</param>
+internal sealed record NativeCallbacks(
+    Action<int, int>? OnProgress = null,
+    Action<string>? OnInfo = null,
+    Action<int, NativeImage, bool>? OnPreview = null);
+
+/// <summary>
+/// A loaded upstream <c>sd_ctx_t</c>: the typed face of every call on it. Calls on one context must not overlap
+/// (upstream's context is not reentrant); the owner serializes them. Only <see cref="Cancel"/> may be called
+/// from another thread while a call runs.
+/// </summary>
+internal sealed unsafe class SdContext : IDisposable
+{
+    private readonly SdContextHandle _handle;
+
+    private SdContext(SdContextHandle handle) => _handle = handle;
+
+    /// <summary>Loads a model; fails with upstream's error lines when it returns NULL.</summary>
+    /// <exception cref="GenerationException">Upstream refused the model.</exception>
+    public static SdContext Create(ContextSpec spec, ILogger? logger, string what)
+    {
+        NativeRuntimeLoader.EnsureLoaded();
+        using var arena = new NativeArena();
+        sd_ctx_params_t p;
+        Sd.sd_ctx_params_init(&p);
+        ContextParamsMapper.Map(spec, arena, ref p);
+        using var scope = NativeCallScope.Enter(logger);
+        sd_ctx_t* ctx;
+        lock (NativeLocks.ModelLoading)
+        {
+            ctx = Sd.new_sd_ctx(&p);
+        }
+        if (ctx == null) throw scope.Failure($"stable-diffusion.cpp could not load {what}.");
+        return new SdContext(new SdContextHandle(ctx));
+    }
+
+    public bool SupportsImageGeneration
+    {
+        get
+        {
+            using var lease = new Lease(_handle);
+            return Sd.sd_ctx_supports_image_generation(lease.Context) != 0;
+        }
+    }
+
+    public bool SupportsVideoGeneration
+    {
+        get
+        {
+            using var lease = new Lease(_handle);
+            return Sd.sd_ctx_supports_video_generation(lease.Context) != 0;
+        }
+    }
+
+    /// <summary>The model's default <c>sample_method_t</c>.</summary>
+    public int DefaultSampleMethod
+    {
+        get
+        {
+            using var lease = new Lease(_handle);
+            return (int)Sd.sd_get_default_sample_method(lease.Context);
+        }
+    }
+
+    /// <summary>The model's default <c>scheduler_t</c> for a <c>sample_method_t</c>.</summary>
+    public int DefaultScheduler(int sampleMethod)
+    {
+        using var lease = new Lease(_handle);
+        return (int)Sd.sd_get_default_scheduler(lease.Context, (sample_method_t)sampleMethod);
+    }
+
+    public bool HasControlNet
+    {
+        get
+        {
+            using var lease = new Lease(_handle);
+            return Sd.sd_ctx_has_control_net(lease.Context) != 0;
+        }
+    }
+
+    /// <exception cref="GenerationException">Upstream could not load it.</exception>
+    public void LoadControlNet(string path, ILogger? logger)
+    {
+        using var arena = new NativeArena();
+        using var scope = NativeCallScope.Enter(logger);
+        bool ok;
+        using (var lease = new Lease(_handle)) ok = Sd.sd_ctx_load_control_net(lease.Context, arena.Utf8(path)) != 0;
+        if (!ok) throw scope.Failure($"Could not load the ControlNet '{path}'.");
+    }
+
+    public void UnloadControlNet()
+    {
+        using var lease = new Lease(_handle);
+        Sd.sd_ctx_unload_control_net(lease.Context);
+    }
+
+    /// <summary>
+    /// Runs <c>generate_image</c> and copies each returned image into managed memory. Cancellation is checked
+    /// in every callback, because upstream clears its cancel flag when the call starts; a cancelled call throws
+    /// <see cref="OperationCanceledException"/> whatever upstream returned.
+    /// </summary>
+    /// <exception cref="GenerationException">Upstream failed or returned no image.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public IReadOnlyList<NativeImage> GenerateImage(ImageGenerationSpec spec, NativeCallbacks callbacks, ILogger? logger, CancellationToken cancellationToken)
+    {
+        using var arena = new NativeArena();
+        sd_img_gen_params_t p;
+        Sd.sd_img_gen_params_init(&p);
+        ImageGenParamsMapper.Map(spec, arena, ref p);
+
+        using var lease = new Lease(_handle);
+        sd_image_t* images = null;
+        int count = 0;
+        try
+        {
+            var ctx = lease.Context;
+            void Reassert()
+            {
+                if (cancellationToken.IsCancellationRequested) Sd.sd_cancel_generation(ctx, sd_cancel_mode_t.SD_CANCEL_ALL);
+            }
+            void OnInfo(string line)
+            {
+                callbacks.OnInfo?.Invoke(line);
+                Reassert();
+            }
+            void OnProgress(int step, int steps, float _)
+            {
+                Reassert();
+                callbacks.OnProgress?.Invoke(step, steps);
+            }
+
+            using var scope = NativeCallScope.Enter(logger, OnProgress, OnInfo, callbacks.OnPreview);
+            using var registration = cancellationToken.Register(static s => ((SdContext)s!).Cancel(), this);
+            bool ok = Sd.generate_image(ctx, &p, &images, &count) != 0;
+            cancellationToken.ThrowIfCancellationRequested();
+            if (!ok || images == null || count == 0) throw scope.Failure("stable-diffusion.cpp failed to generate the image.");
+
+            var results = new List<NativeImage>(count);
+            for (int i = 0; i < count; i++)
+            {
+                if (Copy(images[i]) is { } image) results.Add(image);
+            }
+            return results;
+        }
+        finally
+        {
+            if (images != null) Sd.free_sd_images(images, count);
+        }
+    }
+
+    /// <summary>Asks upstream to stop every image of the call in flight; safe from any thread, and after disposal.</summary>
+    public void Cancel()
+    {
+        bool added = false;
+        try
+        {
+            _handle.DangerousAddRef(ref added);
+            Sd.sd_cancel_generation(_handle.Pointer, sd_cancel_mode_t.SD_CANCEL_ALL);
+        }
+        catch (ObjectDisposedException)
+        {
+            // Nothing runs on a freed context.
+        }
+        finally
+        {
+            if (added) _handle.DangerousRelease();
+        }
+    }
+
+    public void Dispose() => _handle.Dispose();
+
+    /// <summary>A managed copy of an RGB image upstream returned; null for an empty slot.</summary>
+    internal static NativeImage? Copy(in sd_image_t image)
+    {
+        if (image.data == null || image.width == 0 || image.height == 0 || image.channel is not (1 or 3)) return null;
+        int length = checked((int)(image.width * image.height * image.channel));
+        byte[] pixels = new ReadOnlySpan<byte>(image.data, length).ToArray();
+        return new NativeImage((int)image.width, (int)image.height, (int)image.channel, pixels);
+    }
+
+    /// <summary>Keeps the context alive for one native call even if another thread disposes the owner meanwhile.</summary>
+    private readonly ref struct Lease
+    {
+        private readonly SdContextHandle _handle;
+        private readonly bool _added;
+
+        public Lease(SdContextHandle handle)
+        {
+            _handle = handle;
+            bool added = false;
+            handle.DangerousAddRef(ref added);
+            _added = added;
+        }
+
+        public sd_ctx_t* Context => _handle.Pointer;
+
+        public void Dispose()
+        {
+            if (_added) _handle.DangerousRelease();
+        }
+    }
+}
