@@ -1,32 +1,68 @@
 using Microsoft.Extensions.Logging;
+using StableDiffusion.Native.ModelFiles;
 
 namespace StableDiffusion.Native.Cli;
 
 internal static class CliCommon
 {
-    /// <summary>Exit codes: 0 ok, 1 failure, 2 bad arguments, 3 no native runtime, 130 cancelled.</summary>
-    public static int Run(Func<int> body)
+    /// <summary>Exit code of a run that completed.</summary>
+    public const int Ok = 0;
+
+    /// <summary>Exit code of an operation that failed (a model, a file, the native library).</summary>
+    public const int Failed = 1;
+
+    /// <summary>Exit code of bad arguments or input.</summary>
+    public const int BadArguments = 2;
+
+    /// <summary>Exit code when no usable native runtime was found.</summary>
+    public const int NoRuntime = 3;
+
+    /// <summary>Exit code of a cancelled run (as a shell reports SIGINT).</summary>
+    public const int Cancelled = 130;
+
+    /// <summary>
+    /// Runs a command body and turns every documented failure into one line on <paramref name="error"/> and an
+    /// exit code (see <see cref="Map"/>); anything else is a bug and crashes loudly with its stack.
+    /// </summary>
+    public static int Run(Func<int> body, TextWriter? error = null)
     {
         try
         {
             return body();
         }
-        catch (Exception e) when (ExitCode(e) is int code)
+        catch (Exception e) when (Map(e) is { } failure)
         {
-            Console.Error.WriteLine(code == 130 ? "cancelled" : "error: " + e.Message);
-            return code;
+            (error ?? Console.Error).WriteLine(failure.Message);
+            return failure.ExitCode;
         }
     }
 
-    /// <summary>The exit code of an expected failure; null lets anything else crash loudly with its stack.</summary>
-    private static int? ExitCode(Exception e) => e switch
+    /// <summary>
+    /// The one map from an expected exception to an exit code and the line printed for it: every exception the
+    /// library documents, plus the I/O errors of the files the commands read and write. Null for anything else.
+    /// </summary>
+    public static (int ExitCode, string Message)? Map(Exception e)
     {
-        OperationCanceledException => 130,
-        ArgumentException => 2,
-        NativeRuntimeException or NativeAbiMismatchException => 3,
-        StableDiffusionException or ModelFiles.InvalidModelFileException or IOException => 1,
-        _ => null,
-    };
+        int? code = e switch
+        {
+            OperationCanceledException => Cancelled,
+            ArgumentException or FormatException => BadArguments,
+            NativeRuntimeException => NoRuntime, // NativeAbiMismatchException included
+            StableDiffusionException => Failed,  // InvalidModelFileException, GenerationException
+            IOException or UnauthorizedAccessException or InvalidDataException or ObjectDisposedException or InvalidOperationException => Failed,
+            _ => null,
+        };
+        if (code is not int exit) return null;
+        return (exit, exit == Cancelled ? "cancelled" : "error: " + OneLine(e.Message));
+    }
+
+    /// <summary>
+    /// One terminal-safe line: messages can quote file content (paths, tensor names, metadata), so control and
+    /// escape characters are shown escaped and line breaks cannot fake further output lines.
+    /// </summary>
+    internal static string OneLine(string text) => DisplayText.Escape(
+        string.Join(' ', text.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)),
+        int.MaxValue);
 
     public static ILogger Logger(bool verbose) => new StderrLogger(verbose ? LogLevel.Debug : LogLevel.Warning);
 }

@@ -1,10 +1,11 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
-using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.PixelFormats;
 using Spectre.Console;
+using StableDiffusion.Native.ImageSharp;
+using StableDiffusion.Native.Imaging;
 using StableDiffusion.Native.ModelFiles;
+using StableDiffusion.Native.Quantization;
 
 namespace StableDiffusion.Native.Cli;
 
@@ -96,9 +97,9 @@ internal static class GenerateCommand
             if (r.GetValue(scheduler) is { } scn)
                 schedulerValue = SamplingNames.TryParseScheduler(scn, out var sc) ? sc : throw new ArgumentException($"Unknown scheduler '{scn}'.", "--scheduler");
 
-            using var initImage = r.GetValue(init) is { } ip ? ImageInput.LoadRgb(ip) : null;
-            using var maskImage = r.GetValue(mask) is { } mp ? ImageInput.LoadMask(mp) : null;
-            using var control = r.GetValue(controlImage) is { } cp ? ImageInput.LoadRgb(cp) : null;
+            var initImage = r.GetValue(init) is { } ip ? ImageSharpLoader.LoadRgb(ip) : null;
+            var maskImage = r.GetValue(mask) is { } mp ? ImageSharpLoader.LoadMask(mp) : null;
+            var control = r.GetValue(controlImage) is { } cp ? ImageSharpLoader.LoadRgb(cp) : null;
             var request = new ImageRequest
             {
                 Prompt = r.GetValue(prompt)!,
@@ -140,7 +141,6 @@ internal static class GenerateCommand
                     Path.GetFileNameWithoutExtension(outPath) + "_" + (i + 1).ToString(CultureInfo.InvariantCulture) + Path.GetExtension(outPath));
                 images[i].SaveAsPng(path);
                 Console.WriteLine($"seed {images[i].Seed} -> {path} ({images[i].Width}x{images[i].Height})");
-                images[i].Dispose();
             }
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"time: load {loadTime.TotalSeconds:F2} s, generate {genTime.TotalSeconds:F2} s, total {total.Elapsed.TotalSeconds:F2} s"));

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using StableDiffusion.Native.ModelFiles;
+using StableDiffusion.Native.Quantization;
 
 namespace StableDiffusion.Native.Cli;
 
@@ -107,45 +108,8 @@ internal static class ModelCommands
         return command;
     }
 
-    /// <summary>
-    /// <see cref="CliCommon.Run"/> with the usual errors written as one line to the invocation's error writer: a bad
-    /// or refused model file (exit 1), bad arguments or an unknown model name (2), a failed conversion or I/O (1).
-    /// </summary>
-    internal static int RunReportingTo(TextWriter error, Func<int> body) => CliCommon.Run(() =>
-    {
-        try
-        {
-            return body();
-        }
-        catch (InvalidModelFileException e)
-        {
-            return Fail(error, e.Message, 1);
-        }
-        catch (ArgumentException e)
-        {
-            return Fail(error, e.Message, 2);
-        }
-        catch (StableDiffusionException e)
-        {
-            return Fail(error, e.Message, 1);
-        }
-        catch (IOException e)
-        {
-            return Fail(error, e.Message, 1);
-        }
-        catch (UnauthorizedAccessException e)
-        {
-            return Fail(error, e.Message, 1);
-        }
-    });
-
-    private static int Fail(TextWriter error, string message, int exit)
-    {
-        error.WriteLine("error: " + OneLine(message));
-        return exit;
-    }
-
-    internal static string OneLine(string text) => string.Join(' ', text.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+    /// <summary><see cref="CliCommon.Run"/> writing its one-line errors to the invocation's error writer.</summary>
+    internal static int RunReportingTo(TextWriter error, Func<int> body) => CliCommon.Run(body, error);
 
     internal static string DefaultOutput(string source, QuantizationType type)
     {
@@ -178,7 +142,7 @@ internal static class ModelCommands
         {
             w.WriteLine("metadata:");
             foreach (var (key, value) in info.Metadata.OrderBy(kv => kv.Key, StringComparer.Ordinal).Take(40))
-                w.WriteLine($"  {key} = {Shorten(OneLine(value), 100)}");
+                w.WriteLine($"  {key} = {Shorten(CliCommon.OneLine(value), 100)}");
             if (info.Metadata.Count > 40) w.WriteLine($"  ... {info.Metadata.Count - 40} more");
         }
 
@@ -209,7 +173,7 @@ internal static class ModelCommands
                 ? (info.IsInspected
                     ? string.Create(CultureInfo.InvariantCulture, $"{info.Family} {info.Kind}, {Billions(info.ParameterCount)} parameters, f16 {Mib(info.EstimateMemory(QuantizationType.F16).TotalBytes)} / q8_0 {Mib(info.EstimateMemory(QuantizationType.Q8_0).TotalBytes)} / q4_0 {Mib(info.EstimateMemory(QuantizationType.Q4_0).TotalBytes)}")
                     : $"{info.Format}, not inspected")
-                : "invalid: " + OneLine(e.Error ?? "unreadable");
+                : "invalid: " + CliCommon.OneLine(e.Error ?? "unreadable");
             w.WriteLine($"{e.Name.PadRight(width)}  {Mib(e.Size),10}  {Path.GetExtension(e.Path),-12}  {what}");
         }
     }

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using SixLabors.ImageSharp;
+using StableDiffusion.Native.ImageSharp;
 
 namespace StableDiffusion.Native.Cli;
 
@@ -19,9 +19,9 @@ internal static class UpscaleCommand
         {
             var logger = CliCommon.Logger(r.GetValue(verbose));
             NativeRuntime.Logger = logger;
-            using var image = ImageInput.LoadRgb(r.GetValue(input)!);
+            var image = ImageSharpLoader.LoadRgb(r.GetValue(input)!);
             using var upscaler = Upscaler.Load(r.GetValue(model)!, r.GetValue(threads), r.GetValue(tile), logger: logger);
-            using var result = upscaler.Upscale(image, r.GetValue(factor));
+            var result = upscaler.Upscale(image, r.GetValue(factor));
             result.SaveAsPng(r.GetValue(output)!);
             Console.WriteLine($"{image.Width}x{image.Height} -> {result.Width}x{result.Height}: {r.GetValue(output)}");
             return 0;

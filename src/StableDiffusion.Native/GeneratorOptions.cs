@@ -11,12 +11,17 @@ public sealed record GeneratorOptions
     public string? ModelPath { get; init; }
     /// <summary>A standalone diffusion model (Flux, SD3, ...); combine with the text encoder and VAE paths.</summary>
     public string? DiffusionModelPath { get; init; }
+    /// <summary>CLIP-L text encoder, for models that ship it separately (SD3, Flux).</summary>
     public string? ClipLPath { get; init; }
+    /// <summary>CLIP-G text encoder, for models that ship it separately (SD3, SDXL components).</summary>
     public string? ClipGPath { get; init; }
+    /// <summary>T5-XXL text encoder (SD3, Flux).</summary>
     public string? T5xxlPath { get; init; }
+    /// <summary>A VAE that replaces the checkpoint's own.</summary>
     public string? VaePath { get; init; }
     /// <summary>A tiny autoencoder (TAESD) used instead of the VAE: much faster decoding, lower quality.</summary>
     public string? TaesdPath { get; init; }
+    /// <summary>A ControlNet loaded with the model (see also <see cref="Generator.LoadControlNet"/>).</summary>
     public string? ControlNetPath { get; init; }
     /// <summary>Textual-inversion embeddings, usable in prompts by name.</summary>
     public IReadOnlyList<Embedding> Embeddings { get; init; } = [];
@@ -42,13 +47,17 @@ public sealed record GeneratorOptions
     public string? Backend { get; init; }
     /// <summary>Device that holds the weights, when it differs from <see cref="Backend"/>.</summary>
     public string? ParamsBackend { get; init; }
+    /// <summary>Flash attention in the diffusion model and text encoders (less memory; upstream default off). Null keeps upstream's default.</summary>
     public bool? FlashAttention { get; init; }
+    /// <summary>Direct convolution (no im2col) in the diffusion model: less memory, speed depends on the backend. Null keeps upstream's default.</summary>
     public bool? DiffusionConvDirect { get; init; }
+    /// <summary>Direct convolution (no im2col) in the VAE. Null keeps upstream's default.</summary>
     public bool? VaeConvDirect { get; init; }
     /// <summary>Memory-map model files (keeps RSS low; the files must stay on disk while the generator lives).</summary>
     public bool? EnableMmap { get; init; }
     /// <summary>Load every weight at <see cref="Generator.Load"/> instead of lazily on the first generation, so bad data fails early.</summary>
     public bool? EagerLoad { get; init; }
+    /// <summary>How LoRAs are applied; null keeps upstream's default (<see cref="StableDiffusion.Native.LoraApplyMode.Auto"/>).</summary>
     public LoraApplyMode? LoraApplyMode { get; init; }
     /// <summary>Remote ggml RPC servers (<c>host:port,...</c>).</summary>
     public string? RpcServers { get; init; }

@@ -3,18 +3,28 @@ namespace StableDiffusion.Native;
 /// <summary>What was loaded: file, commits, the chosen CPU variant, registered devices and CPU features.</summary>
 public sealed record NativeRuntimeInfo
 {
+    /// <summary>The runtime library file that was loaded.</summary>
     public required string LibraryPath { get; init; }
+    /// <summary>The stable-diffusion.cpp commit it was built from.</summary>
     public required string SdCommit { get; init; }
+    /// <summary>The ggml commit it was built from.</summary>
     public required string GgmlCommit { get; init; }
+    /// <summary>stable-diffusion.cpp's own version string.</summary>
     public required string UpstreamVersion { get; init; }
+    /// <summary>stable-diffusion.cpp's system description (<c>sd_get_system_info</c>).</summary>
     public required string SystemInfo { get; init; }
 
     /// <summary>The CPU module ggml scored best on this machine (e.g. "haswell", "zen4"), or null when the CPU backend is built in.</summary>
     public string? CpuVariant { get; init; }
+    /// <summary>Every backend module file seen beside the runtime, with its score.</summary>
     public required IReadOnlyList<NativeModule> Modules { get; init; }
+    /// <summary>The devices the backends registered.</summary>
     public required IReadOnlyList<NativeDevice> Devices { get; init; }
+    /// <summary>The backends registered ("CPU", "CUDA", "Vulkan", ...).</summary>
     public required IReadOnlyList<string> Backends { get; init; }
+    /// <summary>CPU features the chosen CPU module was built for (name → value).</summary>
     public required IReadOnlyDictionary<string, string> CpuFeatures { get; init; }
+    /// <summary>Every place probed for the runtime, in order.</summary>
     public required IReadOnlyList<NativeProbe> Probes { get; init; }
 
     /// <summary>What ggml logged while the backend modules were loaded.</summary>
@@ -34,7 +44,7 @@ public sealed record NativeRuntimeInfo
             switch (f[0])
             {
                 case "module" when f.Length >= 5:
-                    modules.Add(new NativeModule(f[1], f[2], int.Parse(f[3]), f[4], Chosen: false));
+                    modules.Add(new NativeModule(f[1], f[2], int.Parse(f[3], System.Globalization.CultureInfo.InvariantCulture), f[4], Chosen: false));
                     break;
                 case "chosen" when f.Length >= 5:
                     int i = modules.FindIndex(m => m.File == f[2]);
@@ -57,7 +67,7 @@ public sealed record NativeRuntimeInfo
                     log.Add(f[2]);
                     break;
                 case "device" when f.Length >= 6:
-                    devices.Add(new NativeDevice(f[1], f[2], f[3], long.Parse(f[4]), long.Parse(f[5])));
+                    devices.Add(new NativeDevice(f[1], f[2], f[3], long.Parse(f[4], System.Globalization.CultureInfo.InvariantCulture), long.Parse(f[5], System.Globalization.CultureInfo.InvariantCulture)));
                     break;
             }
         }
@@ -70,7 +80,17 @@ public sealed record NativeRuntimeInfo
 }
 
 /// <summary>A ggml backend module file seen beside the runtime and its score on this machine (0: unsupported).</summary>
+/// <param name="Kind">Backend kind ("cpu", "cuda", "vulkan", ...).</param>
+/// <param name="File">The module's file name.</param>
+/// <param name="Score">ggml's score for this machine; the highest of a kind is chosen, 0 means unsupported.</param>
+/// <param name="Status">"chosen", "skipped", "failed to register", ...</param>
+/// <param name="Chosen">Whether this module was registered.</param>
 public sealed record NativeModule(string Kind, string File, int Score, string Status, bool Chosen);
 
 /// <summary>A device registered by a backend; <see cref="Name"/> is what <c>GeneratorOptions.Backend</c> accepts.</summary>
+/// <param name="Name">Device name ("CPU", "CUDA0", "Vulkan0").</param>
+/// <param name="Description">The backend's description of the device.</param>
+/// <param name="Type">"cpu", "gpu", "igpu" or "accel".</param>
+/// <param name="FreeMemory">Free memory in bytes, as the backend reported it at load.</param>
+/// <param name="TotalMemory">Total memory in bytes.</param>
 public sealed record NativeDevice(string Name, string Description, string Type, long FreeMemory, long TotalMemory);

@@ -33,7 +33,17 @@ internal static class Validation
         if (options.LoraApplyMode is { } m && !Enum.IsDefined(m))
             throw new ArgumentOutOfRangeException(nameof(options.LoraApplyMode), m, "Unknown LoRA apply mode.");
         if (options.TensorTypeRules is { } rules)
-            ModelFiles.TensorTypeRules.Parse(rules); // throws ArgumentException naming the bad pattern or type
+        {
+            try
+            {
+                ModelFiles.TensorTypeRules.Parse(rules);
+            }
+            catch (FormatException e)
+            {
+                // A bad option is an argument problem; the parser's message names the bad pattern or type.
+                throw new ArgumentException($"TensorTypeRules: {e.Message}", nameof(options.TensorTypeRules), e);
+            }
+        }
         if (!Enum.IsDefined(options.QuantizationCache))
             throw new ArgumentOutOfRangeException(nameof(options.QuantizationCache), options.QuantizationCache, "Unknown quantization cache mode.");
 

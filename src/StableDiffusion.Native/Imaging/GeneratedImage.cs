@@ -46,10 +46,27 @@ public sealed class GeneratedImage
     /// <param name="stream">A writable stream; left open.</param>
     /// <exception cref="ArgumentNullException"><paramref name="stream"/> is null.</exception>
     /// <exception cref="IOException">The stream could not be written.</exception>
-    public void SaveAsPng(Stream stream)
+    public void SaveAsPng(Stream stream) => SaveAsPng(stream, null);
+
+    /// <summary>Writes a PNG with the A1111 <c>parameters</c> text chunk and more text chunks of the caller's.</summary>
+    /// <param name="stream">A writable stream; left open.</param>
+    /// <param name="text">Further text chunks (keyword → text), written before <c>parameters</c>; a <c>parameters</c> entry here is replaced by ours.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="stream"/> is null.</exception>
+    /// <exception cref="ArgumentException">A keyword is not 1 to 79 printable Latin-1 characters.</exception>
+    /// <exception cref="IOException">The stream could not be written.</exception>
+    public void SaveAsPng(Stream stream, IEnumerable<KeyValuePair<string, string>>? text)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        PngWriter.Write(stream, Image, [KeyValuePair.Create(GenerationParameters.PngKeyword, Parameters.ToString())]);
+        var chunks = (text ?? []).Where(t => t.Key != GenerationParameters.PngKeyword).ToList();
+        foreach (var (keyword, _) in chunks)
+        {
+            // PNG keywords: 1-79 Latin-1 characters, printable, no leading, trailing or double spaces.
+            if (string.IsNullOrEmpty(keyword) || keyword.Length > 79 || keyword.Any(c => c is < ' ' or > '~' and < '\u00a1' or > '\u00ff')
+                || keyword.StartsWith(' ') || keyword.EndsWith(' ') || keyword.Contains("  ", StringComparison.Ordinal))
+                throw new ArgumentException($"'{keyword}' is not a PNG text keyword (1-79 printable Latin-1 characters).", nameof(text));
+        }
+        chunks.Add(KeyValuePair.Create(GenerationParameters.PngKeyword, Parameters.ToString()));
+        PngWriter.Write(stream, Image, chunks);
     }
 
     /// <summary>The PNG that <see cref="SaveAsPng(Stream)"/> writes, as bytes.</summary>

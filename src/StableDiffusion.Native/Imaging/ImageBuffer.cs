@@ -140,6 +140,28 @@ public sealed class ImageBuffer : IEquatable<ImageBuffer>
         });
     }
 
+    /// <summary>Writes this image as a PNG (8-bit RGB or gray).</summary>
+    /// <param name="path">The file to create or overwrite.</param>
+    /// <exception cref="ArgumentException"><paramref name="path"/> is empty.</exception>
+    /// <exception cref="IOException">The file could not be written.</exception>
+    /// <exception cref="UnauthorizedAccessException">The file may not be written.</exception>
+    public void SaveAsPng(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        using var stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16);
+        SaveAsPng(stream);
+    }
+
+    /// <summary>Writes this image as a PNG (8-bit RGB or gray) to a stream.</summary>
+    /// <param name="stream">A writable stream; left open.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="stream"/> is null.</exception>
+    /// <exception cref="IOException">The stream could not be written.</exception>
+    public void SaveAsPng(Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        PngWriter.Write(stream, this, []);
+    }
+
     /// <summary>Whether both images have the same format, size and pixel bytes.</summary>
     /// <param name="other">The image to compare with.</param>
     public bool Equals(ImageBuffer? other)

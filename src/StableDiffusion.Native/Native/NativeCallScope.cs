@@ -136,29 +136,39 @@ internal sealed class NativeCallScope : IDisposable
         try
         {
             if (text == null) return;
-            string line = Marshal.PtrToStringUTF8((nint)text)?.TrimEnd('\r', '\n') ?? string.Empty;
-            if (line.Length == 0) return;
-            var scope = t_current;
+            string line = Marshal.PtrToStringUTF8((nint)text) ?? string.Empty;
             var router = data == null ? s_router : (ILoggerHolder?)GCHandle.FromIntPtr((nint)data).Target ?? s_router;
-            ILogger? logger = scope?.Logger ?? router.Logger;
-            LogLevel mapped = level switch
-            {
-                sd_log_level_t.SD_LOG_DEBUG => LogLevel.Debug,
-                sd_log_level_t.SD_LOG_INFO => LogLevel.Information,
-                sd_log_level_t.SD_LOG_WARN => LogLevel.Warning,
-                _ => LogLevel.Error,
-            };
-            if (logger is not null && logger.IsEnabled(mapped))
-                logger.Log(mapped, new EventId((int)level, "native"), line, null, static (s, _) => s);
-            if (scope is not null)
-            {
-                if (mapped >= LogLevel.Warning) scope.Add((mapped == LogLevel.Error ? "error: " : "warning: ") + line);
-                else scope.OnInfo?.Invoke(Message(line));
-            }
+            Route(level, line, router.Logger);
         }
         catch
         {
             // Never let an exception cross into native code; a lost log line is the lesser harm.
+        }
+    }
+
+    /// <summary>
+    /// Where one native log line goes: the calling thread's innermost scope (its logger, its problem lines, its
+    /// phase observer), else <paramref name="fallback"/>. The bridge's whole logic, callable from tests.
+    /// </summary>
+    internal static void Route(sd_log_level_t level, string text, ILogger? fallback)
+    {
+        string line = text.TrimEnd('\r', '\n');
+        if (line.Length == 0) return;
+        var scope = t_current;
+        ILogger? logger = scope?.Logger ?? fallback;
+        LogLevel mapped = level switch
+        {
+            sd_log_level_t.SD_LOG_DEBUG => LogLevel.Debug,
+            sd_log_level_t.SD_LOG_INFO => LogLevel.Information,
+            sd_log_level_t.SD_LOG_WARN => LogLevel.Warning,
+            _ => LogLevel.Error,
+        };
+        if (logger is not null && logger.IsEnabled(mapped))
+            logger.Log(mapped, new EventId((int)level, "native"), line, null, static (s, _) => s);
+        if (scope is not null)
+        {
+            if (mapped >= LogLevel.Warning) scope.Add((mapped == LogLevel.Error ? "error: " : "warning: ") + line);
+            else scope.OnInfo?.Invoke(Message(line));
         }
     }
 

@@ -17,6 +17,13 @@ internal static class NativeRuntimeLoader
     public const string UpstreamCommit = Sd.UpstreamCommit;
 
     private static readonly object s_gate = new();
+
+    // Every path into native code passes EnsureLoaded first, so counting its calls per thread tells a test
+    // whether a call that should have been refused up front reached for the runtime (whoever loaded it).
+    [ThreadStatic] private static int t_loadRequests;
+
+    /// <summary>How often this thread has asked for the runtime (tests prove that bad input never gets this far).</summary>
+    internal static int LoadRequestsOnThisThread => t_loadRequests;
     private static nint s_handle;
     private static NativeRuntimeInfo? s_info;
     private static string? s_searchDirectory;
@@ -24,6 +31,7 @@ internal static class NativeRuntimeLoader
     static NativeRuntimeLoader()
     {
         NativeLibrary.SetDllImportResolver(typeof(NativeRuntimeLoader).Assembly, Resolve);
+        Sd.ExportResolver = GetExport;
     }
 
     /// <summary>The directory probed before anything else; see <see cref="StableDiffusion.Native.NativeRuntime.SearchDirectory"/>.</summary>
@@ -55,6 +63,7 @@ internal static class NativeRuntimeLoader
     /// <exception cref="NativeAbiMismatchException">The runtime is of another upstream commit or struct layout.</exception>
     public static NativeRuntimeInfo EnsureLoaded()
     {
+        t_loadRequests++;
         var info = Volatile.Read(ref s_info);
         if (info is not null) return info;
         lock (s_gate)

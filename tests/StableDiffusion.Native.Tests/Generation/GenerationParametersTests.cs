@@ -1,6 +1,7 @@
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats.Png;
 using SixLabors.ImageSharp.PixelFormats;
+using StableDiffusion.Native.Imaging;
 
 namespace StableDiffusion.Native.Tests.Generation;
 
@@ -222,11 +223,9 @@ public sealed class GenerationParametersTests
     [Fact]
     public void A_generated_image_saves_its_parameters_and_replaces_an_older_chunk()
     {
-        var img = new Image<Rgb24>(8, 8);
-        img.Metadata.GetPngMetadata().TextData.Add(new PngTextData(GenerationParameters.PngKeyword, "old\nSteps: 1", "", ""));
-        using var generated = new GeneratedImage(img, Full);
+        var generated = new GeneratedImage(ImageBuffer.Filled(PixelFormat.Rgb24, 8, 8, [0, 0, 0]), Full);
         using var stream = new MemoryStream();
-        generated.SaveAsPng(stream);
+        generated.SaveAsPng(stream, [KeyValuePair.Create(GenerationParameters.PngKeyword, "old\nSteps: 1")]);
         stream.Position = 0;
         AssertSame(Full, GenerationParameters.Read(stream)!);
         stream.Position = 0;
@@ -245,5 +244,41 @@ public sealed class GenerationParametersTests
 
         using var garbage = new MemoryStream("not an image"u8.ToArray());
         Assert.ThrowsAny<Exception>(() => GenerationParameters.Read(garbage));
+    }
+
+    [Fact]
+    public void Compressed_and_international_text_chunks_read_back()
+    {
+        // ImageSharp writes zTXt/iTXt when asked to compress: an independent writer for our reader.
+        using var image = new Image<Rgb24>(4, 4);
+        var png = image.Metadata.GetPngMetadata();
+        png.TextData.Add(new PngTextData(GenerationParameters.PngKeyword, Full.ToString(), "en", ""));
+        using var stream = new MemoryStream();
+        image.SaveAsPng(stream, new SixLabors.ImageSharp.Formats.Png.PngEncoder { TextCompressionThreshold = 1 });
+        stream.Position = 0;
+        AssertSame(Full, GenerationParameters.Read(stream)!);
+    }
+
+    [Fact]
+    public void A_truncated_or_lying_png_is_refused_or_reads_as_none_without_running_past_its_end()
+    {
+        using var image = new Image<Rgb24>(4, 4);
+        image.Metadata.GetPngMetadata().TextData.Add(new PngTextData(GenerationParameters.PngKeyword, Full.ToString(), "", ""));
+        using var stream = new MemoryStream();
+        image.SaveAsPng(stream);
+        byte[] bytes = stream.ToArray();
+        for (int cut = 8; cut < bytes.Length; cut += 7)
+        {
+            try
+            {
+                GenerationParameters.Read(new MemoryStream(bytes[..cut]));
+            }
+            catch (InvalidDataException)
+            {
+            }
+        }
+        // A text chunk that claims 2 GiB.
+        byte[] lying = [.. bytes[..33], 0x7F, 0xFF, 0xFF, 0xFF, (byte)'t', (byte)'E', (byte)'X', (byte)'t', 1, 2, 3];
+        Assert.Null(GenerationParameters.Read(new MemoryStream(lying)));
     }
 }

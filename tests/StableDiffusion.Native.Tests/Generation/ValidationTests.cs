@@ -1,5 +1,4 @@
-using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.PixelFormats;
+using StableDiffusion.Native.Imaging;
 using StableDiffusion.Native.TestModels;
 
 namespace StableDiffusion.Native.Tests.Generation;
@@ -152,7 +151,7 @@ public sealed class ValidationTests : IDisposable
     [Fact]
     public void Init_image_of_another_size()
     {
-        using var init = new Image<Rgb24>(32, 64);
+        var init = ImageBuffer.Filled(PixelFormat.Rgb24, 32, 64, [0, 0, 0]);
         Refused<ArgumentException>(Good with { InitImage = init }, "InitImage");
         // Unset Width/Height take the init image's size.
         Validation.Request(Good with { Width = null, Height = null, InitImage = init });
@@ -161,24 +160,24 @@ public sealed class ValidationTests : IDisposable
     [Fact]
     public void Mask_without_init_image()
     {
-        using var mask = new Image<L8>(64, 64);
+        var mask = ImageBuffer.Filled(PixelFormat.Gray8, 64, 64, [0]);
         Refused<ArgumentException>(Good with { Mask = mask }, "Mask");
     }
 
     [Fact]
     public void Mask_of_another_size()
     {
-        using var init = new Image<Rgb24>(64, 64);
-        using var mask = new Image<L8>(64, 32);
+        var init = ImageBuffer.Filled(PixelFormat.Rgb24, 64, 64, [0, 0, 0]);
+        var mask = ImageBuffer.Filled(PixelFormat.Gray8, 64, 32, [0]);
         Refused<ArgumentException>(Good with { InitImage = init, Mask = mask }, "Mask");
-        using var goodMask = new Image<L8>(64, 64);
+        var goodMask = ImageBuffer.Filled(PixelFormat.Gray8, 64, 64, [0]);
         Validation.Request(Good with { InitImage = init, Mask = goodMask });
     }
 
     [Fact]
     public void Control_image_of_another_size()
     {
-        using var control = new Image<Rgb24>(128, 64);
+        var control = ImageBuffer.Filled(PixelFormat.Rgb24, 128, 64, [0, 0, 0]);
         Refused<ArgumentException>(Good with { ControlImage = control }, "ControlImage");
         // Without Width/Height the output is 512×512 (no init image), which the control image must match too.
         Refused<ArgumentException>(new ImageRequest { ControlImage = control }, "ControlImage");

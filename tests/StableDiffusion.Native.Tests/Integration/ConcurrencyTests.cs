@@ -34,8 +34,8 @@ public sealed class ConcurrencyTests(TinyGeneratorFixture fixture)
     public void Four_threads_sharing_one_generator_stay_deterministic_per_seed()
     {
         var generator = fixture.Generator;
-        using var reference1 = generator.TextToImage(NativeTestEnvironment.Small(seed: 11))[0];
-        using var reference2 = generator.TextToImage(NativeTestEnvironment.Small(seed: 12))[0];
+        var reference1 = generator.TextToImage(NativeTestEnvironment.Small(seed: 11))[0];
+        var reference2 = generator.TextToImage(NativeTestEnvironment.Small(seed: 12))[0];
         var results = new ConcurrentBag<GeneratedImage>();
         var threads = Enumerable.Range(0, 4).Select(i => new Thread(() =>
         {
@@ -67,7 +67,7 @@ public sealed class ConcurrencyTests(TinyGeneratorFixture fixture)
         // Upstream checks the flag once per step: at most one more step runs after the cancel.
         Assert.InRange(steps, 3, 4);
 
-        using var next = (await generator.TextToImageAsync(NativeTestEnvironment.Small(seed: 3)))[0];
+        var next = (await generator.TextToImageAsync(NativeTestEnvironment.Small(seed: 3)))[0];
         Assert.Equal(64, next.Width);
     }
 

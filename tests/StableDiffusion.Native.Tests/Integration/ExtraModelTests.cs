@@ -1,5 +1,4 @@
-using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.PixelFormats;
+using StableDiffusion.Native.Imaging;
 using StableDiffusion.Native.ModelFiles;
 using StableDiffusion.Native.TestModels;
 
@@ -13,14 +12,13 @@ namespace StableDiffusion.Native.Tests.Integration;
 public sealed class ExtraModelTests
 {
     /// <summary>A vertical-stripes control image (an edge map, as a canny ControlNet would see it).</summary>
-    private static Image<Rgb24> Stripes(int size = 64)
-    {
-        var image = new Image<Rgb24>(size, size);
-        for (int y = 0; y < size; y++)
-            for (int x = 0; x < size; x++)
-                image[x, y] = x % 8 < 2 ? new Rgb24(255, 255, 255) : new Rgb24(0, 0, 0);
-        return image;
-    }
+    private static ImageBuffer Stripes(int size = 64)
+        => ImageBuffer.Create(PixelFormat.Rgb24, size, size, size, static (p, size) =>
+        {
+            for (int y = 0; y < size; y++)
+                for (int x = 0; x < size; x++)
+                    p.Slice((y * size + x) * 3, 3).Fill(x % 8 < 2 ? (byte)255 : (byte)0);
+        });
 
     private static ImageRequest OneStep(long seed = 5) => NativeTestEnvironment.Small(seed, steps: 1);
 
@@ -30,13 +28,13 @@ public sealed class ExtraModelTests
         NativeTestEnvironment.Require();
         string model = ExtraTestModels.Sd1ForControlNet();
         string controlNet = ExtraTestModels.Sd1ControlNet();
-        using var control = Stripes();
+        var control = Stripes();
         using var generator = Generator.Load(new GeneratorOptions { ModelPath = model, ControlNetPath = controlNet, Threads = 2 });
         Assert.True(generator.HasControlNet);
 
-        using var steered = generator.TextToImage(OneStep() with { ControlImage = control })[0];
-        using var free = generator.TextToImage(OneStep())[0];
-        using var again = generator.TextToImage(OneStep() with { ControlImage = control })[0];
+        var steered = generator.TextToImage(OneStep() with { ControlImage = control })[0];
+        var free = generator.TextToImage(OneStep())[0];
+        var again = generator.TextToImage(OneStep() with { ControlImage = control })[0];
 
         Assert.Equal((64, 64), (steered.Width, steered.Height));
         Assert.Equal((64, 64), (free.Width, free.Height));
@@ -50,26 +48,26 @@ public sealed class ExtraModelTests
         NativeTestEnvironment.Require();
         string model = ExtraTestModels.Sd1ForControlNet();
         string controlNet = ExtraTestModels.Sd1ControlNet();
-        using var control = Stripes();
+        var control = Stripes();
         using var generator = Generator.Load(new GeneratorOptions { ModelPath = model, Threads = 2 });
         Assert.False(generator.HasControlNet);
-        using var before = generator.TextToImage(OneStep())[0];
+        var before = generator.TextToImage(OneStep())[0];
 
         generator.LoadControlNet(controlNet);
         Assert.True(generator.HasControlNet);
-        using var steered = generator.TextToImage(OneStep() with { ControlImage = control })[0];
+        var steered = generator.TextToImage(OneStep() with { ControlImage = control })[0];
         PixelAssert.Different(before.Image, steered.Image);
 
         // Loading again replaces it (no leak, same result).
         generator.LoadControlNet(controlNet);
         Assert.True(generator.HasControlNet);
-        using var steeredAgain = generator.TextToImage(OneStep() with { ControlImage = control })[0];
+        var steeredAgain = generator.TextToImage(OneStep() with { ControlImage = control })[0];
         PixelAssert.Identical(steered.Image, steeredAgain.Image);
 
         generator.UnloadControlNet();
         Assert.False(generator.HasControlNet);
         // Without a ControlNet the control image is ignored: back to the plain image.
-        using var after = generator.TextToImage(OneStep() with { ControlImage = control })[0];
+        var after = generator.TextToImage(OneStep() with { ControlImage = control })[0];
         PixelAssert.Identical(before.Image, after.Image);
         generator.UnloadControlNet(); // unloading twice is harmless
         Assert.False(generator.HasControlNet);
@@ -95,13 +93,13 @@ public sealed class ExtraModelTests
         NativeTestEnvironment.Require();
         using var upscaler = Upscaler.Load(ExtraTestModels.Esrgan(blocks: 1, scale: scale), threads: 2);
         Assert.Equal(scale, upscaler.Factor);
-        using var input = Stripes();
+        var input = Stripes();
 
-        using var output = upscaler.Upscale(input);
+        var output = upscaler.Upscale(input);
 
         Assert.Equal((64 * scale, 64 * scale), (output.Width, output.Height));
         Assert.True(PixelAssert.Bytes(output).Distinct().Count() > 8, "the network produced an image, not a constant");
-        using var again = upscaler.Upscale(input);
+        var again = upscaler.Upscale(input);
         PixelAssert.Identical(output, again);
     }
 
@@ -110,7 +108,7 @@ public sealed class ExtraModelTests
     {
         NativeTestEnvironment.Require();
         using var upscaler = Upscaler.Load(ExtraTestModels.Esrgan(), threads: 2);
-        using var input = Stripes(8);
+        var input = Stripes(8);
         Assert.Equal("factor", Assert.Throws<ArgumentOutOfRangeException>(() => upscaler.Upscale(input, 0)).ParamName);
         Assert.Equal("factor", Assert.Throws<ArgumentOutOfRangeException>(() => upscaler.Upscale(input, 17)).ParamName);
         upscaler.Dispose();
@@ -123,15 +121,15 @@ public sealed class ExtraModelTests
         NativeTestEnvironment.Require();
         string taesd = ExtraTestModels.Taesd();
         using var tiny = Generator.Load(NativeTestEnvironment.TinyOptions with { TaesdPath = taesd });
-        using var withTaesd = tiny.TextToImage(OneStep())[0];
-        using var again = tiny.TextToImage(OneStep())[0];
+        var withTaesd = tiny.TextToImage(OneStep())[0];
+        var again = tiny.TextToImage(OneStep())[0];
 
         Assert.Equal((64, 64), (withTaesd.Width, withTaesd.Height));
         Assert.True(PixelAssert.Bytes(withTaesd.Image).Distinct().Count() > 8);
         PixelAssert.Identical(withTaesd.Image, again.Image);
 
         using var plain = Generator.Load(NativeTestEnvironment.TinyOptions);
-        using var withVae = plain.TextToImage(OneStep())[0];
+        var withVae = plain.TextToImage(OneStep())[0];
         PixelAssert.Different(withVae.Image, withTaesd.Image);
     }
 
@@ -145,7 +143,7 @@ public sealed class ExtraModelTests
             WeightType = QuantizationType.Q8_0,
             QuantizationCache = QuantizationCacheMode.Off,
         });
-        using var image = generator.TextToImage(OneStep())[0];
+        var image = generator.TextToImage(OneStep())[0];
         Assert.Equal((64, 64), (image.Width, image.Height));
         Assert.True(PixelAssert.Bytes(image.Image).Distinct().Count() > 8);
     }

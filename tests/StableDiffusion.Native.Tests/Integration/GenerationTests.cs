@@ -1,6 +1,4 @@
-using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.PixelFormats;
-using SixLabors.ImageSharp.Processing;
+using StableDiffusion.Native.Imaging;
 using StableDiffusion.Native.TestModels;
 
 namespace StableDiffusion.Native.Tests.Integration;
@@ -26,9 +24,9 @@ public sealed class GenerationTests(TinyGeneratorFixture fixture)
     [SkippableFact]
     public void Same_seed_gives_identical_pixels_and_different_seeds_differ()
     {
-        using var a = fixture.Generator.TextToImage(NativeTestEnvironment.Small(seed: 7))[0];
-        using var b = fixture.Generator.TextToImage(NativeTestEnvironment.Small(seed: 7))[0];
-        using var c = fixture.Generator.TextToImage(NativeTestEnvironment.Small(seed: 8))[0];
+        var a = fixture.Generator.TextToImage(NativeTestEnvironment.Small(seed: 7))[0];
+        var b = fixture.Generator.TextToImage(NativeTestEnvironment.Small(seed: 7))[0];
+        var c = fixture.Generator.TextToImage(NativeTestEnvironment.Small(seed: 8))[0];
         PixelAssert.Identical(a.Image, b.Image);
         PixelAssert.Different(a.Image, c.Image);
     }
@@ -37,8 +35,8 @@ public sealed class GenerationTests(TinyGeneratorFixture fixture)
     public void Unset_seed_is_chosen_in_managed_code_and_reported()
     {
         var request = NativeTestEnvironment.Small() with { Seed = null };
-        using var first = fixture.Generator.TextToImage(request)[0];
-        using var again = fixture.Generator.TextToImage(request with { Seed = first.Seed })[0];
+        var first = fixture.Generator.TextToImage(request)[0];
+        var again = fixture.Generator.TextToImage(request with { Seed = first.Seed })[0];
         Assert.InRange(first.Seed, 0, (1L << 32) - 1);
         PixelAssert.Identical(first.Image, again.Image);
     }
@@ -49,23 +47,22 @@ public sealed class GenerationTests(TinyGeneratorFixture fixture)
         var batch = fixture.Generator.TextToImage(NativeTestEnvironment.Small(seed: 100) with { BatchCount = 3 });
         Assert.Equal(3, batch.Count);
         Assert.Equal(new long[] { 100, 101, 102 }, batch.Select(i => i.Seed));
-        using var single = fixture.Generator.TextToImage(NativeTestEnvironment.Small(seed: 101))[0];
+        var single = fixture.Generator.TextToImage(NativeTestEnvironment.Small(seed: 101))[0];
         PixelAssert.Identical(batch[1].Image, single.Image);
         PixelAssert.Different(batch[0].Image, batch[1].Image);
-        foreach (var i in batch) i.Dispose();
     }
 
     [SkippableFact]
     public void An_image_reproduces_from_the_parameters_read_back_from_its_png()
     {
-        using var original = fixture.Generator.TextToImage(NativeTestEnvironment.Small(seed: 1234) with { NegativePrompt = "fog, blur", CfgScale = 5.5f })[0];
+        var original = fixture.Generator.TextToImage(NativeTestEnvironment.Small(seed: 1234) with { NegativePrompt = "fog, blur", CfgScale = 5.5f })[0];
         string path = Path.Combine(Path.GetTempPath(), $"sdnet-roundtrip-{Guid.NewGuid():N}.png");
         try
         {
             original.SaveAsPng(path);
             var p = GenerationParameters.Read(path)!;
             Assert.Equal(original.Parameters with { Extra = p.Extra }, p);
-            using var again = fixture.Generator.TextToImage(new ImageRequest
+            var again = fixture.Generator.TextToImage(new ImageRequest
             {
                 Prompt = p.Prompt, NegativePrompt = p.NegativePrompt, Width = p.Width, Height = p.Height, Steps = p.Steps,
                 CfgScale = p.CfgScale, Seed = p.Seed, Sampler = p.Sampler, Scheduler = p.Scheduler,
@@ -81,7 +78,7 @@ public sealed class GenerationTests(TinyGeneratorFixture fixture)
     [SkippableFact]
     public void Sizes_are_rounded_up_by_upstream_and_the_result_reports_the_real_size()
     {
-        using var image = fixture.Generator.TextToImage(NativeTestEnvironment.Small() with { Width = 70, Height = 64 })[0];
+        var image = fixture.Generator.TextToImage(NativeTestEnvironment.Small() with { Width = 70, Height = 64 })[0];
         Assert.Equal(image.Image.Width, image.Parameters.Width);
         Assert.Equal(128, image.Width); // SD1 works in multiples of 64: 70 rounds up
     }
@@ -89,19 +86,18 @@ public sealed class GenerationTests(TinyGeneratorFixture fixture)
     [SkippableFact]
     public void ImageToImage_and_Inpaint_keep_the_size_and_differ_from_text_to_image()
     {
-        using var baseline = fixture.Generator.TextToImage(NativeTestEnvironment.Small(seed: 5))[0];
-        using var init = new Image<Rgb24>(64, 64);
-        init.Mutate(c => c.BackgroundColor(Color.CornflowerBlue));
-        using var img2img = fixture.Generator.ImageToImage(NativeTestEnvironment.Small(seed: 5) with { InitImage = init, Strength = 0.6f })[0];
+        var baseline = fixture.Generator.TextToImage(NativeTestEnvironment.Small(seed: 5))[0];
+        var init = ImageBuffer.Filled(PixelFormat.Rgb24, 64, 64, [100, 149, 237]);
+        var img2img = fixture.Generator.ImageToImage(NativeTestEnvironment.Small(seed: 5) with { InitImage = init, Strength = 0.6f })[0];
         Assert.Equal(64, img2img.Width);
         Assert.Equal(0.6f, img2img.Parameters.Strength);
         PixelAssert.Different(baseline.Image, img2img.Image);
 
-        using var mask = new Image<L8>(64, 64);
-        for (int y = 16; y < 48; y++)
-            for (int x = 16; x < 48; x++)
-                mask[x, y] = new L8(255);
-        using var inpainted = fixture.Generator.Inpaint(NativeTestEnvironment.Small(seed: 5) with { InitImage = init, Mask = mask, Strength = 1f })[0];
+        var mask = ImageBuffer.Create(PixelFormat.Gray8, 64, 64, 0, static (m, _) =>
+        {
+            for (int y = 16; y < 48; y++) m.Slice(y * 64 + 16, 32).Fill(255);
+        });
+        var inpainted = fixture.Generator.Inpaint(NativeTestEnvironment.Small(seed: 5) with { InitImage = init, Mask = mask, Strength = 1f })[0];
         Assert.Equal(64, inpainted.Height);
         PixelAssert.Different(img2img.Image, inpainted.Image);
     }
@@ -110,27 +106,20 @@ public sealed class GenerationTests(TinyGeneratorFixture fixture)
     public void Previews_arrive_per_step_for_the_requesting_call_only()
     {
         var frames = new List<PreviewFrame>();
-        using var image = fixture.Generator.TextToImage(NativeTestEnvironment.Small(seed: 4, steps: 3) with { Preview = new SyncPreview(frames.Add) })[0];
-        try
-        {
-            Assert.Equal(3, frames.Count);
-            Assert.All(frames, f => Assert.Equal(64 / 8, f.Image.Width));
-            Assert.Equal(frames.Select(f => f.Step).Order(), frames.Select(f => f.Step));
-        }
-        finally
-        {
-            frames.ForEach(f => f.Dispose());
-        }
+        var image = fixture.Generator.TextToImage(NativeTestEnvironment.Small(seed: 4, steps: 3) with { Preview = new SyncPreview(frames.Add) })[0];
+        Assert.Equal(3, frames.Count);
+        Assert.All(frames, f => Assert.Equal(64 / 8, f.Image.Width));
+        Assert.Equal(frames.Select(f => f.Step).Order(), frames.Select(f => f.Step));
 
         // Without a preview sink the callback is uninstalled again and the result is unchanged by previews.
-        using var again = fixture.Generator.TextToImage(NativeTestEnvironment.Small(seed: 4, steps: 3))[0];
+        var again = fixture.Generator.TextToImage(NativeTestEnvironment.Small(seed: 4, steps: 3))[0];
         PixelAssert.Identical(image.Image, again.Image);
     }
 
     [SkippableFact]
     public void Hires_fix_generates_at_the_scaled_size()
     {
-        using var image = fixture.Generator.TextToImage(NativeTestEnvironment.Small(seed: 21) with { Hires = new HiresFix(Scale: 2f, Steps: 1) })[0];
+        var image = fixture.Generator.TextToImage(NativeTestEnvironment.Small(seed: 21) with { Hires = new HiresFix(Scale: 2f, Steps: 1) })[0];
         Assert.Equal(128, image.Width);
         Assert.Equal(128, image.Height);
         Assert.Equal(128, image.Parameters.Width);
@@ -141,9 +130,9 @@ public sealed class GenerationTests(TinyGeneratorFixture fixture)
     {
         NativeTestEnvironment.Require();
         string lora = TestModelFactory.Sd1Lora(unetChannels: 32);
-        using var baseline = fixture.Generator.TextToImage(NativeTestEnvironment.Small(seed: 9))[0];
-        using var withLora = fixture.Generator.TextToImage(NativeTestEnvironment.Small(seed: 9) with { Loras = [new LoraReference(lora, 1f)] })[0];
-        using var again = fixture.Generator.TextToImage(NativeTestEnvironment.Small(seed: 9))[0];
+        var baseline = fixture.Generator.TextToImage(NativeTestEnvironment.Small(seed: 9))[0];
+        var withLora = fixture.Generator.TextToImage(NativeTestEnvironment.Small(seed: 9) with { Loras = [new LoraReference(lora, 1f)] })[0];
+        var again = fixture.Generator.TextToImage(NativeTestEnvironment.Small(seed: 9))[0];
         PixelAssert.Different(baseline.Image, withLora.Image);
         // Per request: the next call without the LoRA is back to the baseline.
         PixelAssert.Identical(baseline.Image, again.Image);
@@ -154,7 +143,7 @@ public sealed class GenerationTests(TinyGeneratorFixture fixture)
     {
         var reports = new List<GenerationProgress>();
         var progress = new SyncProgress(reports.Add);
-        using var image = fixture.Generator.TextToImage(NativeTestEnvironment.Small(steps: 4), progress)[0];
+        var image = fixture.Generator.TextToImage(NativeTestEnvironment.Small(steps: 4), progress)[0];
         var sampling = reports.Where(r => r.Phase == GenerationPhase.Sampling).Select(r => r.Step).ToList();
         Assert.Equal(new[] { 0, 1, 2, 3, 4 }, sampling);
         Assert.All(reports.Where(r => r.Phase == GenerationPhase.Sampling), r => Assert.Equal(4, r.Steps));

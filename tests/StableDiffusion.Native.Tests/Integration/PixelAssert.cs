@@ -1,26 +1,20 @@
-using SixLabors.ImageSharp;
-using SixLabors.ImageSharp.PixelFormats;
+using StableDiffusion.Native.Imaging;
 
 namespace StableDiffusion.Native.Tests.Integration;
 
 internal static class PixelAssert
 {
-    public static byte[] Bytes(Image<Rgb24> image)
-    {
-        var bytes = new byte[image.Width * image.Height * 3];
-        image.CopyPixelDataTo(bytes);
-        return bytes;
-    }
+    public static byte[] Bytes(ImageBuffer image) => image.Pixels.ToArray();
 
-    public static void Identical(Image<Rgb24> expected, Image<Rgb24> actual)
+    public static void Identical(ImageBuffer expected, ImageBuffer actual)
     {
-        Assert.Equal(expected.Size(), actual.Size());
+        Assert.Equal((expected.Width, expected.Height, expected.Format), (actual.Width, actual.Height, actual.Format));
         Assert.True(Bytes(expected).AsSpan().SequenceEqual(Bytes(actual)), "pixels differ");
     }
 
-    public static void Different(Image<Rgb24> a, Image<Rgb24> b)
+    public static void Different(ImageBuffer a, ImageBuffer b)
     {
-        if (a.Size() != b.Size()) return;
+        if ((a.Width, a.Height) != (b.Width, b.Height)) return;
         Assert.False(Bytes(a).AsSpan().SequenceEqual(Bytes(b)), "images are identical");
     }
 }

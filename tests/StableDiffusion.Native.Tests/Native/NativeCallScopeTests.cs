@@ -1,3 +1,4 @@
+using StableDiffusion.Native.Interop;
 using StableDiffusion.Native.Native;
 
 namespace StableDiffusion.Native.Tests.Native;
@@ -29,11 +30,41 @@ public sealed class NativeCallScopeTests
         => Assert.Equal(line, NativeCallScope.Message(line));
 
     [Fact]
-    public void Scopes_nest_per_thread_and_a_failure_prefers_error_lines()
+    public void A_failure_without_native_lines_is_the_message_alone()
     {
-        using var outer = NativeCallScope.Enter();
-        var failure = outer.Failure("it failed.");
+        using var scope = NativeCallScope.Enter();
+        var failure = scope.Failure("it failed.");
         Assert.Empty(failure.NativeLog);
         Assert.Equal("it failed.", failure.Message);
+    }
+
+    [Fact]
+    public void Scopes_nest_per_thread_and_a_failure_prefers_error_lines()
+    {
+        var infos = new List<string>();
+        using var outer = NativeCallScope.Enter(onInfo: infos.Add);
+        NativeCallScope.Route(sd_log_level_t.SD_LOG_WARN, "outer warning\n", null);
+        using (var inner = NativeCallScope.Enter())
+        {
+            NativeCallScope.Route(sd_log_level_t.SD_LOG_WARN, "inner warning", null);
+            NativeCallScope.Route(sd_log_level_t.SD_LOG_ERROR, "inner error", null);
+            NativeCallScope.Route(sd_log_level_t.SD_LOG_INFO, "x.cpp:1 - inner info", null);
+            // Errors win over warnings in the exception.
+            Assert.Equal(["error: inner error"], inner.Failure("inner failed.").NativeLog);
+            Assert.Equal(["warning: inner warning", "error: inner error"], inner.Problems);
+        }
+        // Back in the outer scope: the inner lines never reached it, later lines do.
+        NativeCallScope.Route(sd_log_level_t.SD_LOG_WARN, "outer again", null);
+        NativeCallScope.Route(sd_log_level_t.SD_LOG_INFO, "x.cpp:2 - outer info", null);
+        Assert.Equal(["warning: outer warning", "warning: outer again"], outer.Problems);
+        // Without an error line, the warnings are what the exception carries.
+        Assert.Equal(["warning: outer warning", "warning: outer again"], outer.Failure("outer failed.").NativeLog);
+        Assert.Equal(["outer info"], infos);
+
+        // Another thread has no scope: its lines reach neither.
+        var other = new Thread(() => NativeCallScope.Route(sd_log_level_t.SD_LOG_ERROR, "elsewhere", null));
+        other.Start();
+        other.Join();
+        Assert.DoesNotContain(outer.Problems, l => l.Contains("elsewhere", StringComparison.Ordinal));
     }
 }

@@ -1,8 +1,9 @@
 namespace StableDiffusion.Native.Tests.Native;
 
 /// <summary>
-/// Bad arguments are refused before the runtime is even loaded: in a process where nothing loaded it yet
-/// (CI without a runtime, or this collection running first), it stays unloaded.
+/// Bad arguments are refused before native code is reached: every path into native code asks the loader for the
+/// runtime first, and the loader counts those requests per thread, so the count must not move whether or not
+/// another test has loaded the runtime already.
 /// </summary>
 [Collection(NativeEnvironmentCollection.Name)]
 public sealed class NoNativeCallTests
@@ -13,7 +14,7 @@ public sealed class NoNativeCallTests
         using var temp = new TempDirectory();
         string model = Generation.ValidationTests.TinySafetensors(Path.Combine(temp.Path, "model.safetensors"));
         string missing = Path.Combine(temp.Path, "missing.safetensors");
-        bool loadedBefore = NativeRuntime.IsLoaded;
+        int before = StableDiffusion.Native.Native.NativeRuntimeLoader.LoadRequestsOnThisThread;
 
         var noModel = Assert.Throws<ArgumentException>(() => Generator.Load(new GeneratorOptions()));
         Assert.Equal("options", noModel.ParamName);
@@ -31,6 +32,24 @@ public sealed class NoNativeCallTests
         Assert.Equal("threads", Assert.Throws<ArgumentOutOfRangeException>(() => Upscaler.Load(model, threads: 0)).ParamName);
         Assert.Equal("tileSize", Assert.Throws<ArgumentOutOfRangeException>(() => Upscaler.Load(model, tileSize: 8)).ParamName);
 
-        Assert.Equal(loadedBefore, NativeRuntime.IsLoaded);
+        Assert.Equal("TensorTypeRules", Assert.Throws<ArgumentException>(() => Generator.Load(new GeneratorOptions { ModelPath = model, TensorTypeRules = "x" })).ParamName);
+
+        Assert.Equal(before, StableDiffusion.Native.Native.NativeRuntimeLoader.LoadRequestsOnThisThread);
+    }
+
+    [Fact]
+    public void The_counter_moves_when_native_code_is_reached()
+    {
+        // Without this, the test above could pass by a counter that never counts.
+        int before = StableDiffusion.Native.Native.NativeRuntimeLoader.LoadRequestsOnThisThread;
+        try
+        {
+            NativeRuntime.Describe();
+        }
+        catch (NativeRuntimeException)
+        {
+            // No runtime on this machine: the request was still made.
+        }
+        Assert.Equal(before + 1, StableDiffusion.Native.Native.NativeRuntimeLoader.LoadRequestsOnThisThread);
     }
 }

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 
-namespace StableDiffusion.Native.Tests.Native;
+namespace StableDiffusion.Native.Tests.Cli;
 
 /// <summary>Runs the sdnet CLI (built next to the tests, since the test project references it) in a child process.</summary>
 internal static class ChildProcess

@@ -2,7 +2,7 @@ using StableDiffusion.Native.Native;
 using StableDiffusion.Native.Tests.Integration;
 using Xunit.Abstractions;
 
-namespace StableDiffusion.Native.Tests.Native;
+namespace StableDiffusion.Native.Tests.Cli;
 
 /// <summary>
 /// The runtime loads from wherever it is put (it is relocatable), and a failed load explains itself. Each test

@@ -5,7 +5,7 @@ using StableDiffusion.Native.Tests.Integration;
 using StableDiffusion.Native.TestModels;
 using static StableDiffusion.Native.Tests.ModelFiles.RawModelBytes;
 
-namespace StableDiffusion.Native.Tests.ModelFiles;
+namespace StableDiffusion.Native.Tests.Cli;
 
 /// <summary>
 /// The inspect, convert and models commands, invoked in-process. Their output goes to the invocation's writers

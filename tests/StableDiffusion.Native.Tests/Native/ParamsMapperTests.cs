@@ -1,0 +1,138 @@
+using StableDiffusion.Native.Imaging;
+using StableDiffusion.Native.Interop;
+using StableDiffusion.Native.ModelFiles;
+using StableDiffusion.Native.Native;
+using StableDiffusion.Native.Tests.Integration;
+
+namespace StableDiffusion.Native.Tests.Native;
+
+/// <summary>
+/// The mappers, from the public records to upstream's structs. Without a runtime they are checked field by field
+/// on a zeroed struct; with one, every field set to a non-default value must show in upstream's own printer
+/// (<c>*_params_to_str</c>), and the fields that printer leaves out are read back from the struct.
+/// </summary>
+public sealed unsafe class ParamsMapperTests
+{
+    private static readonly GeneratorOptions AllOptions = new()
+    {
+        ModelPath = "m.safetensors", DiffusionModelPath = "d.gguf", ClipLPath = "cl.safetensors", ClipGPath = "cg.safetensors",
+        T5xxlPath = "t5.safetensors", VaePath = "vae.safetensors", TaesdPath = "taesd.safetensors", ControlNetPath = "cn.safetensors",
+        Embeddings = [new Embedding("emb", "emb.safetensors")], WeightType = QuantizationType.Q8_0, TensorTypeRules = "attn=q4_0",
+        Threads = 3, Backend = "CPU", ParamsBackend = "CPU", FlashAttention = true, DiffusionConvDirect = true, VaeConvDirect = true,
+        EnableMmap = true, EagerLoad = true, LoraApplyMode = LoraApplyMode.AtRuntime, RpcServers = "127.0.0.1:50052", MaxVram = "4",
+    };
+
+    private static readonly ImageRequest AllRequest = new()
+    {
+        Prompt = "a lighthouse", NegativePrompt = "blurry", Width = 96, Height = 80, Steps = 7, CfgScale = 4.5f, Guidance = 2.25f,
+        Eta = 0.5f, Sampler = Sampler.DpmPlusPlus2M, Scheduler = Scheduler.Karras, Seed = 1234, BatchCount = 3, ClipSkip = 2,
+        Loras = [new LoraReference("l.safetensors", 0.5f)], Strength = 0.4f, VaeTiling = true,
+        InitImage = ImageBuffer.Filled(PixelFormat.Rgb24, 96, 80, [1, 2, 3]), Mask = ImageBuffer.Filled(PixelFormat.Gray8, 96, 80, [255]),
+        ControlImage = ImageBuffer.Filled(PixelFormat.Rgb24, 96, 80, [9, 9, 9]), ControlStrength = 0.6f,
+        Hires = new HiresFix(Scale: 1.5f, Steps: 4, DenoisingStrength: 0.3f, Upscaler: HiresUpscaler.LatentBicubic, UpscalerModelPath: "up.safetensors"),
+    };
+
+    private static string Str(sbyte* p) => System.Runtime.InteropServices.Marshal.PtrToStringUTF8((nint)p) ?? "<null>";
+
+    [Fact]
+    public void Context_mapper_sets_every_field_of_the_options()
+    {
+        using var arena = new NativeArena();
+        var p = default(sd_ctx_params_t);
+        ContextParamsMapper.Map(Generator.ToSpec(AllOptions), arena, ref p);
+        Assert.Equal(("m.safetensors", "d.gguf", "cl.safetensors", "cg.safetensors"), (Str(p.model_path), Str(p.diffusion_model_path), Str(p.clip_l_path), Str(p.clip_g_path)));
+        Assert.Equal(("t5.safetensors", "vae.safetensors", "taesd.safetensors", "cn.safetensors"), (Str(p.t5xxl_path), Str(p.vae_path), Str(p.taesd_path), Str(p.control_net_path)));
+        Assert.Equal(1u, p.embedding_count);
+        Assert.Equal(("emb", "emb.safetensors"), (Str(p.embeddings[0].name), Str(p.embeddings[0].path)));
+        Assert.Equal((int)QuantizationType.Q8_0, (int)p.wtype);
+        Assert.Equal("attn=q4_0", Str(p.tensor_type_rules));
+        Assert.Equal(3, p.n_threads);
+        Assert.Equal(("CPU", "CPU", "127.0.0.1:50052", "4"), (Str(p.backend), Str(p.params_backend), Str(p.rpc_servers), Str(p.max_vram)));
+        Assert.Equal([1, 1, 1, 1, 1, 1], new[] { p.flash_attn, p.diffusion_flash_attn, p.diffusion_conv_direct, p.vae_conv_direct, p.enable_mmap, p.eager_load });
+        Assert.Equal(lora_apply_mode_t.LORA_APPLY_AT_RUNTIME, p.lora_apply_mode);
+    }
+
+    [Fact]
+    public void Context_mapper_leaves_unset_fields_at_their_defaults()
+    {
+        using var arena = new NativeArena();
+        var p = default(sd_ctx_params_t);
+        p.n_threads = 77;
+        p.wtype = (sd_type_t)5;
+        p.flash_attn = 1;
+        ContextParamsMapper.Map(Generator.ToSpec(new GeneratorOptions { ModelPath = "m" }), arena, ref p);
+        Assert.Equal((77, 5, (byte)1), (p.n_threads, (int)p.wtype, p.flash_attn));
+        Assert.True(p.embeddings == null && p.vae_path == null && p.backend == null);
+    }
+
+    [Fact]
+    public void Image_mapper_sets_every_field_of_the_request()
+    {
+        using var arena = new NativeArena();
+        var p = default(sd_img_gen_params_t);
+        ImageGenParamsMapper.Map(Generator.ToSpec(AllRequest, 1234, Sampler.DpmPlusPlus2M, Scheduler.Karras), arena, ref p);
+        Assert.Equal(("a lighthouse", "blurry", 2), (Str(p.prompt), Str(p.negative_prompt), p.clip_skip));
+        Assert.Equal((96, 80, 1234L, 3, 0.4f), (p.width, p.height, p.seed, p.batch_count, p.strength));
+        Assert.Equal((7, 4.5f, 2.25f, 0.5f), (p.sample_params.sample_steps, p.sample_params.guidance.txt_cfg, p.sample_params.guidance.distilled_guidance, p.sample_params.eta));
+        Assert.Equal((sample_method_t.DPMPP2M_SAMPLE_METHOD, scheduler_t.KARRAS_SCHEDULER), (p.sample_params.sample_method, p.sample_params.scheduler));
+        Assert.Equal((96u, 80u, 3u, (byte)1), (p.init_image.width, p.init_image.height, p.init_image.channel, p.init_image.data[0]));
+        Assert.Equal((1u, (byte)255), (p.mask_image.channel, p.mask_image.data[0]));
+        Assert.Equal((3u, (byte)9, 0.6f), (p.control_image.channel, p.control_image.data[0], p.control_strength));
+        Assert.Equal(1u, p.lora_count);
+        Assert.Equal(("l.safetensors", 0.5f), (Str(p.loras[0].path), p.loras[0].multiplier));
+        Assert.Equal(1, p.vae_tiling_params.enabled);
+        Assert.Equal((1, sd_hires_upscaler_t.SD_HIRES_UPSCALER_LATENT_BICUBIC, "up.safetensors"), (p.hires.enabled, p.hires.upscaler, Str(p.hires.model_path)));
+        Assert.Equal((1.5f, 4, 0.3f), (p.hires.scale, p.hires.steps, p.hires.denoising_strength));
+    }
+
+    [SkippableFact]
+    public void Every_context_field_shows_in_upstreams_own_description()
+    {
+        NativeTestEnvironment.Require();
+        using var arena = new NativeArena();
+        sd_ctx_params_t p;
+        Sd.sd_ctx_params_init(&p);
+        string defaults = ContextParamsMapper.Describe(p);
+        ContextParamsMapper.Map(Generator.ToSpec(AllOptions), arena, ref p);
+        string text = ContextParamsMapper.Describe(p);
+        foreach (string line in new[]
+        {
+            "model_path: m.safetensors", "diffusion_model_path: d.gguf", "clip_l_path: cl.safetensors", "clip_g_path: cg.safetensors",
+            "t5xxl_path: t5.safetensors", "vae_path: vae.safetensors", "taesd_path: taesd.safetensors", "control_net_path: cn.safetensors",
+            "tensor_type_rules: attn=q4_0", "n_threads: 3", "wtype: q8_0", "max_vram: 4", "eager_load: true", "backend: CPU",
+            "params_backend: CPU", "flash_attn: true", "diffusion_flash_attn: true",
+        })
+        {
+            Assert.Contains(line + "\n", text);
+            Assert.DoesNotContain(line + "\n", defaults);
+        }
+        // Not in upstream's printer: read back from the struct itself.
+        Assert.Equal((1, 1, 1), (p.diffusion_conv_direct, p.vae_conv_direct, p.enable_mmap));
+        Assert.Equal(lora_apply_mode_t.LORA_APPLY_AT_RUNTIME, p.lora_apply_mode);
+        Assert.Equal(("127.0.0.1:50052", 1u), (Str(p.rpc_servers), p.embedding_count));
+    }
+
+    [SkippableFact]
+    public void Every_request_field_shows_in_upstreams_own_description()
+    {
+        NativeTestEnvironment.Require();
+        using var arena = new NativeArena();
+        sd_img_gen_params_t p;
+        Sd.sd_img_gen_params_init(&p);
+        string defaults = ImageGenParamsMapper.Describe(p);
+        ImageGenParamsMapper.Map(Generator.ToSpec(AllRequest, 1234, Sampler.DpmPlusPlus2M, Scheduler.Karras), arena, ref p);
+        string text = ImageGenParamsMapper.Describe(p);
+        foreach (string part in new[]
+        {
+            "prompt: a lighthouse\n", "negative_prompt: blurry\n", "clip_skip: 2\n", "width: 96\n", "height: 80\n", "strength: 0.40\n",
+            "seed: 1234\n", "batch_count: 3\n", "control_strength: 0.60\n", "VAE tiling: true",
+            "txt_cfg: 4.50", "distilled_guidance: 2.25", "scheduler: karras", "sample_method: dpm++2m", "sample_steps: 7", "eta: 0.50",
+            "hires: {enabled=true, upscaler=Latent (bicubic)", "model_path=up.safetensors, scale=1.50", "steps=4, denoising_strength=0.30}",
+        })
+        {
+            Assert.Contains(part, text);
+            Assert.DoesNotContain(part, defaults);
+        }
+        Assert.Equal((1u, 3u, 1u), (p.lora_count, p.init_image.channel, p.mask_image.channel));
+    }
+}
