@@ -42,6 +42,9 @@ public sealed class ModelFileOptions
 /// </summary>
 public abstract class ModelFile
 {
+    /// <summary>How many leading bytes <see cref="Sniff"/> looks at.</summary>
+    internal const int SniffLength = 64;
+
     private static readonly string[] PickleExtensions = [".ckpt", ".pt", ".pth", ".bin", ".pkl", ".pickle"];
 
     private protected ModelFile(string? filePath) => this.FilePath = filePath;
@@ -73,7 +76,7 @@ public abstract class ModelFile
         }
 
         using FileStream stream = OpenRead(fullPath);
-        Span<byte> head = stackalloc byte[16];
+        Span<byte> head = stackalloc byte[SniffLength];
         int n = ReadAtMost(stream, head);
         head = head[..n];
         stream.Position = 0;
@@ -99,7 +102,7 @@ public abstract class ModelFile
         }
     }
 
-    /// <summary>Detects a format from the first bytes of a file (at least 16 when the file is that long).</summary>
+    /// <summary>Detects a format from the first <see cref="SniffLength"/> bytes of a file (fewer when it is shorter).</summary>
     internal static ModelFileFormat? Sniff(ReadOnlySpan<byte> head, string? path)
     {
         if (head.StartsWith("GGUF"u8))
@@ -118,9 +121,15 @@ public abstract class ModelFile
             return ModelFileFormat.LegacyPickle;
         }
 
-        if (head.Length >= 9 && head[8] == (byte)'{')
+        // The header object may follow JSON whitespace (see SafetensorsFile); a longer run than the head holds is
+        // still recognized by the file name below.
+        if (head.Length >= 9)
         {
-            return ModelFileFormat.Safetensors;
+            int first = head[8..].IndexOfAnyExcept(" \t\n\r"u8);
+            if (first >= 0 && head[8 + first] == (byte)'{')
+            {
+                return ModelFileFormat.Safetensors;
+            }
         }
 
         string ext = path is null ? string.Empty : Path.GetExtension(path);

@@ -63,6 +63,42 @@ public sealed class ModelFileTests : IDisposable
     }
 
     [Fact]
+    public void DispatcherRecognizesAHeaderAfterWhitespace()
+    {
+        const string Tensor = "{\"t\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]}}";
+        string noExt = this.temp.Put("spaced", Safetensors(" \r\n\t" + Tensor, 1));
+        Assert.Single(Assert.IsType<SafetensorsFile>(ModelFile.Open(noExt)).Tensors);
+
+        // A run longer than the sniffed head is still recognized by a safetensors name, and nothing else.
+        string longRun = new(' ', ModelFile.SniffLength * 2);
+        string named = this.temp.Put("far.safetensors", Safetensors(longRun + Tensor, 1));
+        Assert.Single(Assert.IsType<SafetensorsFile>(ModelFile.Open(named)).Tensors);
+        var ex = Assert.Throws<InvalidModelFileException>(() => ModelFile.Open(this.temp.Put("far", Safetensors(longRun + Tensor, 1))));
+        Assert.Equal(InvalidModelFileReason.UnrecognizedFormat, ex.Reason);
+    }
+
+    [Fact]
+    public void IndexErrorsEscapeTensorAndShardNames()
+    {
+        this.Shard("a.safetensors", "x");
+        var ex = Assert.Throws<InvalidModelFileException>(() => SafetensorsIndex.Open(this.Index("""{"weight_map":{"x":"a\nfamily: SDXL\u001b]0;pwned\u0007.safetensors"}}""")));
+        Assert.Equal(InvalidModelFileReason.ShardPathEscapesFolder, ex.Reason); // for its ':'
+        Assert.Contains(@"shard 'a\nfamily: SDXL\x1b]0;pwned\x07.safetensors'", ex.Message);
+
+        ex = Assert.Throws<InvalidModelFileException>(() => SafetensorsIndex.Open(this.Index("""{"weight_map":{"x":"a\n\u001b[2Jb.safetensors"}}""")));
+        Assert.Equal(InvalidModelFileReason.ShardNotFound, ex.Reason);
+        Assert.Contains(@"shard 'a\n\x1b[2Jb.safetensors' does not exist", ex.Message);
+
+        ex = Assert.Throws<InvalidModelFileException>(() => SafetensorsIndex.Open(this.Index("""{"weight_map":{"y\u202e\r":"a.safetensors"}}""")));
+        Assert.Equal(InvalidModelFileReason.TensorMissingFromShard, ex.Reason);
+        Assert.Contains(@"tensor 'y\u202e\r'", ex.Message);
+
+        ex = Assert.Throws<InvalidModelFileException>(() => SafetensorsIndex.Open(this.Index("""{"weight_map":{"x":"a.safetensors","x":"a.safetensors"}}""")));
+        Assert.Equal(InvalidModelFileReason.DuplicateKey, ex.Reason);
+        Assert.Contains("some take the first, others the last", ex.Message);
+    }
+
+    [Fact]
     public void UnknownAndEmptyFilesAreRejected()
     {
         var ex = Assert.Throws<InvalidModelFileException>(() => ModelFile.Open(this.temp.Put("notes.txt", "hello world, not a model"u8.ToArray())));
