@@ -155,7 +155,7 @@ public sealed unsafe class Generator : IDisposable
     public void LoadControlNet(string path)
     {
         Validation.ExistingFile(path, nameof(path));
-        var controlNet = ModelFiles.ModelFile.Open(path, new ModelFiles.ModelFileOptions { AllowLegacyPickle = _options.AllowLegacyPickle });
+        var controlNet = Validation.ModelFileOrNull(path, new ModelFiles.ModelFileOptions { AllowLegacyPickle = _options.AllowLegacyPickle })!;
         Validation.ControlNetMatches(controlNet, _unetChannels);
         lock (_gate)
         {

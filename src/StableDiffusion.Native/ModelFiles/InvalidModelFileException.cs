@@ -74,6 +74,13 @@ public enum InvalidModelFileReason
     /// <summary>The data section is shorter or longer than the tensors it holds.</summary>
     DataLengthMismatch = 28,
 
+    /// <summary>
+    /// A tensor's data type is valid in the format but stable-diffusion.cpp cannot load it (see
+    /// <see cref="SafetensorsDTypes.IsLoadable(SafetensorsDType)"/>). Only loading refuses such a file; it can still be
+    /// opened and inspected.
+    /// </summary>
+    UnsupportedDataType = 29,
+
     /// <summary>The GGUF magic is missing.</summary>
     BadMagic = 40,
 

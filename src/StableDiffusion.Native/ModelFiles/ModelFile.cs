@@ -47,6 +47,8 @@ public abstract class ModelFile
 
     private static readonly string[] PickleExtensions = [".ckpt", ".pt", ".pth", ".bin", ".pkl", ".pickle"];
 
+    private static readonly string LoadableNames = string.Join(", ", Enum.GetValues<SafetensorsDType>().Where(SafetensorsDTypes.IsLoadable).Select(SafetensorsDTypes.Name));
+
     private protected ModelFile(string? filePath) => this.FilePath = filePath;
 
     /// <summary>Gets the full path of the file, or the display name given for a stream.</summary>
@@ -100,6 +102,42 @@ public abstract class ModelFile
                     0,
                     n == 0 ? "the file is empty" : "the content matches no supported model format (safetensors, GGUF)");
         }
+    }
+
+    /// <summary>
+    /// Opens and validates a model file that is about to be handed to stable-diffusion.cpp: <see cref="Open"/>,
+    /// then refuses what is valid but upstream cannot load, so the failure names the tensor instead of surfacing as
+    /// a native load error. Inspection uses <see cref="Open"/> and still describes such files.
+    /// </summary>
+    /// <exception cref="InvalidModelFileException">
+    /// The file is malformed, or (<see cref="InvalidModelFileReason.UnsupportedDataType"/>) a safetensors tensor has
+    /// a type for which <see cref="SafetensorsDTypes.IsLoadable(SafetensorsDType)"/> is false.
+    /// </exception>
+    internal static ModelFile OpenForLoading(string path, ModelFileOptions? options = null)
+    {
+        ModelFile file = Open(path, options);
+        IEnumerable<SafetensorsFile> parts = file switch
+        {
+            SafetensorsFile single => [single],
+            SafetensorsIndex index => index.Shards,
+            _ => [],
+        };
+        foreach (SafetensorsFile part in parts)
+        {
+            foreach (SafetensorsTensorInfo t in part.Tensors)
+            {
+                if (!SafetensorsDTypes.IsLoadable(t.DType))
+                {
+                    throw new InvalidModelFileException(
+                        part.FilePath,
+                        InvalidModelFileReason.UnsupportedDataType,
+                        null,
+                        $"tensor '{DisplayText.Escape(t.Name)}' has dtype {SafetensorsDTypes.Name(t.DType)}, which stable-diffusion.cpp cannot load (it loads {LoadableNames}); the file can still be inspected");
+                }
+            }
+        }
+
+        return file;
     }
 
     /// <summary>Detects a format from the first <see cref="SniffLength"/> bytes of a file (fewer when it is shorter).</summary>

@@ -69,6 +69,7 @@ public class SafetensorsFileTests
         ["dtype-padded"] = (() => OneTensor("F16 ", "[1]", "[0,2]", 2), InvalidModelFileReason.UnknownDataType),
         ["dtype-fnuz-lowercase"] = (() => OneTensor("F8_E4M3fnuz", "[1]", "[0,1]", 1), InvalidModelFileReason.UnknownDataType),
         ["dtype-fn"] = (() => OneTensor("F8_E4M3FN", "[1]", "[0,1]", 1), InvalidModelFileReason.UnknownDataType),
+        ["fnuz-size-mismatch"] = (() => OneTensor("F8_E5M2FNUZ", "[4]", "[0,8]", 8), InvalidModelFileReason.TensorSizeMismatch),
         ["shape-negative"] = (() => OneTensor("U8", "[-1]", "[0,0]", 0), InvalidModelFileReason.InvalidShape),
         ["shape-float"] = (() => OneTensor("U8", "[2.0]", "[0,2]", 2), InvalidModelFileReason.InvalidShape),
         ["shape-exponent"] = (() => OneTensor("U8", "[2e0]", "[0,2]", 2), InvalidModelFileReason.InvalidShape),
@@ -176,6 +177,28 @@ public class SafetensorsFileTests
         Assert.Contains(what, ex.Message);
         Assert.Contains("some take the first, others the last", ex.Message);
         Assert.Contains("some take the first, others the last", ex.Detail);
+    }
+
+    [Fact]
+    public void FnuzDTypesAreAcceptedWithOneBytePerElement()
+    {
+        byte[] bytes = Safetensors("""{"a":{"dtype":"F8_E4M3FNUZ","shape":[2,3],"data_offsets":[0,6]},"b":{"dtype":"F8_E5M2FNUZ","shape":[5],"data_offsets":[6,11]}}""", 11);
+        SafetensorsFile file = SafetensorsFile.Read(new MemoryStream(bytes));
+        Assert.Equal([SafetensorsDType.F8_E4M3FNUZ, SafetensorsDType.F8_E5M2FNUZ], file.Tensors.Select(t => t.DType));
+        Assert.Equal([6L, 5L], file.Tensors.Select(t => t.DataLength));
+        Assert.Equal("F8_E4M3FNUZ", SafetensorsDTypes.Name(SafetensorsDType.F8_E4M3FNUZ));
+        Assert.Equal(8, SafetensorsDTypes.BitSize(SafetensorsDType.F8_E5M2FNUZ));
+    }
+
+    [Fact]
+    public void DTypeNumbersNeverChange()
+    {
+        // Public contract: new dtypes are appended, so earlier values keep their numbers.
+        Assert.Equal(0, (int)SafetensorsDType.BOOL);
+        Assert.Equal(7, (int)SafetensorsDType.F8_E4M3);
+        Assert.Equal(19, (int)SafetensorsDType.U64);
+        Assert.Equal(20, (int)SafetensorsDType.F8_E4M3FNUZ);
+        Assert.Equal(21, (int)SafetensorsDType.F8_E5M2FNUZ);
     }
 
     [Fact]
