@@ -117,10 +117,15 @@ internal static class ModelCommands
         return Path.Combine(directory, $"{Path.GetFileNameWithoutExtension(source)}.{QuantizationTypes.Name(type)}.gguf");
     }
 
+    /// <summary>
+    /// Writes what <c>inspect</c> shows. Every string from the file (metadata keys and values, type names) and the
+    /// path go through <see cref="DisplayText.Escape"/>, so each item stays on its own line and the file cannot send
+    /// escape sequences to the terminal.
+    /// </summary>
     internal static void WriteInspection(TextWriter w, ModelInfo info)
     {
         var inv = CultureInfo.InvariantCulture;
-        w.WriteLine($"file:        {info.FilePath}");
+        w.WriteLine($"file:        {DisplayText.Escape(info.FilePath, int.MaxValue)}");
         w.WriteLine($"format:      {info.Format}");
         if (!info.IsInspected)
         {
@@ -137,12 +142,14 @@ internal static class ModelCommands
             w.WriteLine(string.Create(inv, $"  {c.Component,-15} {c.TensorCount,6:N0} tensors {c.ParameterCount,16:N0} parameters {Mib(c.FileBytes),12} in file"));
         w.WriteLine("tensor types:");
         foreach (var (dtype, count) in info.DTypeHistogram.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal))
-            w.WriteLine(string.Create(inv, $"  {dtype,-8} {count,6:N0}"));
+            w.WriteLine(string.Create(inv, $"  {DisplayText.Escape(dtype, 32),-8} {count,6:N0}"));
+        if (info.UnloadableTypes.Count > 0)
+            w.WriteLine($"loadable:    no (stable-diffusion.cpp cannot load {string.Join(", ", info.UnloadableTypes.Select(t => DisplayText.Escape(t, 32)))} tensors)");
         if (info.Metadata.Count > 0)
         {
             w.WriteLine("metadata:");
             foreach (var (key, value) in info.Metadata.OrderBy(kv => kv.Key, StringComparer.Ordinal).Take(40))
-                w.WriteLine($"  {key} = {Shorten(CliCommon.OneLine(value), 100)}");
+                w.WriteLine($"  {DisplayText.Escape(key, 60)} = {DisplayText.Escape(value, 100)}");
             if (info.Metadata.Count > 40) w.WriteLine($"  ... {info.Metadata.Count - 40} more");
         }
 
@@ -157,24 +164,28 @@ internal static class ModelCommands
             CultureInfo.InvariantCulture,
             $"  {label,-10} {Mib(m.TotalBytes),12}  (diffusion {Mib(m.DiffusionModelBytes)}, text encoders {Mib(m.TextEncoderBytes)}, vae {Mib(m.VaeBytes)}{(m.OtherBytes > 0 ? $", other {Mib(m.OtherBytes)}" : "")})"));
 
+    /// <summary>Writes what <c>models</c> shows, one escaped line per file (see <see cref="WriteInspection"/>).</summary>
     internal static void WriteModels(TextWriter w, ModelsFolder folder, IReadOnlyList<ModelsFolderEntry> entries)
     {
-        w.WriteLine($"models folder: {folder.Directory}{(Directory.Exists(folder.Directory) ? "" : " (does not exist)")}");
+        w.WriteLine($"models folder: {DisplayText.Escape(folder.Directory, int.MaxValue)}{(Directory.Exists(folder.Directory) ? "" : " (does not exist)")}");
         if (entries.Count == 0)
         {
             w.WriteLine($"no models (put .safetensors or .gguf files there, or set {ModelsFolder.DirectoryVariable})");
             return;
         }
 
-        int width = Math.Max(4, entries.Max(e => e.Name.Length));
-        foreach (var e in entries)
+        // File names are not model content, but on most systems they may hold control characters too.
+        var names = entries.Select(e => DisplayText.Escape(e.Name, 80)).ToArray();
+        int width = Math.Max(4, names.Max(n => n.Length));
+        for (int i = 0; i < entries.Count; i++)
         {
+            var e = entries[i];
             string what = e.Info is { } info
                 ? (info.IsInspected
                     ? string.Create(CultureInfo.InvariantCulture, $"{info.Family} {info.Kind}, {Billions(info.ParameterCount)} parameters, f16 {Mib(info.EstimateMemory(QuantizationType.F16).TotalBytes)} / q8_0 {Mib(info.EstimateMemory(QuantizationType.Q8_0).TotalBytes)} / q4_0 {Mib(info.EstimateMemory(QuantizationType.Q4_0).TotalBytes)}")
                     : $"{info.Format}, not inspected")
                 : "invalid: " + CliCommon.OneLine(e.Error ?? "unreadable");
-            w.WriteLine($"{e.Name.PadRight(width)}  {Mib(e.Size),10}  {Path.GetExtension(e.Path),-12}  {what}");
+            w.WriteLine($"{names[i].PadRight(width)}  {Mib(e.Size),10}  {DisplayText.Escape(Path.GetExtension(e.Path), 16),-12}  {what}");
         }
     }
 
@@ -196,8 +207,6 @@ internal static class ModelCommands
     private static string Billions(long n) => n >= 1_000_000_000
         ? string.Create(CultureInfo.InvariantCulture, $"{n / 1e9:F2}B")
         : string.Create(CultureInfo.InvariantCulture, $"{n / 1e6:F1}M");
-
-    private static string Shorten(string s, int max) => s.Length <= max ? s : s[..(max - 1)] + "…";
 
     /// <summary>An IProgress that reports on the calling thread (Progress&lt;T&gt; would post to the thread pool).</summary>
     private sealed class SyncProgress<T>(Action<T> report) : IProgress<T>

@@ -208,7 +208,7 @@ public sealed class Generator : IDisposable
     public void LoadControlNet(string path)
     {
         Validation.ExistingFile(path, nameof(path));
-        var controlNet = ModelFile.Open(path, new ModelFileOptions { AllowLegacyPickle = Options.AllowLegacyPickle });
+        var controlNet = Validation.ModelFileOrNull(path, new ModelFileOptions { AllowLegacyPickle = Options.AllowLegacyPickle })!;
         Validation.ControlNetMatches(controlNet, _unetChannels);
         lock (_gate)
         {

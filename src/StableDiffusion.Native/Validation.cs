@@ -66,9 +66,12 @@ internal static class Validation
         return unet;
     }
 
-    /// <summary>Opens (and so validates) a model file; throws <see cref="ModelFiles.InvalidModelFileException"/> when it is bad.</summary>
+    /// <summary>
+    /// Opens (and so validates) a model file about to be loaded; throws <see cref="ModelFiles.InvalidModelFileException"/>
+    /// when it is bad or holds a tensor type upstream cannot load.
+    /// </summary>
     public static ModelFiles.ModelFile? ModelFileOrNull(string? path, ModelFiles.ModelFileOptions? options = null)
-        => path is null ? null : ModelFiles.ModelFile.Open(path, options);
+        => path is null ? null : ModelFiles.ModelFile.OpenForLoading(path, options);
 
     public static void Request(ImageRequest request)
     {

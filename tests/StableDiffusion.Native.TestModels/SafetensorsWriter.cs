@@ -121,7 +121,7 @@ public sealed class SafetensorsWriter
         "F64" or "I64" or "U64" => 8,
         "F32" or "I32" or "U32" => 4,
         "F16" or "BF16" or "I16" or "U16" => 2,
-        "I8" or "U8" or "BOOL" or "F8_E4M3" or "F8_E5M2" => 1,
+        "I8" or "U8" or "BOOL" or "F8_E4M3" or "F8_E5M2" or "F8_E4M3FNUZ" or "F8_E5M2FNUZ" => 1,
         _ => throw new ArgumentException($"Unsupported dtype '{dtype}' for the writer.", nameof(dtype)),
     };
 

@@ -147,6 +147,8 @@ public sealed class GgufTensorInfo
 /// offsets aligned, not overlapping, and ending inside the file (the data section starts at the aligned end of the
 /// header). ggml's own reader additionally expects tensors to be stored contiguously in header order;
 /// stable-diffusion.cpp falls back to a more lenient reader when that fails, so contiguity is not required here.
+/// Keys and tensor names quoted in error messages are escaped with <see cref="DisplayText.Escape(string?, int)"/>;
+/// string values are returned as stored, so escape them before showing them.
 /// </remarks>
 public sealed class GgufFile : ModelFile
 {
@@ -284,7 +286,7 @@ public sealed class GgufFile : ModelFile
 
             if (metadata.ContainsKey(key))
             {
-                throw new InvalidModelFileException(name, InvalidModelFileReason.DuplicateKey, keyAt, $"the metadata key '{key}' appears twice");
+                throw new InvalidModelFileException(name, InvalidModelFileReason.DuplicateKey, keyAt, $"the metadata key '{DisplayText.Escape(key)}' appears twice; {InvalidModelFileException.DuplicateKeyWhy}");
             }
 
             long typeAt = r.Position;
@@ -325,15 +327,16 @@ public sealed class GgufFile : ModelFile
                 throw new InvalidModelFileException(name, InvalidModelFileReason.InvalidString, at, "a tensor name is empty");
             }
 
+            string shownName = DisplayText.Escape(tensorName);
             if (!names.Add(tensorName))
             {
-                throw new InvalidModelFileException(name, InvalidModelFileReason.DuplicateTensorName, at, $"the tensor name '{tensorName}' appears twice");
+                throw new InvalidModelFileException(name, InvalidModelFileReason.DuplicateTensorName, at, $"the tensor name '{shownName}' appears twice");
             }
 
             uint nDims = r.ReadUInt32();
             if (nDims is < 1 or > MaxDimensions)
             {
-                throw new InvalidModelFileException(name, InvalidModelFileReason.InvalidDimensionCount, at, $"tensor '{tensorName}' has {nDims} dimensions; 1 to {MaxDimensions} are allowed");
+                throw new InvalidModelFileException(name, InvalidModelFileReason.InvalidDimensionCount, at, $"tensor '{shownName}' has {nDims} dimensions; 1 to {MaxDimensions} are allowed");
             }
 
             long[] ne = new long[nDims];
@@ -344,12 +347,12 @@ public sealed class GgufFile : ModelFile
                 ne[d] = (long)r.ReadUInt64();
                 if (ne[d] <= 0)
                 {
-                    throw new InvalidModelFileException(name, InvalidModelFileReason.InvalidDimension, dimAt, $"dimension {d} of tensor '{tensorName}' is {ne[d]}");
+                    throw new InvalidModelFileException(name, InvalidModelFileReason.InvalidDimension, dimAt, $"dimension {d} of tensor '{shownName}' is {ne[d]}");
                 }
 
                 if (elements > long.MaxValue / ne[d])
                 {
-                    throw new InvalidModelFileException(name, InvalidModelFileReason.SizeOverflow, dimAt, $"the element count of tensor '{tensorName}' overflows");
+                    throw new InvalidModelFileException(name, InvalidModelFileReason.SizeOverflow, dimAt, $"the element count of tensor '{shownName}' overflows");
                 }
 
                 elements *= ne[d];
@@ -359,12 +362,12 @@ public sealed class GgufFile : ModelFile
             uint typeId = r.ReadUInt32();
             if (!QuantizationTypes.TryGetTraits(typeId, out string typeName, out int blockSize, out int typeSize))
             {
-                throw new InvalidModelFileException(name, InvalidModelFileReason.UnknownTensorType, typeAt, $"tensor '{tensorName}' has the unknown ggml type {typeId}");
+                throw new InvalidModelFileException(name, InvalidModelFileReason.UnknownTensorType, typeAt, $"tensor '{shownName}' has the unknown ggml type {typeId}");
             }
 
             if (ne[0] % blockSize != 0)
             {
-                throw new InvalidModelFileException(name, InvalidModelFileReason.BlockSizeMismatch, typeAt, $"tensor '{tensorName}' has ne[0] = {ne[0]}, not a multiple of the {typeName} block size {blockSize}");
+                throw new InvalidModelFileException(name, InvalidModelFileReason.BlockSizeMismatch, typeAt, $"tensor '{shownName}' has ne[0] = {ne[0]}, not a multiple of the {typeName} block size {blockSize}");
             }
 
             long bytes;
@@ -374,14 +377,14 @@ public sealed class GgufFile : ModelFile
             }
             catch (OverflowException)
             {
-                throw new InvalidModelFileException(name, InvalidModelFileReason.SizeOverflow, typeAt, $"the byte size of tensor '{tensorName}' overflows");
+                throw new InvalidModelFileException(name, InvalidModelFileReason.SizeOverflow, typeAt, $"the byte size of tensor '{shownName}' overflows");
             }
 
             long offsetAt = r.Position;
             ulong offset = r.ReadUInt64();
             if (offset % alignment != 0)
             {
-                throw new InvalidModelFileException(name, InvalidModelFileReason.MisalignedTensorOffset, offsetAt, $"tensor '{tensorName}' has data offset {offset}, not a multiple of the alignment {alignment}");
+                throw new InvalidModelFileException(name, InvalidModelFileReason.MisalignedTensorOffset, offsetAt, $"tensor '{shownName}' has data offset {offset}, not a multiple of the alignment {alignment}");
             }
 
             raw.Add((tensorName, ne, typeId, typeName, offset, bytes, offsetAt));
@@ -396,7 +399,7 @@ public sealed class GgufFile : ModelFile
             ulong start = (ulong)dataStart + t.Offset;
             if (t.Offset > (ulong)fileLength || start > (ulong)fileLength || (ulong)t.Bytes > (ulong)fileLength - start)
             {
-                throw new InvalidModelFileException(name, InvalidModelFileReason.TensorDataOutOfBounds, t.At, $"the data of tensor '{t.Name}' ({t.Bytes} bytes at data offset {t.Offset}) extends past the end of the {fileLength}-byte file");
+                throw new InvalidModelFileException(name, InvalidModelFileReason.TensorDataOutOfBounds, t.At, $"the data of tensor '{DisplayText.Escape(t.Name)}' ({t.Bytes} bytes at data offset {t.Offset}) extends past the end of the {fileLength}-byte file");
             }
 
             tensors.Add(new GgufTensorInfo(t.Name, t.Ne, t.Type, t.TypeName, t.Offset, t.Bytes, (long)start));
@@ -409,7 +412,7 @@ public sealed class GgufFile : ModelFile
             GgufTensorInfo prev = sorted[i - 1];
             if (sorted[i].FileOffset < prev.FileOffset + prev.DataLength)
             {
-                throw new InvalidModelFileException(name, InvalidModelFileReason.DataLayoutInvalid, sorted[i].FileOffset, $"the data of tensors '{prev.Name}' and '{sorted[i].Name}' overlap");
+                throw new InvalidModelFileException(name, InvalidModelFileReason.DataLayoutInvalid, sorted[i].FileOffset, $"the data of tensors '{DisplayText.Escape(prev.Name)}' and '{DisplayText.Escape(sorted[i].Name)}' overlap");
             }
         }
 

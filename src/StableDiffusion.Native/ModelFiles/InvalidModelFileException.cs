@@ -38,13 +38,16 @@ public enum InvalidModelFileReason
     /// <summary>The JSON is well-formed but does not have the structure the format prescribes.</summary>
     UnexpectedStructure = 17,
 
-    /// <summary>An object holds the same key twice.</summary>
+    /// <summary>
+    /// An object holds the same key twice. JSON leaves duplicate keys undefined and readers disagree (some keep the
+    /// first value, others the last), so two programs could read different tensors from one file.
+    /// </summary>
     DuplicateKey = 18,
 
     /// <summary>The <c>__metadata__</c> entry is not a map of strings to strings.</summary>
     InvalidMetadata = 19,
 
-    /// <summary>A tensor entry misses a required field or has an unknown one.</summary>
+    /// <summary>A tensor entry misses a required field, or its <c>dtype</c> is not a string.</summary>
     InvalidTensorEntry = 20,
 
     /// <summary>A tensor's data type is not known.</summary>
@@ -70,6 +73,13 @@ public enum InvalidModelFileReason
 
     /// <summary>The data section is shorter or longer than the tensors it holds.</summary>
     DataLengthMismatch = 28,
+
+    /// <summary>
+    /// A tensor's data type is valid in the format but stable-diffusion.cpp cannot load it (see
+    /// <see cref="SafetensorsDTypes.IsLoadable(SafetensorsDType)"/>). Only loading refuses such a file; it can still be
+    /// opened and inspected.
+    /// </summary>
+    UnsupportedDataType = 29,
 
     /// <summary>The GGUF magic is missing.</summary>
     BadMagic = 40,
@@ -141,13 +151,18 @@ public enum InvalidModelFileReason
 /// <summary>
 /// The exception thrown when a model file is malformed, truncated or otherwise unsafe to hand to native code.
 /// </summary>
+/// <remarks>
+/// The file path and the detail are passed through <see cref="DisplayText.Escape(string?, int)"/> (unshortened), so
+/// <see cref="Exception.Message"/> and <see cref="Detail"/> are one line of printable text even when they quote a
+/// hostile file. The readers additionally shorten every name they quote.
+/// </remarks>
 public class InvalidModelFileException : Exception
 {
     /// <summary>Initializes a new instance of the <see cref="InvalidModelFileException"/> class.</summary>
     /// <param name="filePath">The path or display name of the file; may be <see langword="null"/>.</param>
     /// <param name="reason">The machine-stable reason.</param>
     /// <param name="offset">The byte offset at which the problem was found, if known.</param>
-    /// <param name="detail">A human readable description.</param>
+    /// <param name="detail">A human readable description; control characters in it are escaped.</param>
     /// <param name="innerException">The underlying exception, if any.</param>
     public InvalidModelFileException(string? filePath, InvalidModelFileReason reason, long? offset, string detail, Exception? innerException = null)
         : base(FormatMessage(filePath, reason, offset, detail), innerException)
@@ -155,7 +170,7 @@ public class InvalidModelFileException : Exception
         this.FilePath = filePath;
         this.Reason = reason;
         this.Offset = offset;
-        this.Detail = detail;
+        this.Detail = DisplayText.Escape(detail, int.MaxValue);
     }
 
     /// <summary>Gets the path or display name of the rejected file, if known.</summary>
@@ -167,14 +182,18 @@ public class InvalidModelFileException : Exception
     /// <summary>Gets the machine-stable reason.</summary>
     public InvalidModelFileReason Reason { get; }
 
-    /// <summary>Gets the human readable description without path, reason or offset.</summary>
+    /// <summary>Why <see cref="InvalidModelFileReason.DuplicateKey"/> is refused, for the readers' messages.</summary>
+    internal const string DuplicateKeyWhy = "readers disagree on which of two equal keys counts (some take the first, others the last), so one file could mean different things to different programs";
+
+    /// <summary>Gets the human readable description without path, reason or offset, escaped for display.</summary>
     public string Detail { get; }
 
     private static string FormatMessage(string? filePath, InvalidModelFileReason reason, long? offset, string detail)
     {
         string where = offset is long o ? string.Create(CultureInfo.InvariantCulture, $" at byte {o}") : string.Empty;
-        string file = string.IsNullOrEmpty(filePath) ? "<stream>" : filePath;
-        return string.Create(CultureInfo.InvariantCulture, $"Invalid model file '{file}'{where}: {detail} (reason: {reason}).");
+        // A shard path comes from the index file, and a stream's display name from the caller: escape both.
+        string file = string.IsNullOrEmpty(filePath) ? "<stream>" : DisplayText.Escape(filePath, int.MaxValue);
+        return string.Create(CultureInfo.InvariantCulture, $"Invalid model file '{file}'{where}: {DisplayText.Escape(detail, int.MaxValue)} (reason: {reason}).");
     }
 }
 

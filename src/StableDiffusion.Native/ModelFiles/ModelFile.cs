@@ -42,7 +42,12 @@ public sealed class ModelFileOptions
 /// </summary>
 public abstract class ModelFile
 {
+    /// <summary>How many leading bytes <see cref="Sniff"/> looks at.</summary>
+    internal const int SniffLength = 64;
+
     private static readonly string[] PickleExtensions = [".ckpt", ".pt", ".pth", ".bin", ".pkl", ".pickle"];
+
+    private static readonly string LoadableNames = string.Join(", ", Enum.GetValues<SafetensorsDType>().Where(SafetensorsDTypes.IsLoadable).Select(SafetensorsDTypes.Name));
 
     private protected ModelFile(string? filePath) => this.FilePath = filePath;
 
@@ -73,7 +78,7 @@ public abstract class ModelFile
         }
 
         using FileStream stream = OpenRead(fullPath);
-        Span<byte> head = stackalloc byte[16];
+        Span<byte> head = stackalloc byte[SniffLength];
         int n = ReadAtMost(stream, head);
         head = head[..n];
         stream.Position = 0;
@@ -99,7 +104,43 @@ public abstract class ModelFile
         }
     }
 
-    /// <summary>Detects a format from the first bytes of a file (at least 16 when the file is that long).</summary>
+    /// <summary>
+    /// Opens and validates a model file that is about to be handed to stable-diffusion.cpp: <see cref="Open"/>,
+    /// then refuses what is valid but upstream cannot load, so the failure names the tensor instead of surfacing as
+    /// a native load error. Inspection uses <see cref="Open"/> and still describes such files.
+    /// </summary>
+    /// <exception cref="InvalidModelFileException">
+    /// The file is malformed, or (<see cref="InvalidModelFileReason.UnsupportedDataType"/>) a safetensors tensor has
+    /// a type for which <see cref="SafetensorsDTypes.IsLoadable(SafetensorsDType)"/> is false.
+    /// </exception>
+    internal static ModelFile OpenForLoading(string path, ModelFileOptions? options = null)
+    {
+        ModelFile file = Open(path, options);
+        IEnumerable<SafetensorsFile> parts = file switch
+        {
+            SafetensorsFile single => [single],
+            SafetensorsIndex index => index.Shards,
+            _ => [],
+        };
+        foreach (SafetensorsFile part in parts)
+        {
+            foreach (SafetensorsTensorInfo t in part.Tensors)
+            {
+                if (!SafetensorsDTypes.IsLoadable(t.DType))
+                {
+                    throw new InvalidModelFileException(
+                        part.FilePath,
+                        InvalidModelFileReason.UnsupportedDataType,
+                        null,
+                        $"tensor '{DisplayText.Escape(t.Name)}' has dtype {SafetensorsDTypes.Name(t.DType)}, which stable-diffusion.cpp cannot load (it loads {LoadableNames}); the file can still be inspected");
+                }
+            }
+        }
+
+        return file;
+    }
+
+    /// <summary>Detects a format from the first <see cref="SniffLength"/> bytes of a file (fewer when it is shorter).</summary>
     internal static ModelFileFormat? Sniff(ReadOnlySpan<byte> head, string? path)
     {
         if (head.StartsWith("GGUF"u8))
@@ -118,9 +159,15 @@ public abstract class ModelFile
             return ModelFileFormat.LegacyPickle;
         }
 
-        if (head.Length >= 9 && head[8] == (byte)'{')
+        // The header object may follow JSON whitespace (see SafetensorsFile); a longer run than the head holds is
+        // still recognized by the file name below.
+        if (head.Length >= 9)
         {
-            return ModelFileFormat.Safetensors;
+            int first = head[8..].IndexOfAnyExcept(" \t\n\r"u8);
+            if (first >= 0 && head[8 + first] == (byte)'{')
+            {
+                return ModelFileFormat.Safetensors;
+            }
         }
 
         string ext = path is null ? string.Empty : Path.GetExtension(path);

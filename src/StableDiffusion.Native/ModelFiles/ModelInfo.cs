@@ -207,6 +207,9 @@ public sealed class ModelInfo
         }
 
         this.DTypeHistogram = new ReadOnlyDictionary<string, int>(histogram);
+        this.UnloadableTypes = this.Format is ModelFileFormat.Safetensors or ModelFileFormat.SafetensorsIndex
+            ? histogram.Keys.Where(n => SafetensorsDTypes.TryParse(n, out SafetensorsDType d) && !SafetensorsDTypes.IsLoadable(d)).ToArray()
+            : [];
         var list = new List<ModelComponentInfo>();
         for (int i = 0; i < components.Length; i++)
         {
@@ -247,6 +250,15 @@ public sealed class ModelInfo
 
     /// <summary>Gets the number of tensors per file type name (safetensors dtype names such as <c>"F16"</c>, ggml names such as <c>"q8_0"</c>).</summary>
     public IReadOnlyDictionary<string, int> DTypeHistogram { get; }
+
+    /// <summary>
+    /// Gets the file types (as in <see cref="DTypeHistogram"/>, ordinal order) of tensors that stop stable-diffusion.cpp
+    /// from loading the file, for example <c>"F8_E4M3FNUZ"</c>; empty when it can load it. Loading refuses such a
+    /// file with <see cref="InvalidModelFileReason.UnsupportedDataType"/> (see
+    /// <see cref="SafetensorsDTypes.IsLoadable(SafetensorsDType)"/>); the rest of this description still holds, and
+    /// <see cref="EstimateMemory"/> leaves those tensors out.
+    /// </summary>
+    public IReadOnlyList<string> UnloadableTypes { get; }
 
     /// <summary>Gets the file's metadata (GGUF values formatted invariantly; arrays summarized).</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; }

@@ -3,6 +3,10 @@ using System.Diagnostics.CodeAnalysis;
 namespace StableDiffusion.Native.ModelFiles;
 
 /// <summary>The element types of the safetensors format, named as in the format's header (case-sensitive).</summary>
+/// <remarks>
+/// The members are those of the reference implementation (the Rust <c>safetensors</c> crate). Their numeric values
+/// are not the reference's order: members added later are appended so that existing values never change.
+/// </remarks>
 public enum SafetensorsDType
 {
     /// <summary>Boolean, one byte.</summary>
@@ -64,6 +68,12 @@ public enum SafetensorsDType
 
     /// <summary>Unsigned 64-bit integer.</summary>
     U64,
+
+    /// <summary>8-bit float E4M3, "finite, unsigned zero" variant (no infinities, one NaN, no negative zero).</summary>
+    F8_E4M3FNUZ,
+
+    /// <summary>8-bit float E5M2, "finite, unsigned zero" variant (no infinities, one NaN, no negative zero).</summary>
+    F8_E5M2FNUZ,
 }
 
 /// <summary>Facts about <see cref="SafetensorsDType"/> values.</summary>
@@ -79,7 +89,8 @@ public static class SafetensorsDTypes
         SafetensorsDType.F4 => 4,
         SafetensorsDType.F6_E2M3 or SafetensorsDType.F6_E3M2 => 6,
         SafetensorsDType.BOOL or SafetensorsDType.U8 or SafetensorsDType.I8
-            or SafetensorsDType.F8_E5M2 or SafetensorsDType.F8_E4M3 or SafetensorsDType.F8_E8M0 => 8,
+            or SafetensorsDType.F8_E5M2 or SafetensorsDType.F8_E4M3 or SafetensorsDType.F8_E8M0
+            or SafetensorsDType.F8_E4M3FNUZ or SafetensorsDType.F8_E5M2FNUZ => 8,
         SafetensorsDType.I16 or SafetensorsDType.U16 or SafetensorsDType.F16 or SafetensorsDType.BF16 => 16,
         SafetensorsDType.I32 or SafetensorsDType.U32 or SafetensorsDType.F32 => 32,
         SafetensorsDType.C64 or SafetensorsDType.F64 or SafetensorsDType.I64 or SafetensorsDType.U64 => 64,
@@ -121,6 +132,13 @@ public static class SafetensorsDTypes
     /// </summary>
     /// <param name="dtype">The type.</param>
     /// <returns>The in-memory type, or <see langword="null"/>.</returns>
+    /// <remarks>
+    /// This mirrors upstream's dtype table (<c>safetensors_dtype_to_ggml_type</c> in
+    /// <c>src/model_io/safetensors_io.cpp</c>), which converts only <c>F8_E4M3</c> and <c>F8_E5M2</c>. The FNUZ
+    /// variants (<see cref="SafetensorsDType.F8_E4M3FNUZ"/>, <see cref="SafetensorsDType.F8_E5M2FNUZ"/>), whose
+    /// exponent bias, NaN and zero differ, are not in it and upstream refuses them as unsupported, so they map to
+    /// <see langword="null"/> like BOOL, the sub-byte floats and the unsigned wide integers.
+    /// </remarks>
     public static QuantizationType? LoadType(SafetensorsDType dtype) => dtype switch
     {
         SafetensorsDType.F16 or SafetensorsDType.F8_E4M3 or SafetensorsDType.F8_E5M2 => QuantizationType.F16,
@@ -130,4 +148,14 @@ public static class SafetensorsDTypes
         SafetensorsDType.I8 => QuantizationType.I8,
         _ => null,
     };
+
+    /// <summary>
+    /// Gets a value indicating whether stable-diffusion.cpp can load a file holding a tensor of this type: the types
+    /// of <see cref="LoadType(SafetensorsDType)"/>, plus U8, which upstream skips. Upstream refuses a whole file with
+    /// one tensor of any other type, so loading refuses it first (with <see cref="InvalidModelFileReason.UnsupportedDataType"/>);
+    /// opening and inspecting it still work.
+    /// </summary>
+    /// <param name="dtype">The type.</param>
+    /// <returns><see langword="true"/> when a tensor of this type does not stop upstream from loading the file.</returns>
+    public static bool IsLoadable(SafetensorsDType dtype) => dtype == SafetensorsDType.U8 || LoadType(dtype) is not null;
 }

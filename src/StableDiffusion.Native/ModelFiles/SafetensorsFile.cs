@@ -60,12 +60,20 @@ public sealed class SafetensorsTensorInfo
 /// touched, but its layout is checked against the file length.
 /// </summary>
 /// <remarks>
-/// Validation follows the reference implementation's rules: header length at most 100,000,000 bytes and inside the
-/// file; strict UTF-8 without byte order mark; one JSON object starting at the first header byte, optionally padded
-/// with trailing whitespace; nesting at most <see cref="MaxNestingDepth"/> levels; no duplicate keys; an optional
-/// <c>__metadata__</c> map of strings; every other entry exactly <c>dtype</c>, <c>shape</c> and <c>data_offsets</c>;
-/// byte lengths equal to the checked product of the shape times the element bit size; data ranges contiguous from 0
-/// without gaps or overlaps; and the data section ending exactly at the end of the file.
+/// <para>Validation follows the reference implementation's rules (the Rust <c>safetensors</c> crate, which parses the
+/// header with <c>serde_json</c>): header length at most 100,000,000 bytes and inside the file; strict UTF-8 without
+/// byte order mark; one JSON object, optionally preceded and followed by JSON whitespace (space, tab, line feed,
+/// carriage return; writers pad the header with trailing spaces to align the data); nesting at most
+/// <see cref="MaxNestingDepth"/> levels; an optional <c>__metadata__</c> map of strings, or <c>null</c>; every other
+/// entry an object with <c>dtype</c>, <c>shape</c> and <c>data_offsets</c>, each exactly once, and any other fields
+/// ignored (as the reference ignores them); byte lengths equal to the checked product of the shape times the element
+/// bit size; data ranges contiguous from 0 without gaps or overlaps; and the data section ending exactly at the end of
+/// the file.</para>
+/// <para>Stricter than the reference in one respect: a key that appears twice in the header, in
+/// <c>__metadata__</c> or in a tensor entry is refused (<see cref="InvalidModelFileReason.DuplicateKey"/>). The
+/// reference and stable-diffusion.cpp silently keep the last of two equal tensor names, other JSON readers the first,
+/// so such a file could be validated as one thing and loaded as another.</para>
+/// <para>Every name quoted in an error message is escaped and shortened with <see cref="DisplayText.Escape(string?, int)"/>.</para>
 /// </remarks>
 public sealed class SafetensorsFile : ModelFile
 {
@@ -233,9 +241,11 @@ public sealed class SafetensorsFile : ModelFile
             throw Error(name, InvalidModelFileReason.InvalidUtf8, 0, "the header is not valid UTF-8");
         }
 
-        if (header.IsEmpty || header[0] != (byte)'{')
+        // serde_json (the reference) and nlohmann::json (upstream) both skip JSON whitespace before the object.
+        int start = header.IndexOfAnyExcept(" \t\n\r"u8);
+        if (start < 0 || header[start] != (byte)'{')
         {
-            throw Error(name, InvalidModelFileReason.UnexpectedStructure, 0, "the header does not start with a JSON object");
+            throw Error(name, InvalidModelFileReason.UnexpectedStructure, Math.Max(start, 0), "the header does not start with a JSON object");
         }
 
         var reader = new Utf8JsonReader(header, new JsonReaderOptions { MaxDepth = MaxNestingDepth * 4, CommentHandling = JsonCommentHandling.Disallow });
@@ -283,13 +293,14 @@ public sealed class SafetensorsFile : ModelFile
             string key = GetString(name, ref reader);
             if (!keys.Add(key))
             {
-                throw Error(name, InvalidModelFileReason.DuplicateKey, keyAt, $"the header holds the key '{key}' twice");
+                throw Error(name, InvalidModelFileReason.DuplicateKey, keyAt, $"the header holds the key '{Show(key)}' twice; {InvalidModelFileException.DuplicateKeyWhy}");
             }
 
             reader.Read();
             if (key == MetadataKey)
             {
-                metadata = ParseMetadata(name, ref reader);
+                // The reference reads __metadata__ as an optional map, so null means "no metadata".
+                metadata = reader.TokenType == JsonTokenType.Null ? null : ParseMetadata(name, ref reader);
                 continue;
             }
 
@@ -303,7 +314,7 @@ public sealed class SafetensorsFile : ModelFile
     {
         if (reader.TokenType != JsonTokenType.StartObject)
         {
-            throw Error(name, InvalidModelFileReason.InvalidMetadata, reader.TokenStartIndex, "'__metadata__' is not an object");
+            throw Error(name, InvalidModelFileReason.InvalidMetadata, reader.TokenStartIndex, "'__metadata__' is neither an object nor null");
         }
 
         var result = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -314,12 +325,12 @@ public sealed class SafetensorsFile : ModelFile
             reader.Read();
             if (reader.TokenType != JsonTokenType.String)
             {
-                throw Error(name, InvalidModelFileReason.InvalidMetadata, reader.TokenStartIndex, $"metadata value '{key}' is not a string");
+                throw Error(name, InvalidModelFileReason.InvalidMetadata, reader.TokenStartIndex, $"metadata value '{Show(key)}' is not a string");
             }
 
             if (!result.TryAdd(key, GetString(name, ref reader)))
             {
-                throw Error(name, InvalidModelFileReason.DuplicateKey, keyAt, $"the metadata holds the key '{key}' twice");
+                throw Error(name, InvalidModelFileReason.DuplicateKey, keyAt, $"the metadata holds the key '{Show(key)}' twice; {InvalidModelFileException.DuplicateKeyWhy}");
             }
         }
 
@@ -330,13 +341,15 @@ public sealed class SafetensorsFile : ModelFile
     {
         if (reader.TokenType != JsonTokenType.StartObject)
         {
-            throw Error(name, InvalidModelFileReason.UnexpectedStructure, reader.TokenStartIndex, $"the entry for tensor '{tensor}' is not an object");
+            throw Error(name, InvalidModelFileReason.UnexpectedStructure, reader.TokenStartIndex, $"the entry for tensor '{Show(tensor)}' is not an object");
         }
 
         long entryAt = reader.TokenStartIndex;
+        string shown = Show(tensor);
         SafetensorsDType? dtype = null;
         long[]? shape = null;
         long[]? offsets = null;
+        HashSet<string>? otherFields = null;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             long fieldAt = reader.TokenStartIndex;
@@ -347,54 +360,62 @@ public sealed class SafetensorsFile : ModelFile
                 case "dtype":
                     if (dtype is not null)
                     {
-                        throw Error(name, InvalidModelFileReason.DuplicateKey, fieldAt, $"tensor '{tensor}' has two 'dtype' fields");
+                        throw Error(name, InvalidModelFileReason.DuplicateKey, fieldAt, $"tensor '{shown}' has two 'dtype' fields; {InvalidModelFileException.DuplicateKeyWhy}");
                     }
 
                     if (reader.TokenType != JsonTokenType.String)
                     {
-                        throw Error(name, InvalidModelFileReason.InvalidTensorEntry, reader.TokenStartIndex, $"the dtype of tensor '{tensor}' is not a string");
+                        throw Error(name, InvalidModelFileReason.InvalidTensorEntry, reader.TokenStartIndex, $"the dtype of tensor '{shown}' is not a string");
                     }
 
                     string dtypeName = GetString(name, ref reader);
                     dtype = SafetensorsDTypes.TryParse(dtypeName, out SafetensorsDType parsed)
                         ? parsed
-                        : throw Error(name, InvalidModelFileReason.UnknownDataType, reader.TokenStartIndex, $"tensor '{tensor}' has the unknown dtype '{Truncate(dtypeName)}'");
+                        : throw Error(name, InvalidModelFileReason.UnknownDataType, reader.TokenStartIndex, $"tensor '{shown}' has the unknown dtype '{DisplayText.Escape(dtypeName, 64)}'");
                     break;
                 case "shape":
                     if (shape is not null)
                     {
-                        throw Error(name, InvalidModelFileReason.DuplicateKey, fieldAt, $"tensor '{tensor}' has two 'shape' fields");
+                        throw Error(name, InvalidModelFileReason.DuplicateKey, fieldAt, $"tensor '{shown}' has two 'shape' fields; {InvalidModelFileException.DuplicateKeyWhy}");
                     }
 
-                    shape = ReadIntegerArray(name, ref reader, InvalidModelFileReason.InvalidShape, $"the shape of tensor '{tensor}'");
+                    shape = ReadIntegerArray(name, ref reader, InvalidModelFileReason.InvalidShape, $"the shape of tensor '{shown}'");
                     break;
                 case "data_offsets":
                     if (offsets is not null)
                     {
-                        throw Error(name, InvalidModelFileReason.DuplicateKey, fieldAt, $"tensor '{tensor}' has two 'data_offsets' fields");
+                        throw Error(name, InvalidModelFileReason.DuplicateKey, fieldAt, $"tensor '{shown}' has two 'data_offsets' fields; {InvalidModelFileException.DuplicateKeyWhy}");
                     }
 
-                    offsets = ReadIntegerArray(name, ref reader, InvalidModelFileReason.InvalidDataOffsets, $"the data offsets of tensor '{tensor}'");
+                    offsets = ReadIntegerArray(name, ref reader, InvalidModelFileReason.InvalidDataOffsets, $"the data offsets of tensor '{shown}'");
                     if (offsets.Length != 2)
                     {
-                        throw Error(name, InvalidModelFileReason.InvalidDataOffsets, fieldAt, $"the data offsets of tensor '{tensor}' are not two integers");
+                        throw Error(name, InvalidModelFileReason.InvalidDataOffsets, fieldAt, $"the data offsets of tensor '{shown}' are not two integers");
                     }
 
                     if (offsets[0] > offsets[1])
                     {
-                        throw Error(name, InvalidModelFileReason.InvalidDataOffsets, fieldAt, $"the data offsets of tensor '{tensor}' are reversed ({offsets[0]} > {offsets[1]})");
+                        throw Error(name, InvalidModelFileReason.InvalidDataOffsets, fieldAt, $"the data offsets of tensor '{shown}' are reversed ({offsets[0]} > {offsets[1]})");
                     }
 
                     break;
                 default:
-                    throw Error(name, InvalidModelFileReason.InvalidTensorEntry, fieldAt, $"tensor '{tensor}' has the unknown field '{Truncate(field)}'");
+                    // The reference ignores fields it does not know (serde without deny_unknown_fields), and so does
+                    // upstream; only their uniqueness is checked, as for every other key.
+                    if (!(otherFields ??= new HashSet<string>(StringComparer.Ordinal)).Add(field))
+                    {
+                        throw Error(name, InvalidModelFileReason.DuplicateKey, fieldAt, $"tensor '{shown}' has two '{DisplayText.Escape(field, 64)}' fields; {InvalidModelFileException.DuplicateKeyWhy}");
+                    }
+
+                    reader.Skip();
+                    break;
             }
         }
 
         if (dtype is null || shape is null || offsets is null)
         {
             string missing = dtype is null ? "dtype" : shape is null ? "shape" : "data_offsets";
-            throw Error(name, InvalidModelFileReason.InvalidTensorEntry, entryAt, $"tensor '{tensor}' has no '{missing}' field");
+            throw Error(name, InvalidModelFileReason.InvalidTensorEntry, entryAt, $"tensor '{shown}' has no '{missing}' field");
         }
 
         long elements = 1;
@@ -402,25 +423,25 @@ public sealed class SafetensorsFile : ModelFile
         {
             if (!TryMultiply(elements, d, out elements))
             {
-                throw Error(name, InvalidModelFileReason.SizeOverflow, entryAt, $"the element count of tensor '{tensor}' overflows");
+                throw Error(name, InvalidModelFileReason.SizeOverflow, entryAt, $"the element count of tensor '{shown}' overflows");
             }
         }
 
         int bits = SafetensorsDTypes.BitSize(dtype.Value);
         if (!TryMultiply(elements, bits, out long totalBits))
         {
-            throw Error(name, InvalidModelFileReason.SizeOverflow, entryAt, $"the byte size of tensor '{tensor}' overflows");
+            throw Error(name, InvalidModelFileReason.SizeOverflow, entryAt, $"the byte size of tensor '{shown}' overflows");
         }
 
         if (totalBits % 8 != 0)
         {
-            throw Error(name, InvalidModelFileReason.SubByteMisaligned, entryAt, $"tensor '{tensor}' ({elements} × {bits} bits) does not end on a byte boundary");
+            throw Error(name, InvalidModelFileReason.SubByteMisaligned, entryAt, $"tensor '{shown}' ({elements} × {bits} bits) does not end on a byte boundary");
         }
 
         long bytes = totalBits / 8;
         if (offsets[1] - offsets[0] != bytes)
         {
-            throw Error(name, InvalidModelFileReason.TensorSizeMismatch, entryAt, $"tensor '{tensor}' spans {offsets[1] - offsets[0]} bytes but its shape and dtype need {bytes}");
+            throw Error(name, InvalidModelFileReason.TensorSizeMismatch, entryAt, $"tensor '{shown}' spans {offsets[1] - offsets[0]} bytes but its shape and dtype need {bytes}");
         }
 
         return new SafetensorsTensorInfo(tensor, dtype.Value, shape, offsets[0], bytes, 0);
@@ -463,7 +484,7 @@ public sealed class SafetensorsFile : ModelFile
             if (t.DataOffset != expected)
             {
                 string kind = t.DataOffset > expected ? "a gap" : "an overlap";
-                throw new InvalidModelFileException(name, InvalidModelFileReason.DataLayoutInvalid, dataStart + Math.Min(t.DataOffset, expected), $"tensor '{t.Name}' starts at data offset {t.DataOffset}, leaving {kind} after offset {expected}");
+                throw new InvalidModelFileException(name, InvalidModelFileReason.DataLayoutInvalid, dataStart + Math.Min(t.DataOffset, expected), $"tensor '{Show(t.Name)}' starts at data offset {t.DataOffset}, leaving {kind} after offset {expected}");
             }
 
             expected = t.DataOffset + t.DataLength;
@@ -510,5 +531,5 @@ public sealed class SafetensorsFile : ModelFile
         }
     }
 
-    private static string Truncate(string s) => s.Length <= 64 ? s : string.Concat(s.AsSpan(0, 64), "…");
+    private static string Show(string s) => DisplayText.Escape(s);
 }

@@ -12,7 +12,8 @@ namespace StableDiffusion.Native.ModelFiles;
 /// Every shard must be a relative path inside the index's folder: rooted paths, <c>..</c> segments, and symbolic
 /// links (of the shard or of a folder on its way) that lead outside the folder are refused. Every shard is validated
 /// as a <see cref="SafetensorsFile"/>, every tensor the index names must be in the shard it names, and no tensor may
-/// be stored in two shards.
+/// be stored in two shards. Tensor and shard names quoted in error messages are escaped with
+/// <see cref="DisplayText.Escape(string?, int)"/>.
 /// </remarks>
 public sealed class SafetensorsIndex : ModelFile
 {
@@ -83,7 +84,7 @@ public sealed class SafetensorsIndex : ModelFile
 
             if (!shard.TryGetTensor(tensor, out _))
             {
-                throw new InvalidModelFileException(fullPath, InvalidModelFileReason.TensorMissingFromShard, null, $"tensor '{tensor}' is not in shard '{file}'");
+                throw new InvalidModelFileException(fullPath, InvalidModelFileReason.TensorMissingFromShard, null, $"tensor '{DisplayText.Escape(tensor)}' is not in shard '{DisplayText.Escape(file)}'");
             }
         }
 
@@ -94,7 +95,7 @@ public sealed class SafetensorsIndex : ModelFile
             {
                 if (!tensors.TryAdd(t.Name, (shard, t)))
                 {
-                    throw new InvalidModelFileException(fullPath, InvalidModelFileReason.DuplicateTensorAcrossShards, null, $"tensor '{t.Name}' is stored in '{Path.GetFileName(tensors[t.Name].Item1.FilePath)}' and '{Path.GetFileName(shard.FilePath)}'");
+                    throw new InvalidModelFileException(fullPath, InvalidModelFileReason.DuplicateTensorAcrossShards, null, $"tensor '{DisplayText.Escape(t.Name)}' is stored in '{DisplayText.Escape(Path.GetFileName(tensors[t.Name].Item1.FilePath))}' and '{DisplayText.Escape(Path.GetFileName(shard.FilePath))}'");
                 }
             }
         }
@@ -141,7 +142,7 @@ public sealed class SafetensorsIndex : ModelFile
                 string key = reader.GetString()!;
                 if (!keys.Add(key))
                 {
-                    throw new InvalidModelFileException(path, InvalidModelFileReason.DuplicateKey, reader.TokenStartIndex, $"the index holds the key '{key}' twice");
+                    throw new InvalidModelFileException(path, InvalidModelFileReason.DuplicateKey, reader.TokenStartIndex, $"the index holds the key '{DisplayText.Escape(key)}' twice; {InvalidModelFileException.DuplicateKeyWhy}");
                 }
 
                 reader.Read();
@@ -164,12 +165,12 @@ public sealed class SafetensorsIndex : ModelFile
                     reader.Read();
                     if (reader.TokenType != JsonTokenType.String)
                     {
-                        throw new InvalidModelFileException(path, InvalidModelFileReason.InvalidIndex, reader.TokenStartIndex, $"the shard of tensor '{tensor}' is not a string");
+                        throw new InvalidModelFileException(path, InvalidModelFileReason.InvalidIndex, reader.TokenStartIndex, $"the shard of tensor '{DisplayText.Escape(tensor)}' is not a string");
                     }
 
                     if (!map.TryAdd(tensor, reader.GetString()!))
                     {
-                        throw new InvalidModelFileException(path, InvalidModelFileReason.DuplicateKey, at, $"'weight_map' names tensor '{tensor}' twice");
+                        throw new InvalidModelFileException(path, InvalidModelFileReason.DuplicateKey, at, $"'weight_map' names tensor '{DisplayText.Escape(tensor)}' twice; {InvalidModelFileException.DuplicateKeyWhy}");
                     }
                 }
             }
@@ -199,7 +200,7 @@ public sealed class SafetensorsIndex : ModelFile
     private static string ResolveShard(string indexPath, string folder, string file)
     {
         InvalidModelFileException Escape(string why)
-            => new(indexPath, InvalidModelFileReason.ShardPathEscapesFolder, null, $"shard '{file}' {why}");
+            => new(indexPath, InvalidModelFileReason.ShardPathEscapesFolder, null, $"shard '{DisplayText.Escape(file)}' {why}");
 
         if (file.Length == 0 || file.Contains('\0') || Path.IsPathRooted(file) || file.Contains(':'))
         {
@@ -238,7 +239,7 @@ public sealed class SafetensorsIndex : ModelFile
 
         if (!File.Exists(candidate))
         {
-            throw new InvalidModelFileException(indexPath, InvalidModelFileReason.ShardNotFound, null, $"shard '{file}' does not exist");
+            throw new InvalidModelFileException(indexPath, InvalidModelFileReason.ShardNotFound, null, $"shard '{DisplayText.Escape(file)}' does not exist");
         }
 
         return candidate;

@@ -67,7 +67,8 @@ public sealed record ConversionResult(string OutputPath, long OutputBytes, int T
 /// </summary>
 /// <remarks>
 /// <para>The input (and VAE) are validated with <see cref="ModelFile.Open(string, ModelFileOptions?)"/> first, so a
-/// malformed or pickle-based file never reaches native code. The output is written to a temporary file beside it,
+/// malformed or pickle-based file never reaches native code; a safetensors file with a tensor type upstream cannot
+/// load (<see cref="SafetensorsDTypes.IsLoadable(SafetensorsDType)"/>) is refused too. The output is written to a temporary file beside it,
 /// checked with the managed GGUF/safetensors reader, and only then renamed into place: a failed or cancelled
 /// conversion never leaves half a file.</para>
 /// <para>Cancellation: upstream's converter cannot be interrupted. The token is observed before the conversion
@@ -249,7 +250,8 @@ public static class ModelConverter
             if (string.IsNullOrWhiteSpace(path)) throw new ArgumentException($"{name}: the path is empty.", name);
             string full = Path.GetFullPath(path);
             if (!File.Exists(full)) throw new ArgumentException($"{name}: no file at '{path}'.", name, new FileNotFoundException(null, full));
-            var file = ModelFile.Open(full, new ModelFileOptions { AllowLegacyPickle = options.AllowLegacyPickle });
+            // Upstream's converter reads the input with its model loader, so what loading refuses is refused here too.
+            var file = ModelFile.OpenForLoading(full, new ModelFileOptions { AllowLegacyPickle = options.AllowLegacyPickle });
             if (file is SafetensorsIndex)
                 throw new ArgumentException($"{name}: '{path}' is a sharded checkpoint index; upstream converts single files only.", name);
             return file;

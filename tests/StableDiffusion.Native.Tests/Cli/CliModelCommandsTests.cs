@@ -93,6 +93,80 @@ public sealed class CliModelCommandsTests : IDisposable
     }
 
     [Fact]
+    public void Inspect_prints_hostile_metadata_escaped_one_line_per_key()
+    {
+        var w = new SafetensorsWriter();
+        w.Metadata["note\nfamily: SDXL"] = "v\u001b]0;pwned\u0007";
+        w.Metadata["\u001b]0;pwned\u0007"] = "line one\r\nkind: Lora\u202e";
+        w.Metadata["long"] = new string('x', 300) + "😀";
+        w.Add("w", "F32", [1], new byte[4]);
+        string path = Path.Combine(this.temp.Path, "hostile.safetensors");
+        w.WriteFile(path);
+
+        var (exit, output, error) = Invoke("inspect", path);
+        Assert.Equal(0, exit);
+        Assert.Equal(string.Empty, error);
+        string[] lines = output.Split(Environment.NewLine);
+        Assert.Contains(@"  note\nfamily: SDXL = v\x1b]0;pwned\x07", lines);
+        Assert.Contains(@"  \x1b]0;pwned\x07 = line one\r\nkind: Lora\u202e", lines);
+        Assert.Contains("  long = " + new string('x', 99) + "…", lines);
+
+        // The only "family:" line is the real one, and nothing reaches the terminal unescaped.
+        Assert.Single(lines, l => l.StartsWith("family:", StringComparison.Ordinal));
+        Assert.DoesNotContain(lines, l => l.StartsWith("kind: Lora", StringComparison.Ordinal));
+        Assert.DoesNotContain(output.Replace(Environment.NewLine, string.Empty, StringComparison.Ordinal), c => char.IsControl(c) || c == '\u202e');
+    }
+
+    [Fact]
+    public void Inspect_describes_an_fnuz_file_and_says_it_cannot_be_loaded()
+    {
+        string path = Path.Combine(this.temp.Path, "fnuz.safetensors");
+        new SafetensorsWriter().Add("w", "F8_E4M3FNUZ", [4], new byte[4]).Add("b", "F32", [4], new byte[16]).WriteFile(path);
+        var (exit, output, error) = Invoke("inspect", path);
+        Assert.Equal(0, exit);
+        Assert.Equal(string.Empty, error);
+        Assert.Contains("  F8_E4M3FNUZ      1", output);
+        Assert.Contains("loadable:    no (stable-diffusion.cpp cannot load F8_E4M3FNUZ tensors)", output);
+        Assert.DoesNotContain("loadable:", Invoke("inspect", TestModelFactory.Sd1(unetChannels: 32)).Out);
+    }
+
+    [Fact]
+    public void Models_prints_hostile_names_and_errors_escaped()
+    {
+        File.WriteAllBytes(Path.Combine(this.temp.Path, "good.safetensors"), ValidSafetensors());
+        File.WriteAllBytes(Path.Combine(this.temp.Path, "bad.safetensors"), Safetensors("""{"x\nfamily: SDXL\u001b]0;pwned\u0007":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}""", 4));
+        if (!OperatingSystem.IsWindows())
+        {
+            File.WriteAllBytes(Path.Combine(this.temp.Path, "evil\u001b[2J\nname.safetensors"), ValidSafetensors());
+        }
+
+        var (exit, output, _) = Invoke("models", "--dir", this.temp.Path);
+        Assert.Equal(0, exit);
+        string[] lines = output.Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries);
+        Assert.Contains(lines, l => l.StartsWith("bad ", StringComparison.Ordinal) && l.Contains(@"tensor 'x\nfamily: SDXL\x1b]0;pwned\x07'", StringComparison.Ordinal));
+        if (!OperatingSystem.IsWindows())
+        {
+            Assert.Contains(lines, l => l.StartsWith(@"evil\x1b[2J\nname ", StringComparison.Ordinal));
+        }
+
+        Assert.Equal(OperatingSystem.IsWindows() ? 3 : 4, lines.Length); // the folder line and one per file
+        Assert.DoesNotContain(string.Concat(lines), c => char.IsControl(c));
+    }
+
+    [Fact]
+    public void Errors_quoting_the_file_are_escaped_on_one_line()
+    {
+        string bad = Path.Combine(this.temp.Path, "bad.safetensors");
+        File.WriteAllBytes(bad, Safetensors("""{"x\nfamily: SDXL\u001b]0;pwned\u0007":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}""", 4));
+        var (exit, output, error) = Invoke("inspect", bad);
+        Assert.Equal(1, exit);
+        Assert.Equal(string.Empty, output);
+        string line = Assert.Single(error.Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains(@"tensor 'x\nfamily: SDXL\x1b]0;pwned\x07'", line);
+        Assert.DoesNotContain(line, c => char.IsControl(c));
+    }
+
+    [Fact]
     public void Models_on_an_empty_folder_says_so()
     {
         var (exit, output, _) = Invoke("models", "--dir", Path.Combine(this.temp.Path, "none"));

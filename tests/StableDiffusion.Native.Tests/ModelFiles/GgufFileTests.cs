@@ -73,6 +73,21 @@ public class GgufFileTests
     }
 
     [Fact]
+    public void NamesFromTheFileAreEscapedInErrors()
+    {
+        byte[] bytes = Gguf(3, 0, 2, w => { Str(w, "k\nfamily: SDXL\u001b]0;pwned\u0007"); w.Write(4u); w.Write(1u); Str(w, "k\nfamily: SDXL\u001b]0;pwned\u0007"); w.Write(4u); w.Write(2u); });
+        var ex = Assert.Throws<InvalidModelFileException>(() => GgufFile.Read(new MemoryStream(bytes)));
+        Assert.Equal(InvalidModelFileReason.DuplicateKey, ex.Reason);
+        Assert.Contains(@"'k\nfamily: SDXL\x1b]0;pwned\x07' appears twice", ex.Message);
+        Assert.Contains("some take the first, others the last", ex.Message);
+
+        ex = Assert.Throws<InvalidModelFileException>(() => GgufFile.Read(new MemoryStream(GgufOneTensor([4], dataBytes: 8, name: "t\u001b[2J\u202e"))));
+        Assert.Equal(InvalidModelFileReason.TensorDataOutOfBounds, ex.Reason);
+        Assert.Contains(@"tensor 't\x1b[2J\u202e'", ex.Message);
+        Assert.DoesNotContain(ex.Message, c => char.IsControl(c) || c == '\u202e');
+    }
+
+    [Fact]
     public void CorpusIsLarge() => Assert.True(Cases.Count >= 40, $"{Cases.Count} cases");
 
     [Fact]

@@ -63,6 +63,118 @@ public sealed class ModelFileTests : IDisposable
     }
 
     [Fact]
+    public void DispatcherRecognizesAHeaderAfterWhitespace()
+    {
+        const string Tensor = "{\"t\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]}}";
+        string noExt = this.temp.Put("spaced", Safetensors(" \r\n\t" + Tensor, 1));
+        Assert.Single(Assert.IsType<SafetensorsFile>(ModelFile.Open(noExt)).Tensors);
+
+        // A run longer than the sniffed head is still recognized by a safetensors name, and nothing else.
+        string longRun = new(' ', ModelFile.SniffLength * 2);
+        string named = this.temp.Put("far.safetensors", Safetensors(longRun + Tensor, 1));
+        Assert.Single(Assert.IsType<SafetensorsFile>(ModelFile.Open(named)).Tensors);
+        var ex = Assert.Throws<InvalidModelFileException>(() => ModelFile.Open(this.temp.Put("far", Safetensors(longRun + Tensor, 1))));
+        Assert.Equal(InvalidModelFileReason.UnrecognizedFormat, ex.Reason);
+    }
+
+    [Fact]
+    public void IndexErrorsEscapeTensorAndShardNames()
+    {
+        this.Shard("a.safetensors", "x");
+        var ex = Assert.Throws<InvalidModelFileException>(() => SafetensorsIndex.Open(this.Index("""{"weight_map":{"x":"a\nfamily: SDXL\u001b]0;pwned\u0007.safetensors"}}""")));
+        Assert.Equal(InvalidModelFileReason.ShardPathEscapesFolder, ex.Reason); // for its ':'
+        Assert.Contains(@"shard 'a\nfamily: SDXL\x1b]0;pwned\x07.safetensors'", ex.Message);
+
+        ex = Assert.Throws<InvalidModelFileException>(() => SafetensorsIndex.Open(this.Index("""{"weight_map":{"x":"a\n\u001b[2Jb.safetensors"}}""")));
+        Assert.Equal(InvalidModelFileReason.ShardNotFound, ex.Reason);
+        Assert.Contains(@"shard 'a\n\x1b[2Jb.safetensors' does not exist", ex.Message);
+
+        ex = Assert.Throws<InvalidModelFileException>(() => SafetensorsIndex.Open(this.Index("""{"weight_map":{"y\u202e\r":"a.safetensors"}}""")));
+        Assert.Equal(InvalidModelFileReason.TensorMissingFromShard, ex.Reason);
+        Assert.Contains(@"tensor 'y\u202e\r'", ex.Message);
+
+        ex = Assert.Throws<InvalidModelFileException>(() => SafetensorsIndex.Open(this.Index("""{"weight_map":{"x":"a.safetensors","x":"a.safetensors"}}""")));
+        Assert.Equal(InvalidModelFileReason.DuplicateKey, ex.Reason);
+        Assert.Contains("some take the first, others the last", ex.Message);
+    }
+
+    [Fact]
+    public void FnuzFileIsInspectableButNotLoadable()
+    {
+        var w = new SafetensorsWriter();
+        w.Add("model.diffusion_model.input_blocks.0.0.weight", "F16", [8, 4, 3, 3], new byte[8 * 4 * 9 * 2]);
+        w.Add("model.diffusion_model.out.2.weight", "F8_E4M3FNUZ", [4, 8], new byte[32]);
+        w.Add("model.diffusion_model.out.2.bias", "F8_E5M2FNUZ", [4], new byte[4]);
+        string path = Path.Combine(this.temp.Path, "fnuz.safetensors");
+        w.WriteFile(path);
+
+        var file = Assert.IsType<SafetensorsFile>(ModelFile.Open(path));
+        Assert.Equal(SafetensorsDType.F8_E4M3FNUZ, file.Tensors[1].DType);
+        ModelInfo info = ModelInfo.FromFile(path);
+        Assert.Equal(3, info.TensorCount);
+        Assert.Equal(1, info.DTypeHistogram["F8_E4M3FNUZ"]);
+        Assert.Equal(1, info.DTypeHistogram["F8_E5M2FNUZ"]);
+        Assert.Equal(["F8_E4M3FNUZ", "F8_E5M2FNUZ"], info.UnloadableTypes);
+        Assert.Equal(ModelKind.DiffusionModel, info.Kind);
+        Assert.True(info.EstimateMemory().TotalBytes > 0); // the loadable F16 tensor still counts
+
+        var ex = Assert.Throws<InvalidModelFileException>(() => ModelFile.OpenForLoading(path));
+        Assert.Equal(InvalidModelFileReason.UnsupportedDataType, ex.Reason);
+        Assert.Equal(path, ex.FilePath);
+        Assert.Contains("tensor 'model.diffusion_model.out.2.weight' has dtype F8_E4M3FNUZ", ex.Message);
+        Assert.Contains("stable-diffusion.cpp cannot load", ex.Message);
+        Assert.Equal(InvalidModelFileReason.UnsupportedDataType, Assert.Throws<InvalidModelFileException>(() => Validation.ModelFileOrNull(path)).Reason);
+        Assert.Equal(InvalidModelFileReason.UnsupportedDataType, Assert.Throws<InvalidModelFileException>(() => Validation.Options(new GeneratorOptions { DiffusionModelPath = path })).Reason);
+    }
+
+    [Fact]
+    public void LoadingRefusesAnIndexWithAnFnuzShard()
+    {
+        this.Shard("a.safetensors", "x");
+        new SafetensorsWriter().Add("y", "F8_E5M2FNUZ", [2], new byte[2]).WriteFile(Path.Combine(this.temp.Path, "b.safetensors"));
+        string index = this.Index("""{"weight_map":{"x":"a.safetensors","y":"b.safetensors"}}""");
+        Assert.Equal(["F8_E5M2FNUZ"], ModelInfo.FromFile(index).UnloadableTypes);
+        var ex = Assert.Throws<InvalidModelFileException>(() => ModelFile.OpenForLoading(index));
+        Assert.Equal(InvalidModelFileReason.UnsupportedDataType, ex.Reason);
+        Assert.Equal(Path.Combine(this.temp.Path, "b.safetensors"), ex.FilePath);
+        Assert.Contains("tensor 'y' has dtype F8_E5M2FNUZ", ex.Message);
+    }
+
+    [Fact]
+    public void LoadingAcceptsWhatUpstreamLoads()
+    {
+        var w = new SafetensorsWriter();
+        foreach (string dtype in new[] { "F16", "BF16", "F32", "F64", "F8_E4M3", "F8_E5M2", "I8", "I32", "I64", "U8" })
+        {
+            w.Add("t." + dtype, dtype, [2], new byte[2 * SafetensorsWriter.BytesPerElement(dtype)]);
+        }
+
+        string path = Path.Combine(this.temp.Path, "loadable.safetensors");
+        w.WriteFile(path);
+        Assert.IsType<SafetensorsFile>(ModelFile.OpenForLoading(path));
+        Assert.Empty(ModelInfo.FromFile(path).UnloadableTypes);
+        Assert.IsType<GgufFile>(ModelFile.OpenForLoading(this.temp.Put("m.gguf", GgufOneTensor([4]))));
+    }
+
+    [Fact]
+    public void TheLoadableDTypesAreExactlyUpstreams()
+    {
+        // Upstream's safetensors_dtype_to_ggml_type table, plus U8, which it skips instead of refusing.
+        SafetensorsDType[] loadable =
+        [
+            SafetensorsDType.F16, SafetensorsDType.BF16, SafetensorsDType.F32, SafetensorsDType.F64, SafetensorsDType.F8_E4M3,
+            SafetensorsDType.F8_E5M2, SafetensorsDType.I8, SafetensorsDType.I32, SafetensorsDType.I64, SafetensorsDType.U8,
+        ];
+        foreach (SafetensorsDType d in Enum.GetValues<SafetensorsDType>())
+        {
+            Assert.Equal(loadable.Contains(d), SafetensorsDTypes.IsLoadable(d));
+        }
+
+        Assert.False(SafetensorsDTypes.IsLoadable(SafetensorsDType.F8_E4M3FNUZ));
+        Assert.False(SafetensorsDTypes.IsLoadable(SafetensorsDType.F8_E5M2FNUZ));
+    }
+
+    [Fact]
     public void UnknownAndEmptyFilesAreRejected()
     {
         var ex = Assert.Throws<InvalidModelFileException>(() => ModelFile.Open(this.temp.Put("notes.txt", "hello world, not a model"u8.ToArray())));

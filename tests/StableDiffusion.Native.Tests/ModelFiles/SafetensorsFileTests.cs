@@ -21,14 +21,21 @@ public class SafetensorsFileTests
         ["lone-surrogate-escape"] = (() => Safetensors("""{"\ud800":{"dtype":"F32","shape":[],"data_offsets":[0,4]}}""", 4), InvalidModelFileReason.InvalidUtf8),
         ["array-root"] = (() => Safetensors("[]", 0), InvalidModelFileReason.UnexpectedStructure),
         ["string-root"] = (() => Safetensors("\"x\"", 0), InvalidModelFileReason.UnexpectedStructure),
-        ["leading-space"] = (() => Safetensors(" {}", 0), InvalidModelFileReason.UnexpectedStructure),
         ["empty-header"] = (() => Safetensors("", 0), InvalidModelFileReason.UnexpectedStructure),
+        ["only-whitespace"] = (() => Safetensors(" \t\r\n  ", 0), InvalidModelFileReason.UnexpectedStructure),
+        ["leading-form-feed"] = (() => Safetensors("\f{}", 0), InvalidModelFileReason.UnexpectedStructure),
+        ["leading-vertical-tab"] = (() => Safetensors("\v{}", 0), InvalidModelFileReason.UnexpectedStructure),
+        ["leading-nbsp"] = (() => Safetensors("\u00a0{}", 0), InvalidModelFileReason.UnexpectedStructure),
+        ["leading-nul"] = (() => Safetensors("\0{}", 0), InvalidModelFileReason.UnexpectedStructure),
+        ["leading-space-then-array"] = (() => Safetensors("  []", 0), InvalidModelFileReason.UnexpectedStructure),
         ["unclosed"] = (() => Safetensors("{", 0), InvalidModelFileReason.InvalidJson),
         ["trailing-comma"] = (() => Safetensors("""{"__metadata__":{"a":"b"},}""", 0), InvalidModelFileReason.InvalidJson),
         ["comment"] = (() => Safetensors("{/* x */}", 0), InvalidModelFileReason.InvalidJson),
         ["trailing-garbage"] = (() => Safetensors("{}x", 0), InvalidModelFileReason.TrailingHeaderBytes),
         ["two-objects"] = (() => Safetensors("{}{}", 0), InvalidModelFileReason.TrailingHeaderBytes),
         ["trailing-nul"] = (() => Safetensors("{}\0", 0), InvalidModelFileReason.TrailingHeaderBytes),
+        ["trailing-form-feed"] = (() => Safetensors("{}  \f", 0), InvalidModelFileReason.TrailingHeaderBytes),
+        ["trailing-nbsp"] = (() => Safetensors("{}\u00a0", 0), InvalidModelFileReason.TrailingHeaderBytes),
         ["deep-65"] = (() => Safetensors("{\"__metadata__\":" + new string('[', 64) + new string(']', 64) + "}", 0), InvalidModelFileReason.NestingTooDeep),
         ["deep-100000"] = (() => Safetensors("{\"a\":" + new string('[', 100_000) + new string(']', 100_000) + "}", 0), InvalidModelFileReason.NestingTooDeep),
         ["tensor-is-number"] = (() => Safetensors("""{"t":1}""", 0), InvalidModelFileReason.UnexpectedStructure),
@@ -40,17 +47,29 @@ public class SafetensorsFileTests
         ["duplicate-metadata"] = (() => Safetensors("""{"__metadata__":{},"__metadata__":{}}""", 0), InvalidModelFileReason.DuplicateKey),
         ["duplicate-dtype-field"] = (() => Safetensors("""{"t":{"dtype":"U8","dtype":"U8","shape":[1],"data_offsets":[0,1]}}""", 1), InvalidModelFileReason.DuplicateKey),
         ["duplicate-shape-field"] = (() => Safetensors("""{"t":{"dtype":"U8","shape":[1],"shape":[1],"data_offsets":[0,1]}}""", 1), InvalidModelFileReason.DuplicateKey),
+        ["duplicate-offsets-field"] = (() => Safetensors("""{"t":{"dtype":"U8","shape":[1],"data_offsets":[0,1],"data_offsets":[0,1]}}""", 1), InvalidModelFileReason.DuplicateKey),
+        ["duplicate-unknown-field"] = (() => Safetensors("""{"t":{"dtype":"U8","x":1,"shape":[1],"x":2,"data_offsets":[0,1]}}""", 1), InvalidModelFileReason.DuplicateKey),
+        ["duplicate-null-metadata"] = (() => Safetensors("""{"__metadata__":null,"__metadata__":{}}""", 0), InvalidModelFileReason.DuplicateKey),
         ["metadata-array"] = (() => Safetensors("""{"__metadata__":[]}""", 0), InvalidModelFileReason.InvalidMetadata),
         ["metadata-number-value"] = (() => Safetensors("""{"__metadata__":{"a":1}}""", 0), InvalidModelFileReason.InvalidMetadata),
         ["metadata-nested"] = (() => Safetensors("""{"__metadata__":{"a":{"b":"c"}}}""", 0), InvalidModelFileReason.InvalidMetadata),
+        ["metadata-string"] = (() => Safetensors("""{"__metadata__":"x"}""", 0), InvalidModelFileReason.InvalidMetadata),
+        ["metadata-false"] = (() => Safetensors("""{"__metadata__":false}""", 0), InvalidModelFileReason.InvalidMetadata),
+        ["metadata-null-value"] = (() => Safetensors("""{"__metadata__":{"a":null}}""", 0), InvalidModelFileReason.InvalidMetadata),
         ["missing-dtype"] = (() => Safetensors("""{"t":{"shape":[1],"data_offsets":[0,1]}}""", 1), InvalidModelFileReason.InvalidTensorEntry),
         ["missing-shape"] = (() => Safetensors("""{"t":{"dtype":"U8","data_offsets":[0,1]}}""", 1), InvalidModelFileReason.InvalidTensorEntry),
         ["missing-offsets"] = (() => Safetensors("""{"t":{"dtype":"U8","shape":[1]}}""", 1), InvalidModelFileReason.InvalidTensorEntry),
-        ["extra-field"] = (() => Safetensors("""{"t":{"dtype":"U8","shape":[1],"data_offsets":[0,1],"x":0}}""", 1), InvalidModelFileReason.InvalidTensorEntry),
+        ["extra-field-deep"] = (() => Safetensors("{\"t\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1],\"x\":" + new string('[', 63) + new string(']', 63) + "}}", 1), InvalidModelFileReason.NestingTooDeep),
+        ["extra-field-bad-json"] = (() => Safetensors("""{"t":{"dtype":"U8","shape":[1],"data_offsets":[0,1],"x":[1,]}}""", 1), InvalidModelFileReason.InvalidJson),
+        ["extra-field-lone-surrogate"] = (() => Safetensors("""{"t":{"dtype":"U8","shape":[1],"data_offsets":[0,1],"\ud800":0}}""", 1), InvalidModelFileReason.InvalidUtf8),
+        ["extra-field-without-dtype"] = (() => Safetensors("""{"t":{"type":"U8","shape":[1],"data_offsets":[0,1]}}""", 1), InvalidModelFileReason.InvalidTensorEntry),
         ["dtype-number"] = (() => OneTensor("U8", "[1]", "[0,1]", 1).Replace("\"U8\"", "  7 "), InvalidModelFileReason.InvalidTensorEntry),
         ["dtype-lowercase"] = (() => OneTensor("f16", "[1]", "[0,2]", 2), InvalidModelFileReason.UnknownDataType),
         ["dtype-unknown"] = (() => OneTensor("Q4_0", "[1]", "[0,2]", 2), InvalidModelFileReason.UnknownDataType),
         ["dtype-padded"] = (() => OneTensor("F16 ", "[1]", "[0,2]", 2), InvalidModelFileReason.UnknownDataType),
+        ["dtype-fnuz-lowercase"] = (() => OneTensor("F8_E4M3fnuz", "[1]", "[0,1]", 1), InvalidModelFileReason.UnknownDataType),
+        ["dtype-fn"] = (() => OneTensor("F8_E4M3FN", "[1]", "[0,1]", 1), InvalidModelFileReason.UnknownDataType),
+        ["fnuz-size-mismatch"] = (() => OneTensor("F8_E5M2FNUZ", "[4]", "[0,8]", 8), InvalidModelFileReason.TensorSizeMismatch),
         ["shape-negative"] = (() => OneTensor("U8", "[-1]", "[0,0]", 0), InvalidModelFileReason.InvalidShape),
         ["shape-float"] = (() => OneTensor("U8", "[2.0]", "[0,2]", 2), InvalidModelFileReason.InvalidShape),
         ["shape-exponent"] = (() => OneTensor("U8", "[2e0]", "[0,2]", 2), InvalidModelFileReason.InvalidShape),
@@ -103,6 +122,100 @@ public class SafetensorsFileTests
         SafetensorsFile file = SafetensorsFile.Read(new MemoryStream(bytes));
         Assert.Single(file.Tensors);
         Assert.Equal(8 + file.HeaderLength + 0, file.Tensors[0].FileOffset);
+    }
+
+    [Theory]
+    [InlineData(" ")]
+    [InlineData("\t")]
+    [InlineData("\r\n")]
+    [InlineData(" \t\r\n \n\n")]
+    public void LeadingWhitespaceIsAccepted(string lead)
+    {
+        // serde_json, which the reference reader uses, skips space, tab, CR and LF before the object, as it does after.
+        string header = lead + "{\"t\":{\"dtype\":\"F16\",\"shape\":[2],\"data_offsets\":[0,4]}}  ";
+        SafetensorsFile file = SafetensorsFile.Read(new MemoryStream(Safetensors(header, 4)));
+        SafetensorsTensorInfo t = Assert.Single(file.Tensors);
+        Assert.Equal("t", t.Name);
+        Assert.Equal(Encoding.UTF8.GetByteCount(header), file.HeaderLength);
+        Assert.Equal(file.DataStart, t.FileOffset);
+    }
+
+    [Fact]
+    public void UnknownTensorFieldsAreIgnored()
+    {
+        byte[] bytes = Safetensors(
+            """{"a":{"note":"x","dtype":"F32","extra":{"k":[1,{"a":null,"a":true}],"\u00e9":-1.5e3},"shape":[2],"n":null,"data_offsets":[0,8],"t":false},"b":{"dtype":"U8","shape":[2],"data_offsets":[8,10],"deep":""" + new string('[', 62) + new string(']', 62) + "}}",
+            10);
+        SafetensorsFile file = SafetensorsFile.Read(new MemoryStream(bytes));
+        Assert.Equal(["a", "b"], file.Tensors.Select(t => t.Name));
+        Assert.True(file.TryGetTensor("a", out var a));
+        Assert.Equal(SafetensorsDType.F32, a.DType);
+        Assert.Equal([2L], a.Shape);
+        Assert.Equal(8, a.DataLength);
+        Assert.True(file.TryGetTensor("b", out var b));
+        Assert.Equal(8, b.DataOffset);
+    }
+
+    [Fact]
+    public void NullMetadataMeansNoMetadata()
+    {
+        SafetensorsFile file = SafetensorsFile.Read(new MemoryStream(Safetensors("""{"__metadata__":null,"t":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}""", 1)));
+        Assert.Empty(file.Metadata);
+        Assert.Single(file.Tensors);
+        Assert.Empty(SafetensorsFile.Read(new MemoryStream(Safetensors("""{"__metadata__" : null}""", 0))).Metadata);
+    }
+
+    [Theory]
+    [InlineData("""{"t":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"t":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}}""", "the header holds the key 't' twice")]
+    [InlineData("""{"__metadata__":{"a":"1","a":"2"}}""", "the metadata holds the key 'a' twice")]
+    [InlineData("""{"t":{"dtype":"U8","dtype":"U8","shape":[1],"data_offsets":[0,1]}}""", "tensor 't' has two 'dtype' fields")]
+    [InlineData("""{"t":{"dtype":"U8","x":1,"shape":[1],"x":2,"data_offsets":[0,1]}}""", "tensor 't' has two 'x' fields")]
+    public void DuplicateKeysAreRefusedSayingWhy(string header, string what)
+    {
+        var ex = Assert.Throws<InvalidModelFileException>(() => SafetensorsFile.Read(new MemoryStream(Safetensors(header, 2))));
+        Assert.Equal(InvalidModelFileReason.DuplicateKey, ex.Reason);
+        Assert.Contains(what, ex.Message);
+        Assert.Contains("some take the first, others the last", ex.Message);
+        Assert.Contains("some take the first, others the last", ex.Detail);
+    }
+
+    [Fact]
+    public void FnuzDTypesAreAcceptedWithOneBytePerElement()
+    {
+        byte[] bytes = Safetensors("""{"a":{"dtype":"F8_E4M3FNUZ","shape":[2,3],"data_offsets":[0,6]},"b":{"dtype":"F8_E5M2FNUZ","shape":[5],"data_offsets":[6,11]}}""", 11);
+        SafetensorsFile file = SafetensorsFile.Read(new MemoryStream(bytes));
+        Assert.Equal([SafetensorsDType.F8_E4M3FNUZ, SafetensorsDType.F8_E5M2FNUZ], file.Tensors.Select(t => t.DType));
+        Assert.Equal([6L, 5L], file.Tensors.Select(t => t.DataLength));
+        Assert.Equal("F8_E4M3FNUZ", SafetensorsDTypes.Name(SafetensorsDType.F8_E4M3FNUZ));
+        Assert.Equal(8, SafetensorsDTypes.BitSize(SafetensorsDType.F8_E5M2FNUZ));
+    }
+
+    [Fact]
+    public void DTypeNumbersNeverChange()
+    {
+        // Public contract: new dtypes are appended, so earlier values keep their numbers.
+        Assert.Equal(0, (int)SafetensorsDType.BOOL);
+        Assert.Equal(7, (int)SafetensorsDType.F8_E4M3);
+        Assert.Equal(19, (int)SafetensorsDType.U64);
+        Assert.Equal(20, (int)SafetensorsDType.F8_E4M3FNUZ);
+        Assert.Equal(21, (int)SafetensorsDType.F8_E5M2FNUZ);
+    }
+
+    [Fact]
+    public void NamesFromTheFileAreEscapedInErrors()
+    {
+        // A tensor name that would fake a second line and set the terminal title if printed raw.
+        byte[] bytes = Safetensors("""{"x\nfamily: SDXL\u001b]0;pwned\u0007\u202e":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}""", 4);
+        var ex = Assert.Throws<InvalidModelFileException>(() => SafetensorsFile.Read(new MemoryStream(bytes), "evil\n.safetensors"));
+        Assert.Equal(InvalidModelFileReason.TensorSizeMismatch, ex.Reason);
+        Assert.Contains(@"tensor 'x\nfamily: SDXL\x1b]0;pwned\x07\u202e'", ex.Message);
+        Assert.Contains(@"'evil\n.safetensors'", ex.Message);
+        Assert.Equal("evil\n.safetensors", ex.FilePath);
+        Assert.DoesNotContain(ex.Message, c => char.IsControl(c) || c == '\u202e');
+
+        string longName = new('n', 500);
+        ex = Assert.Throws<InvalidModelFileException>(() => SafetensorsFile.Read(new MemoryStream(Safetensors("{\"" + longName + "\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,4]}}", 4))));
+        Assert.Contains("'" + new string('n', DisplayText.DefaultMaxLength - 1) + "…'", ex.Message);
     }
 
     [Fact]
