@@ -1,9 +1,9 @@
 using BenchmarkDotNet.Attributes;
-using SixLabors.ImageSharp.PixelFormats;
+using StableDiffusion.Native.Imaging;
 
 namespace StableDiffusion.Native.Benchmarks;
 
-/// <summary>Native RGB buffer → Image&lt;Rgb24&gt; → PNG with parameters, at 512×512 (target ≤ 10 ms).</summary>
+/// <summary>Native RGB buffer → ImageBuffer → PNG with parameters, at 512×512 (target ≤ 10 ms).</summary>
 [MemoryDiagnoser]
 public class PngBenchmark
 {
@@ -21,7 +21,7 @@ public class PngBenchmark
     [Benchmark]
     public long NativeBufferToPng()
     {
-        using var image = new GeneratedImage(GeneratedImage.FromRgb(_rgb, 512, 512),
+        var image = new GeneratedImage(ImageBuffer.FromPixels(PixelFormat.Rgb24, 512, 512, _rgb),
             new GenerationParameters { Prompt = "a lighthouse", Steps = 20, CfgScale = 7, Seed = 42, Width = 512, Height = 512, Sampler = Sampler.Euler });
         _output.Position = 0;
         image.SaveAsPng(_output);
@@ -38,7 +38,7 @@ public class PngBenchmark
         for (int i = 0; i < 510; i++)
         {
             long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
-            using var image = new GeneratedImage(GeneratedImage.FromRgb(b._rgb, 512, 512), new GenerationParameters { Prompt = "a lighthouse", Seed = 42, Width = 512, Height = 512 });
+            var image = new GeneratedImage(ImageBuffer.FromPixels(PixelFormat.Rgb24, 512, 512, b._rgb), new GenerationParameters { Prompt = "a lighthouse", Seed = 42, Width = 512, Height = 512 });
             long t1 = System.Diagnostics.Stopwatch.GetTimestamp();
             b._output.Position = 0;
             image.SaveAsPng(b._output);
@@ -51,6 +51,6 @@ public class PngBenchmark
         }
         convert.Sort();
         save.Sort();
-        Console.WriteLine($"native buffer -> Image<Rgb24>: median {convert[250]:F2} ms; -> PNG: median {save[250]:F2} ms, p90 {save[450]:F2} ms; PNG bytes {b._output.Position}");
+        Console.WriteLine($"native buffer -> ImageBuffer: median {convert[250]:F2} ms; -> PNG: median {save[250]:F2} ms, p90 {save[450]:F2} ms; PNG bytes {b._output.Position}");
     }
 }

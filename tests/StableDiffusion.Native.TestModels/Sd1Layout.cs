@@ -6,7 +6,7 @@ public sealed record TensorSpec(string Name, long[] Shape)
     public long Elements => Shape.Aggregate(1L, (a, d) => a * d);
 
     /// <summary>ggml's order (ne[0] innermost), as upstream logs and reference tables print it.</summary>
-    public long[] Ne => Shape.Reverse().ToArray();
+    public long[] Ne => Enumerable.Reverse(Shape).ToArray();
 }
 
 /// <summary>

@@ -33,7 +33,6 @@ public sealed class LoadCycleMemoryTests(ITestOutputHelper output)
             {
                 var images = generator.TextToImage(request);
                 Assert.Equal(64, images[0].Width);
-                foreach (var i in images) i.Dispose();
             }
             raw[cycle] = WorkingSet(trim: false);
             rss[cycle] = WorkingSet(trim: true);

@@ -1,4 +1,5 @@
 using SixLabors.ImageSharp;
+using SixLabors.ImageSharp.Formats.Png;
 using SixLabors.ImageSharp.PixelFormats;
 using StableDiffusion.Native.Imaging;
 
@@ -49,7 +50,7 @@ public sealed class PngWriterTests
         Assert.Equal(parameters.Prompt, read.Prompt);
         Assert.Equal(parameters.NegativePrompt, read.NegativePrompt);
         png.Position = 0;
-        var text = SixLabors.ImageSharp.Formats.Png.PngMetadataExtensions.GetPngMetadata(Image.Identify(png).Metadata).TextData;
+        var text = Image.Identify(png).Metadata.GetPngMetadata().TextData;
         Assert.Contains(text, t => t.Keyword == "Software" && t.Value == "my app");
         Assert.Single(text, t => t.Keyword == GenerationParameters.PngKeyword);
     }

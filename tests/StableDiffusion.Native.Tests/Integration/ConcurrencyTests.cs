@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 
+using StableDiffusion.Native.Imaging;
+
 namespace StableDiffusion.Native.Tests.Integration;
 
 [Collection(NativeCollection.Name)]
@@ -27,7 +29,6 @@ public sealed class ConcurrencyTests(TinyGeneratorFixture fixture)
         Task.WaitAll(ta, tb);
         Assert.Equal(new[] { 0, 1, 2, 3 }, a.Where(p => p.Phase == GenerationPhase.Sampling).Select(p => p.Step));
         Assert.Equal(new[] { 0, 1, 2, 3, 4, 5 }, b.Where(p => p.Phase == GenerationPhase.Sampling).Select(p => p.Step));
-        foreach (var i in ta.Result.Concat(tb.Result)) i.Dispose();
     }
 
     [SkippableFact]
@@ -47,7 +48,6 @@ public sealed class ConcurrencyTests(TinyGeneratorFixture fixture)
         foreach (var image in results)
         {
             PixelAssert.Identical(image.Seed == 11 ? reference1.Image : reference2.Image, image.Image);
-            image.Dispose();
         }
     }
 

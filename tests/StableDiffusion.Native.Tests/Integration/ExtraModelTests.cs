@@ -1,3 +1,4 @@
+using StableDiffusion.Native.Quantization;
 using StableDiffusion.Native.Imaging;
 using StableDiffusion.Native.ModelFiles;
 using StableDiffusion.Native.TestModels;
@@ -80,7 +81,7 @@ public sealed class ExtraModelTests
     {
         NativeTestEnvironment.Require();
         using var generator = Generator.Load(new GeneratorOptions { ModelPath = ExtraTestModels.Sd1ForControlNet(), Threads = 2 });
-        var e = Assert.Throws<StableDiffusionException>(() => generator.LoadControlNet(ExtraTestModels.Esrgan()));
+        var e = Assert.Throws<GenerationException>(() => generator.LoadControlNet(ExtraTestModels.Esrgan()));
         Assert.NotEmpty(e.NativeLog);
         Assert.False(generator.HasControlNet);
     }

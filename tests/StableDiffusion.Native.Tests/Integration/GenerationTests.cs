@@ -173,7 +173,7 @@ public sealed class GenerationTests(TinyGeneratorFixture fixture)
         try
         {
             new SafetensorsWriter().Add("just.a.tensor", "F32", [4], new byte[16]).WriteFile(path);
-            var failure = Assert.Throws<StableDiffusionException>(() => Generator.Load(new GeneratorOptions { ModelPath = path }));
+            var failure = Assert.Throws<GenerationException>(() => Generator.Load(new GeneratorOptions { ModelPath = path }));
             Assert.NotEmpty(failure.NativeLog);
             Assert.Contains(failure.NativeLog, l => l.StartsWith("error:", StringComparison.Ordinal));
         }

@@ -1,3 +1,4 @@
+using StableDiffusion.Native.Quantization;
 using StableDiffusion.Native.ModelFiles;
 using StableDiffusion.Native.Tests.Integration;
 using static StableDiffusion.Native.Tests.ModelFiles.RawModelBytes;
@@ -206,7 +207,7 @@ public sealed class ConversionNativeTests : IDisposable
 
         using (var second = Generator.Load(options))
         {
-            using var image = Assert.Single(second.TextToImage(NativeTestEnvironment.Small()));
+            var image = Assert.Single(second.TextToImage(NativeTestEnvironment.Small()));
             Assert.Equal(64, image.Width);
             Assert.Equal(64, image.Height);
         }

@@ -1,3 +1,4 @@
+using StableDiffusion.Native.Quantization;
 using StableDiffusion.Native.ModelFiles;
 using StableDiffusion.Native.Tests.Native;
 using static StableDiffusion.Native.Tests.ModelFiles.RawModelBytes;

@@ -1,5 +1,7 @@
 using StableDiffusion.Native.Interop;
 
+using StableDiffusion.Native.Native;
+
 namespace StableDiffusion.Native.Tests.Native;
 
 /// <summary>NativeRuntime.CompareAbi: what refuses a runtime built from another commit or with another struct layout.</summary>
@@ -10,7 +12,7 @@ public sealed class AbiCheckTests
     private static Dictionary<string, long> NativeFacts() => SdLayout.Facts.ToDictionary(f => f.Name, f => f.Value, StringComparer.Ordinal);
 
     private static string? Compare(IReadOnlyDictionary<string, long> facts, string? nativeCommit = null)
-        => NativeRuntime.CompareAbi(nativeCommit ?? Sd.UpstreamCommit, facts, Sd.UpstreamCommit, SdLayout.Facts);
+        => NativeRuntimeLoader.CompareAbi(nativeCommit ?? Sd.UpstreamCommit, facts, Sd.UpstreamCommit, SdLayout.Facts);
 
     [Fact]
     public void Identical_commit_and_facts_are_accepted()

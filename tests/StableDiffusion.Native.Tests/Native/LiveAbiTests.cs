@@ -2,6 +2,8 @@ using System.Runtime.InteropServices;
 using StableDiffusion.Native.Interop;
 using StableDiffusion.Native.Tests.Integration;
 
+using StableDiffusion.Native.Native;
+
 namespace StableDiffusion.Native.Tests.Native;
 
 /// <summary>The ABI check against the real runtime: its facts equal the bindings', and one altered fact is refused.</summary>
@@ -33,7 +35,7 @@ public sealed class LiveAbiTests
             Assert.True(facts.TryGetValue(fact.Name, out long value), "runtime lacks " + fact.Name);
             Assert.True(value == fact.Value, $"{fact.Name}: runtime {value}, bindings {fact.Value}");
         }
-        Assert.Null(NativeRuntime.CompareAbi(commit, facts, Sd.UpstreamCommit, SdLayout.Facts));
+        Assert.Null(NativeRuntimeLoader.CompareAbi(commit, facts, Sd.UpstreamCommit, SdLayout.Facts));
     }
 
     [SkippableFact]
@@ -44,7 +46,7 @@ public sealed class LiveAbiTests
         var field = SdLayout.Facts.First(f => f.Name == "sd_img_gen_params_t.sample_params" || (f.Name.StartsWith("sd_img_gen_params_t.", StringComparison.Ordinal) && f.Value > 0));
         facts[field.Name] += 8;
 
-        string? message = NativeRuntime.CompareAbi(commit, facts, Sd.UpstreamCommit, SdLayout.Facts);
+        string? message = NativeRuntimeLoader.CompareAbi(commit, facts, Sd.UpstreamCommit, SdLayout.Facts);
 
         Assert.NotNull(message);
         Assert.Contains(field.Name, message);
@@ -59,7 +61,7 @@ public sealed class LiveAbiTests
         nint handle = NativeLibrary.Load(info.LibraryPath);
         try
         {
-            NativeRuntime.CheckAbi(handle, info.LibraryPath);
+            NativeRuntimeLoader.CheckAbi(handle, info.LibraryPath);
         }
         finally
         {
@@ -73,7 +75,7 @@ public sealed class LiveAbiTests
         nint other = NativeLibrary.Load(ggml!);
         try
         {
-            var e = Assert.Throws<NativeAbiMismatchException>(() => NativeRuntime.CheckAbi(other, ggml!));
+            var e = Assert.Throws<NativeAbiMismatchException>(() => NativeRuntimeLoader.CheckAbi(other, ggml!));
             Assert.Equal(ggml, e.LibraryPath);
             Assert.Contains("sdnet_* shim exports", e.Message);
             Assert.Contains(Sd.UpstreamCommit, e.Message);

@@ -1,6 +1,8 @@
 using System.Reflection;
 using System.Runtime.InteropServices;
 
+using StableDiffusion.Native.Imaging;
+
 namespace StableDiffusion.Native.Tests.Native;
 
 /// <summary>

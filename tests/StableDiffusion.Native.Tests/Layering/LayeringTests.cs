@@ -3,7 +3,7 @@ using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 
-namespace StableDiffusion.Native.Tests.Architecture;
+namespace StableDiffusion.Native.Tests.Layering;
 
 /// <summary>
 /// The rooms of the core library and the one direction they may depend in, checked on its source with the
