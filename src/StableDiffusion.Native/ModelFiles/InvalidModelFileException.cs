@@ -156,8 +156,29 @@ public enum InvalidModelFileReason
 /// <see cref="Exception.Message"/> and <see cref="Detail"/> are one line of printable text even when they quote a
 /// hostile file. The readers additionally shorten every name they quote.
 /// </remarks>
-public class InvalidModelFileException : Exception
+public class InvalidModelFileException : StableDiffusionException
 {
+    /// <summary>Initializes a new instance with a default message (the file and reason unknown).</summary>
+    public InvalidModelFileException()
+        : this(null, InvalidModelFileReason.UnrecognizedFormat, null, "the file is not a valid model file")
+    {
+    }
+
+    /// <summary>Initializes a new instance with a message (the file unknown, the reason <see cref="InvalidModelFileReason.UnrecognizedFormat"/>).</summary>
+    /// <param name="message">What is wrong with the file; control characters in it are escaped.</param>
+    public InvalidModelFileException(string? message)
+        : this(null, InvalidModelFileReason.UnrecognizedFormat, null, message ?? "the file is not a valid model file")
+    {
+    }
+
+    /// <summary>Initializes a new instance with a message and the exception that caused it.</summary>
+    /// <param name="message">What is wrong with the file; control characters in it are escaped.</param>
+    /// <param name="innerException">The cause, or null.</param>
+    public InvalidModelFileException(string? message, Exception? innerException)
+        : this(null, InvalidModelFileReason.UnrecognizedFormat, null, message ?? "the file is not a valid model file", innerException)
+    {
+    }
+
     /// <summary>Initializes a new instance of the <see cref="InvalidModelFileException"/> class.</summary>
     /// <param name="filePath">The path or display name of the file; may be <see langword="null"/>.</param>
     /// <param name="reason">The machine-stable reason.</param>
@@ -203,6 +224,26 @@ public class InvalidModelFileException : Exception
 /// </summary>
 public sealed class UnsafeModelFormatException : InvalidModelFileException
 {
+    /// <summary>Initializes a new instance for an unnamed pickle-based file.</summary>
+    public UnsafeModelFormatException()
+        : this(null, ModelFileFormat.LegacyPickle)
+    {
+    }
+
+    /// <summary>Initializes a new instance with a message (the file unknown).</summary>
+    /// <param name="message">Why the file is refused.</param>
+    public UnsafeModelFormatException(string? message)
+        : this(message, (Exception?)null)
+    {
+    }
+
+    /// <summary>Initializes a new instance with a message and the exception that caused it.</summary>
+    /// <param name="message">Why the file is refused.</param>
+    /// <param name="innerException">The cause, or null.</param>
+    public UnsafeModelFormatException(string? message, Exception? innerException)
+        : base(null, InvalidModelFileReason.UnsafeLegacyFormat, null, message ?? "pickle-based checkpoints are refused by default", innerException)
+        => this.Format = ModelFileFormat.LegacyPickle;
+
     /// <summary>Initializes a new instance of the <see cref="UnsafeModelFormatException"/> class.</summary>
     /// <param name="filePath">The path of the file.</param>
     /// <param name="format">The detected format.</param>

@@ -21,19 +21,22 @@ public enum ModelFileFormat
     LegacyPickle,
 }
 
-/// <summary>Options for <see cref="ModelFile.Open(string, ModelFileOptions?)"/>.</summary>
-public sealed class ModelFileOptions
+/// <summary>
+/// Options for <see cref="ModelFile.Open(string, ModelFileOptions?)"/>. Immutable: a security switch such as
+/// <see cref="AllowLegacyPickle"/> is chosen per call, never flipped for a whole process.
+/// </summary>
+public sealed record ModelFileOptions
 {
-    /// <summary>Gets the default options (pickle-based formats refused).</summary>
+    /// <summary>The default options: pickle-based formats refused.</summary>
     public static ModelFileOptions Default { get; } = new();
 
     /// <summary>
-    /// Gets or sets a value indicating whether pickle-based checkpoints (<see cref="ModelFileFormat.TorchZip"/> and
+    /// Whether pickle-based checkpoints (<see cref="ModelFileFormat.TorchZip"/> and
     /// <see cref="ModelFileFormat.LegacyPickle"/>) are returned as a <see cref="LegacyModelFile"/> descriptor
     /// instead of being refused with <see cref="UnsafeModelFormatException"/>. Their content is never inspected,
-    /// unpickled or executed by this library either way.
+    /// unpickled or executed by this library either way. Off by default.
     /// </summary>
-    public bool AllowLegacyPickle { get; set; }
+    public bool AllowLegacyPickle { get; init; }
 }
 
 /// <summary>

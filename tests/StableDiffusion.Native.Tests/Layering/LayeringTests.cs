@@ -91,8 +91,13 @@ public sealed class LayeringTests
 
     private static Analysis Analyze()
     {
-        var trees = SourceFiles().Select(f => CSharpSyntaxTree.ParseText(File.ReadAllText(f), new CSharpParseOptions(LanguageVersion.Preview), f)).ToList();
-        var compilation = CSharpCompilation.Create("LayeringProbe", trees, References(),
+        var parse = new CSharpParseOptions(LanguageVersion.Preview);
+        var trees = SourceFiles().Select(f => CSharpSyntaxTree.ParseText(File.ReadAllText(f), parse, f)).ToList();
+        // The SDK's implicit usings (ImplicitUsings=enable), which the build writes into obj/.
+        var implicitUsings = CSharpSyntaxTree.ParseText(
+            "global using System; global using System.Collections.Generic; global using System.IO; global using System.Linq; " +
+            "global using System.Net.Http; global using System.Threading; global using System.Threading.Tasks;", parse);
+        var compilation = CSharpCompilation.Create("LayeringProbe", trees.Append(implicitUsings), References(),
             new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, allowUnsafe: true, nullableContextOptions: NullableContextOptions.Enable));
         var errors = compilation.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).Take(5).ToList();
         Assert.True(errors.Count == 0, "the probe compilation failed: " + string.Join("; ", errors));
