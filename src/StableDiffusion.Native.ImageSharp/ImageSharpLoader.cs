@@ -58,11 +58,10 @@ public static class ImageSharpLoader
     /// <returns>The decoded image.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="stream"/> is null.</exception>
     /// <exception cref="ArgumentException">
-    /// The stream cannot be read; its content is not an image ImageSharp reads or is corrupt; or its header gives a
+    /// The stream cannot be read (or has been disposed); its content is not an image ImageSharp reads or is corrupt; or its header gives a
     /// width or height under 1 or over <see cref="MaxDimension"/> (the message names the size).
     /// </exception>
     /// <exception cref="IOException">Reading the stream failed.</exception>
-    /// <exception cref="ObjectDisposedException">The stream has been disposed.</exception>
     public static ImageBuffer LoadRgb(Stream stream) => LoadStream(stream, PixelFormat.Rgb24);
 
     /// <summary>
@@ -92,11 +91,10 @@ public static class ImageSharpLoader
     /// <returns>The decoded mask.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="stream"/> is null.</exception>
     /// <exception cref="ArgumentException">
-    /// The stream cannot be read; its content is not an image ImageSharp reads or is corrupt; or its header gives a
+    /// The stream cannot be read (or has been disposed); its content is not an image ImageSharp reads or is corrupt; or its header gives a
     /// width or height under 1 or over <see cref="MaxDimension"/> (the message names the size).
     /// </exception>
     /// <exception cref="IOException">Reading the stream failed.</exception>
-    /// <exception cref="ObjectDisposedException">The stream has been disposed.</exception>
     public static ImageBuffer LoadMask(Stream stream) => LoadStream(stream, PixelFormat.Gray8);
 
     private static ImageBuffer LoadFile(string path, PixelFormat format)

@@ -312,5 +312,8 @@ public sealed class LoaderTests : IDisposable
         Assert.Throws<ArgumentException>(() => Get(loader).LoadRgb(" "));
         using var writeOnly = new FileStream(_temp.File("write-only"), FileMode.Create, FileAccess.Write);
         Assert.Throws<ArgumentException>(() => Get(loader).LoadRgbStream(writeOnly));
+        var disposed = new MemoryStream(TestImages.PngWithHeader(4, 4));
+        disposed.Dispose();
+        Assert.Throws<ArgumentException>(() => Get(loader).LoadRgbStream(disposed));
     }
 }
