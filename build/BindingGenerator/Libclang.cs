@@ -117,7 +117,7 @@ public enum CXDiagnosticSeverity
     Fatal = 4,
 }
 
-public static unsafe partial class Libclang
+internal static unsafe partial class Libclang
 {
     private const string Lib = "libclang";
 
@@ -224,7 +224,8 @@ public static unsafe partial class Libclang
         var handle = GCHandle.Alloc(list);
         try
         {
-            clang_visitChildren(parent, &Visit, GCHandle.ToIntPtr(handle));
+            // Non-zero only when the visitor asked to break, which Visit never does.
+            _ = clang_visitChildren(parent, &Visit, GCHandle.ToIntPtr(handle));
         }
         finally
         {

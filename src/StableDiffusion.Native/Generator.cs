@@ -242,7 +242,7 @@ public sealed class Generator : IDisposable
         }
     }
 
-    private IReadOnlyList<GeneratedImage> Generate(ImageRequest request, IProgress<GenerationProgress>? progress, CancellationToken cancellationToken)
+    private List<GeneratedImage> Generate(ImageRequest request, IProgress<GenerationProgress>? progress, CancellationToken cancellationToken)
     {
         Validation.Request(request);
         ThrowIfDisposed();

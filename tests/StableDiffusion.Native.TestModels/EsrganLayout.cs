@@ -15,7 +15,7 @@ public static class EsrganLayout
     /// <param name="scale">1, 2 or 4: how many ×2 upsampling convs exist.</param>
     public static IReadOnlyList<TensorSpec> RrdbNet(int blocks = 1, int scale = 4)
     {
-        if (blocks < 1) throw new ArgumentOutOfRangeException(nameof(blocks));
+        ArgumentOutOfRangeException.ThrowIfLessThan(blocks, 1);
         if (scale is not (1 or 2 or 4)) throw new ArgumentOutOfRangeException(nameof(scale), "ESRGAN scales are 1, 2 or 4.");
         const int f = Features, g = GrowthChannels;
         var list = new List<TensorSpec>();

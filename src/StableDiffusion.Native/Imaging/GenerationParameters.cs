@@ -9,26 +9,42 @@ namespace StableDiffusion.Native.Imaging;
 /// </summary>
 public sealed record GenerationParameters
 {
+    /// <summary>The PNG text keyword A1111, sd-cli and this library store the parameters under.</summary>
     public const string PngKeyword = "parameters";
 
+    /// <summary>The prompt.</summary>
     public string Prompt { get; init; } = "";
+    /// <summary>The negative prompt (empty for none).</summary>
     public string NegativePrompt { get; init; } = "";
+    /// <summary>Sampling steps.</summary>
     public int Steps { get; init; }
+    /// <summary>Classifier-free guidance scale.</summary>
     public float CfgScale { get; init; }
+    /// <summary>Distilled guidance (Flux), when set.</summary>
     public float? Guidance { get; init; }
+    /// <summary>Sampler eta, when set.</summary>
     public float? Eta { get; init; }
+    /// <summary>The seed of this image.</summary>
     public long Seed { get; init; }
+    /// <summary>Width in pixels.</summary>
     public int Width { get; init; }
+    /// <summary>Height in pixels.</summary>
     public int Height { get; init; }
+    /// <summary>The sampler, when known.</summary>
     public Sampler? Sampler { get; init; }
+    /// <summary>The scheduler, when known.</summary>
     public Scheduler? Scheduler { get; init; }
+    /// <summary>The model's file name, when known.</summary>
     public string? Model { get; init; }
     /// <summary>Denoising strength, for image-to-image and inpainting.</summary>
     public float? Strength { get; init; }
+    /// <summary>CLIP layers skipped, when set.</summary>
     public int? ClipSkip { get; init; }
     /// <summary>Key/value pairs this type does not model, kept so a round trip loses nothing.</summary>
     public IReadOnlyDictionary<string, string> Extra { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>The A1111 text: prompt, "Negative prompt: …" and one line of "Key: value" settings.</summary>
+    /// <returns>The text <see cref="Parse"/> reads back.</returns>
     public override string ToString()
     {
         var c = CultureInfo.InvariantCulture;
@@ -54,7 +70,10 @@ public sealed record GenerationParameters
     }
 
     /// <summary>Parses the text of a <c>parameters</c> chunk (ours, sd-cli's or A1111's).</summary>
-    /// <exception cref="FormatException">The text has no "Steps:" line.</exception>
+    /// <param name="text">The chunk's text.</param>
+    /// <returns>The parameters; keys this type does not model land in <see cref="Extra"/>.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="text"/> is null.</exception>
+    /// <exception cref="FormatException">The text has no "Steps:" line, or a known key has an invalid value.</exception>
     public static GenerationParameters Parse(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
@@ -129,14 +148,26 @@ public sealed record GenerationParameters
         return p;
     }
 
-    /// <summary>Reads the parameters stored in a PNG; null when it has none. Only the header chunks are decoded.</summary>
+    /// <summary>Reads the parameters stored in a PNG; null when it has none. Only the text chunks before the pixels are read.</summary>
+    /// <param name="path">A PNG file.</param>
+    /// <returns>The parameters, or null.</returns>
+    /// <exception cref="ArgumentException"><paramref name="path"/> is empty.</exception>
+    /// <exception cref="FileNotFoundException">There is no such file.</exception>
+    /// <exception cref="InvalidDataException">The file is not a PNG, or a text chunk is malformed.</exception>
+    /// <exception cref="FormatException">The chunk's text is not generation parameters.</exception>
     public static GenerationParameters? Read(string path)
     {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
         using var stream = File.OpenRead(path);
         return Read(stream);
     }
 
-    /// <inheritdoc cref="Read(string)"/>
+    /// <summary>Reads the parameters stored in a PNG stream; null when it has none.</summary>
+    /// <param name="stream">A PNG, read from its current position.</param>
+    /// <returns>The parameters, or null.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="stream"/> is null.</exception>
+    /// <exception cref="InvalidDataException">The stream is not a PNG, or a text chunk is malformed.</exception>
+    /// <exception cref="FormatException">The chunk's text is not generation parameters.</exception>
     public static GenerationParameters? Read(Stream stream)
     {
         ArgumentNullException.ThrowIfNull(stream);

@@ -241,7 +241,7 @@ public sealed class LegacyModelFile : ModelFile
     public long FileLength { get; }
 
     /// <summary>Gets a value indicating whether the content was inspected; always <see langword="false"/>.</summary>
-    public bool IsInspected => false;
+    public bool IsInspected { get; }
 
     internal override IEnumerable<TensorDescriptor> GetTensorDescriptors() => [];
 }

@@ -149,6 +149,8 @@ public readonly record struct MemoryEstimate(long DiffusionModelBytes, long Text
 /// </summary>
 public sealed class ModelInfo
 {
+    private static readonly string[] InputConvNames = ["model.diffusion_model.input_blocks.0.0.weight", "model.diffusion_model.img_in.weight", "unet.conv_in.weight"];
+
     private const string DiffusionPrefix = "model.diffusion_model.";
 
     // Tensors stable-diffusion.cpp never loads (its unused-tensor list; matched as name prefixes).
@@ -554,8 +556,7 @@ public sealed class ModelInfo
         bool middle1 = Has("model.diffusion_model.middle_block.1.") || Has("unet.mid_block.resnets.1.");
         bool output311 = Has("model.diffusion_model.output_blocks.3.1.transformer_blocks.1") || Has("unet.up_blocks.1.attentions.0.transformer_blocks.1");
 
-        string inputName = new[] { "model.diffusion_model.input_blocks.0.0.weight", "model.diffusion_model.img_in.weight", "unet.conv_in.weight" }
-            .FirstOrDefault(byName.ContainsKey) ?? string.Empty;
+        string inputName = InputConvNames.FirstOrDefault(byName.ContainsKey) ?? string.Empty;
         long inChannels = Ne(inputName, 2);
         bool inpaint = inChannels == 9;
         bool pix2pix = inChannels == 8;

@@ -185,6 +185,8 @@ internal sealed class NativeCallScope : IDisposable
         }
     }
 
+    private static readonly System.Buffers.SearchValues<char> s_digits = System.Buffers.SearchValues.Create("0123456789");
+
     /// <summary>Upstream prefixes every line with "file.cpp:line - "; this is the text after it.</summary>
     internal static string Message(string line)
     {
@@ -194,7 +196,7 @@ internal sealed class NativeCallScope : IDisposable
         if (colon <= 0) return line;
         var number = line.AsSpan(colon + 1, dash - colon - 1).Trim();
         // "file.cpp:1234 - ": a non-empty run of digits, and no space in the file name.
-        return number.Length > 0 && !number.ContainsAnyExcept("0123456789") && !line.AsSpan(0, colon).Contains(' ') ? line[(dash + 3)..] : line;
+        return number.Length > 0 && !number.ContainsAnyExcept(s_digits) && !line.AsSpan(0, colon).Contains(' ') ? line[(dash + 3)..] : line;
     }
 
     internal static ILogger? GlobalLogger

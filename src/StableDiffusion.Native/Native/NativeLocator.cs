@@ -108,7 +108,7 @@ internal static class NativeLocator
     public static string CacheRoot() => UserDirectories.FromEnvironment(CacheVariable, UserDirectories.CacheRoot);
 
     /// <summary>Sub-directories ordered so GPU flavors come before the portable CPU one, newest first within a flavor.</summary>
-    private static IEnumerable<string> PresetPreference(string dir)
+    private static List<string> PresetPreference(string dir)
     {
         if (!Directory.Exists(dir)) return [];
         string[] order = ["cuda", "vulkan", "metal", "cpu", "cpu-native"];

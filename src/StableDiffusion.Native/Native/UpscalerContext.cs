@@ -64,8 +64,13 @@ internal sealed unsafe class UpscalerContext : IDisposable
 internal static unsafe class NativeConverter
 {
     /// <summary>Converts one checkpoint (and optional VAE) into <paramref name="output"/>; false when upstream failed.</summary>
+    /// <param name="input">The checkpoint.</param>
+    /// <param name="vae">A VAE to bake in, or null.</param>
+    /// <param name="output">The file to write (.safetensors or .gguf by name).</param>
     /// <param name="sdType">The <c>sd_type_t</c> to write.</param>
     /// <param name="rules">Tensor-type rules; upstream builds a std::string from them, so null becomes "" (null aborts the process).</param>
+    /// <param name="convertNames">Rename tensors to upstream's names.</param>
+    /// <param name="threads">Worker threads, 0 for upstream's choice.</param>
     public static bool Convert(string input, string? vae, string output, int sdType, string? rules, bool convertNames, int threads)
     {
         NativeRuntimeLoader.EnsureLoaded();

@@ -82,13 +82,12 @@ public static class ModelConverter
     /// <param name="input">The source model (.safetensors or .gguf).</param>
     /// <param name="output">The file to write; its folder must exist. <c>.safetensors</c> writes safetensors, anything else GGUF.</param>
     /// <param name="type">The weight type. Tensors upstream keeps in their type (biases, norms, embeddings...) stay.</param>
-    /// <param name="options">Optional settings.</param>
     /// <returns>The written file.</returns>
     /// <exception cref="ArgumentException">A path is missing, the output folder does not exist, the output is the input, or a rule is invalid.</exception>
     /// <exception cref="InvalidModelFileException">The input is malformed or refused (pickle).</exception>
     /// <exception cref="StableDiffusionException">Upstream failed to convert, or wrote a file that does not validate.</exception>
-    public static ConversionResult Convert(string input, string output, QuantizationType type, ConvertOptions? options = null)
-        => Convert(input, output, type, options, null, CancellationToken.None);
+    public static ConversionResult Convert(string input, string output, QuantizationType type)
+        => Convert(input, output, type, null, null, CancellationToken.None);
 
     /// <summary>Converts on a worker thread. See the class remarks for how cancellation behaves.</summary>
     public static Task<ConversionResult> ConvertAsync(
@@ -109,9 +108,9 @@ public static class ModelConverter
         string input,
         string output,
         QuantizationType type,
-        ConvertOptions? options,
-        IProgress<ConversionProgress>? progress,
-        CancellationToken cancellationToken)
+        ConvertOptions? options = null,
+        IProgress<ConversionProgress>? progress = null,
+        CancellationToken cancellationToken = default)
         => Run(Plan.Create(input, output, type, options ?? new ConvertOptions()), progress, cancellationToken);
 
     /// <summary>Whether <paramref name="path"/> would be written as safetensors (upstream decides by the name).</summary>

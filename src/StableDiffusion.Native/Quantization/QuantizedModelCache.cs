@@ -99,9 +99,9 @@ public sealed class QuantizedModelCache
         string? rules,
         ILogger? logger = null,
         bool allowLegacyPickle = false,
+        int? threads = null,
         IProgress<ConversionProgress>? progress = null,
-        CancellationToken cancellationToken = default,
-        int? threads = null)
+        CancellationToken cancellationToken = default)
     {
         string path = PathFor(sourcePath, type, rules);
         lock (s_keyLocks.GetOrAdd(path, _ => new object()))

@@ -44,7 +44,7 @@ public sealed class LayeringTests
     {
         var folders = Directory.GetDirectories(SourceRoot()).Select(Path.GetFileName)
             .Where(f => f is not ("bin" or "obj" or "Properties"));
-        Assert.Empty(folders.Where(f => !Rooms.Contains(f)));
+        Assert.DoesNotContain(folders, f => !Rooms.Contains(f));
     }
 
     [Fact]
@@ -78,7 +78,7 @@ public sealed class LayeringTests
         var leaks = analysis.References.Where(r => r.ToRoom == "Interop" && r.FromRoom is not ("Interop" or "Native"))
             .Select(r => $"{r.FromType} uses {r.ToType} at {r.Location}").Distinct().ToList();
         Assert.Empty(leaks);
-        Assert.Empty(analysis.UnsafeCode.Where(u => !u.StartsWith("Interop", StringComparison.Ordinal) && !u.StartsWith("Native", StringComparison.Ordinal)));
+        Assert.DoesNotContain(analysis.UnsafeCode, u => !u.StartsWith("Interop", StringComparison.Ordinal) && !u.StartsWith("Native", StringComparison.Ordinal));
     }
 
     private static int Rank(string room) => Array.IndexOf(Rooms, room);
