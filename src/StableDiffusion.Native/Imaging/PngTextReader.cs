@@ -99,7 +99,8 @@ internal static class PngTextReader
     {
         if (stream.CanSeek)
         {
-            stream.Seek(count, SeekOrigin.Current);
+            // A chunk length can point far past the end; stop at the end instead of seeking there.
+            stream.Seek(Math.Min(count, Math.Max(0, stream.Length - stream.Position)), SeekOrigin.Current);
             return;
         }
         Span<byte> sink = stackalloc byte[4096];

@@ -29,7 +29,7 @@ internal sealed unsafe class SdContext : IDisposable
     {
         NativeRuntimeLoader.EnsureLoaded();
         using var arena = new NativeArena();
-        sd_ctx_params_t p;
+        sd_ctx_params_t p = default;
         Sd.sd_ctx_params_init(&p);
         ContextParamsMapper.Map(spec, arena, ref p);
         using var scope = NativeCallScope.Enter(logger);
@@ -112,7 +112,7 @@ internal sealed unsafe class SdContext : IDisposable
     public IReadOnlyList<NativeImage> GenerateImage(ImageGenerationSpec spec, NativeCallbacks callbacks, ILogger? logger, CancellationToken cancellationToken)
     {
         using var arena = new NativeArena();
-        sd_img_gen_params_t p;
+        sd_img_gen_params_t p = default;
         Sd.sd_img_gen_params_init(&p);
         ImageGenParamsMapper.Map(spec, arena, ref p);
 

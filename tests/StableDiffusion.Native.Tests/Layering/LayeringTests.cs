@@ -99,7 +99,8 @@ public sealed class LayeringTests
             "global using System.Net.Http; global using System.Threading; global using System.Threading.Tasks;", parse);
         var compilation = CSharpCompilation.Create("LayeringProbe", trees.Append(implicitUsings), References(),
             new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, allowUnsafe: true, nullableContextOptions: NullableContextOptions.Enable));
-        var errors = compilation.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).Take(5).ToList();
+        // CS8795: the LibraryImport bodies come from a source generator that this probe does not run.
+        var errors = compilation.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error && d.Id != "CS8795").Take(5).ToList();
         Assert.True(errors.Count == 0, "the probe compilation failed: " + string.Join("; ", errors));
 
         var references = new ConcurrentBag<Reference>();
