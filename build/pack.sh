@@ -6,10 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 version="${1:-0.1.0-dev}"
 out=artifacts/packages
-dotnet pack src/StableDiffusion.Native -c Release -o "$out" -p:Version="$version"
+# SdnetReleaseBuild: the packed library records no checkout, so shipped apps never probe one.
+dotnet pack src/StableDiffusion.Native -c Release -o "$out" -p:Version="$version" -p:SdnetReleaseBuild=true
 # The image-library adapters: managed only, versioned with the library they depend on.
 for adapter in ImageSharp SkiaSharp; do
-  dotnet pack "src/StableDiffusion.Native.$adapter" -c Release -o "$out" -p:Version="$version"
+  dotnet pack "src/StableDiffusion.Native.$adapter" -c Release -o "$out" -p:Version="$version" -p:SdnetReleaseBuild=true
 done
 for flavor in cpu cuda vulkan metal; do
   if [ -d "artifacts/native/$flavor/runtimes" ]; then

@@ -31,15 +31,25 @@ set(SDNET_CACHE_DIR "${SDNET_CACHE_ROOT}/${SDNET_SD_COMMIT}/${SDNET_RUNTIME_FLAV
 set(_manifest "${CMAKE_BINARY_DIR}/sdnet-runtime.json")
 file(WRITE "${_manifest}" "{\n  \"sdCommit\": \"${SDNET_SD_COMMIT}\",\n  \"ggmlCommit\": \"${SDNET_GGML_COMMIT}\",\n  \"flavor\": \"${SDNET_RUNTIME_FLAVOR}\",\n  \"shim\": \"${SDNET_SHIM_HASH}\",\n  \"rid\": \"${SDNET_RID}\"\n}\n")
 
+# The managed loader refuses native code from cache folders other accounts can write, so the folders are made
+# private (0700) on Unix; Windows keeps the per-user ACLs of %LOCALAPPDATA%.
+set(_private "")
+if(UNIX)
+  set(_private COMMAND chmod 700 "${SDNET_CACHE_ROOT}" "${SDNET_CACHE_ROOT}/${SDNET_SD_COMMIT}" "${SDNET_CACHE_DIR}")
+endif()
+
 add_custom_target(sdnet-cache
+  COMMAND "${CMAKE_COMMAND}" -E make_directory "${SDNET_CACHE_ROOT}/${SDNET_SD_COMMIT}"
   COMMAND "${CMAKE_COMMAND}" -E rm -rf "${SDNET_CACHE_DIR}"
   COMMAND "${CMAKE_COMMAND}" -E make_directory "${SDNET_CACHE_DIR}/runtimes/${SDNET_RID}"
   COMMAND "${CMAKE_COMMAND}" -E copy_directory "${SDNET_RUNTIME_DIR}" "${SDNET_CACHE_DIR}/runtimes/${SDNET_RID}/native"
   COMMAND "${CMAKE_COMMAND}" -E copy "${_manifest}" "${SDNET_CACHE_DIR}/sdnet-runtime.json"
+  ${_private}
   DEPENDS ${SDNET_RUNTIME_TARGETS}
   COMMENT "Caching the ${SDNET_RUNTIME_FLAVOR} runtime in ${SDNET_CACHE_DIR}"
   VERBATIM)
 unset(_root)
+unset(_private)
 unset(_shim)
 unset(_hash)
 unset(_content)

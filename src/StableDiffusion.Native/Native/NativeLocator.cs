@@ -14,6 +14,15 @@ internal static class NativeLocator
     /// <summary>Environment variable overriding the user-level cache of built runtimes.</summary>
     public const string CacheVariable = "SDNET_NATIVE_CACHE";
 
+    /// <summary>
+    /// Environment variable naming a checkout whose <c>artifacts/native</c> builds may be loaded by any app: the
+    /// explicit opt-in for a developer running an app from outside the checkout.
+    /// </summary>
+    public const string DevCheckoutVariable = "SDNET_DEV_CHECKOUT";
+
+    /// <summary>The assembly metadata key under which a developer build records the checkout it was built in.</summary>
+    public const string CheckoutMetadataKey = "StableDiffusion.Native.Checkout";
+
     public static string LibraryFileName =>
         OperatingSystem.IsWindows() ? LibraryStem + ".dll"
         : OperatingSystem.IsMacOS() ? "lib" + LibraryStem + ".dylib"
@@ -68,40 +77,100 @@ internal static class NativeLocator
         }
     }
 
-    /// <summary>Directories to probe, in order, each with the reason it is probed.</summary>
-    public static IEnumerable<(string Source, string Directory)> CandidateDirectories(string? explicitDirectory, string baseDirectory)
+    /// <summary>
+    /// Directories to probe, in order, each with the reason it is probed, and a reason it must not be (then it is
+    /// listed as skipped and never loaded from).
+    /// </summary>
+    public static IEnumerable<(string Source, string Directory, string? Skip)> CandidateDirectories(string? explicitDirectory, string baseDirectory)
+        => CandidateDirectories(explicitDirectory, baseDirectory, BuildCheckout);
+
+    internal static IEnumerable<(string Source, string Directory, string? Skip)> CandidateDirectories(string? explicitDirectory, string baseDirectory, string? buildCheckout)
     {
         if (!string.IsNullOrEmpty(explicitDirectory))
-            yield return ("NativeRuntime.SearchDirectory", explicitDirectory);
+            yield return ("NativeRuntime.SearchDirectory", explicitDirectory, null);
         string? fromEnv = Environment.GetEnvironmentVariable(PathVariable);
         if (!string.IsNullOrEmpty(fromEnv))
-            yield return (PathVariable, fromEnv);
+            yield return (PathVariable, fromEnv, null);
 
         if (AppContext.GetData("NATIVE_DLL_SEARCH_DIRECTORIES") is string searchDirs)
         {
             foreach (string dir in searchDirs.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
-                yield return ("NATIVE_DLL_SEARCH_DIRECTORIES", dir);
+                yield return ("NATIVE_DLL_SEARCH_DIRECTORIES", dir, null);
         }
 
         var rids = RidFallbacks();
         foreach (string rid in rids)
-            yield return ($"app runtimes/{rid}/native", Path.Combine(baseDirectory, "runtimes", rid, "native"));
-        yield return ("app directory", baseDirectory);
+            yield return ($"app runtimes/{rid}/native", Path.Combine(baseDirectory, "runtimes", rid, "native"), null);
+        yield return ("app directory", baseDirectory, null);
 
-        // A checkout: the presets' build output (artifacts/native/<preset>/runtimes/<rid>/native).
-        string? repo = FindRepositoryRoot(baseDirectory);
-        if (repo is not null)
+        // A checkout's preset builds (artifacts/native/<preset>/runtimes/<rid>/native), only where they belong.
+        var (checkout, source, skip) = DevCheckout(baseDirectory, buildCheckout);
+        if (checkout is null)
         {
-            foreach (string preset in PresetPreference(Path.Combine(repo, "artifacts", "native")))
+            yield return ("dev build", buildCheckout is null ? "artifacts/native" : Path.Combine(buildCheckout, "artifacts", "native"), skip);
+        }
+        else
+        {
+            foreach (string preset in PresetPreference(Path.Combine(checkout, "artifacts", "native")))
                 foreach (string rid in rids)
-                    yield return ($"dev build ({preset})", Path.Combine(repo, "artifacts", "native", preset, "runtimes", rid, "native"));
+                    yield return ($"{source} ({preset})", Path.Combine(checkout, "artifacts", "native", preset, "runtimes", rid, "native"), null);
         }
 
-        // The user-level cache of built runtimes, keyed by the pin.
-        string pinDir = Path.Combine(CacheRoot(), Interop.Sd.UpstreamCommit);
+        // The user-level cache of built runtimes, keyed by the pin. Native code is loaded from it only while no other
+        // account can write there.
+        string root = CacheRoot();
+        string pinDir = Path.Combine(root, Interop.Sd.UpstreamCommit);
         foreach (string entry in PresetPreference(pinDir))
             foreach (string rid in rids)
-                yield return ($"runtime cache ({entry})", Path.Combine(pinDir, entry, "runtimes", rid, "native"));
+            {
+                string dir = Path.Combine(pinDir, entry, "runtimes", rid, "native");
+                yield return ($"runtime cache ({entry})", dir, Directory.Exists(dir) ? UserDirectories.WhyNotPrivate(dir, root) : null);
+            }
+    }
+
+    /// <summary>
+    /// The checkout this copy of the library was built in (recorded at build time, never by packing), or null for a
+    /// packaged or release build.
+    /// </summary>
+    internal static string? BuildCheckout { get; } = typeof(NativeLocator).Assembly
+        .GetCustomAttributes(typeof(System.Reflection.AssemblyMetadataAttribute), false)
+        .OfType<System.Reflection.AssemblyMetadataAttribute>()
+        .FirstOrDefault(a => a.Key == CheckoutMetadataKey)?.Value is { Length: > 0 } value ? value : null;
+
+    /// <summary>
+    /// Which checkout's builds to probe. Never found by walking up the folders: that would run native code from any
+    /// parent folder where someone placed the marker files and a library (the DLL search-order hijack). Instead: the
+    /// checkout named by <see cref="DevCheckoutVariable"/>, or the one this library was built in, and the latter only
+    /// when the app itself runs from inside it (the tests' and tools' output folders).
+    /// </summary>
+    internal static (string? Checkout, string Source, string? Skip) DevCheckout(string baseDirectory, string? buildCheckout)
+    {
+        string? optIn = Environment.GetEnvironmentVariable(DevCheckoutVariable);
+        if (!string.IsNullOrWhiteSpace(optIn))
+        {
+            string root = Path.GetFullPath(optIn);
+            return IsCheckout(root)
+                ? (root, $"dev build ({DevCheckoutVariable})", null)
+                : (null, "dev build", $"{DevCheckoutVariable}={root} is not a StableDiffusion.Native checkout (no CMakePresets.json and StableDiffusion.Native.sln)");
+        }
+        if (buildCheckout is null)
+            return (null, "dev build", $"skipped: a packaged build never looks above the app's folder (set {DevCheckoutVariable} to opt in)");
+        string checkout = Path.GetFullPath(buildCheckout);
+        if (!IsInside(Path.GetFullPath(baseDirectory), checkout))
+            return (null, "dev build", $"skipped: the app does not run from inside the checkout this library was built in (set {DevCheckoutVariable} to opt in)");
+        if (!IsCheckout(checkout))
+            return (null, "dev build", "skipped: the checkout this library was built in is gone");
+        return (checkout, "dev build", null);
+    }
+
+    private static bool IsCheckout(string dir)
+        => File.Exists(Path.Combine(dir, "CMakePresets.json")) && File.Exists(Path.Combine(dir, "StableDiffusion.Native.sln"));
+
+    private static bool IsInside(string path, string root)
+    {
+        var comparison = OperatingSystem.IsWindows() || OperatingSystem.IsMacOS() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
+        string prefix = Path.TrimEndingDirectorySeparator(root) + Path.DirectorySeparatorChar;
+        return (Path.TrimEndingDirectorySeparator(path) + Path.DirectorySeparatorChar).StartsWith(prefix, comparison);
     }
 
     /// <summary>The user-level cache of built runtimes (<c>SDNET_NATIVE_CACHE</c> overrides it).</summary>
@@ -127,25 +196,20 @@ internal static class NativeLocator
         }
     }
 
-    private static string? FindRepositoryRoot(string start)
-    {
-        for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "CMakePresets.json")) &&
-                File.Exists(Path.Combine(dir.FullName, "StableDiffusion.Native.sln")))
-                return dir.FullName;
-        }
-        return null;
-    }
-
     /// <summary>Tries each candidate; returns the first handle that loads, recording every attempt.</summary>
-    public static nint TryLoad(IEnumerable<(string Source, string Directory)> candidates, List<NativeProbe> probes, out string? loadedPath)
+    public static nint TryLoad(IEnumerable<(string Source, string Directory, string? Skip)> candidates, List<NativeProbe> probes, out string? loadedPath)
     {
         var seen = new HashSet<string>(OperatingSystem.IsWindows() ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal);
-        foreach (var (source, dir) in candidates)
+        foreach (var (source, dir, skip) in candidates)
         {
             string path = Path.GetFullPath(Path.Combine(dir, LibraryFileName));
             if (!seen.Add(path)) continue;
+            if (skip is not null)
+            {
+                probes.Add(new NativeProbe(source, skip.StartsWith("skipped", StringComparison.Ordinal) ? Path.GetFullPath(dir) : path,
+                    skip.StartsWith("skipped", StringComparison.Ordinal) ? skip : "refused: " + skip));
+                continue;
+            }
             if (!File.Exists(path))
             {
                 probes.Add(new NativeProbe(source, path, "not found"));
@@ -181,7 +245,7 @@ internal static class NativeLocator
         string getOne = "Reference a StableDiffusion.Native.Runtime.* package, set " + PathVariable +
                         " (or NativeRuntime.SearchDirectory) to a folder holding " + LibraryFileName +
                         ", or build one from a checkout: cmake --workflow --preset cpu.";
-        if (probes.All(p => p.Outcome == "not found")) hints.Insert(0, "No runtime file was found. " + getOne);
+        if (probes.All(p => p.Outcome == "not found" || p.Outcome.StartsWith("skipped", StringComparison.Ordinal))) hints.Insert(0, "No runtime file was found. " + getOne);
         else hints.Add("To get a working runtime: " + getOne);
         if (hints.Count > 0)
         {
@@ -196,7 +260,12 @@ internal static class NativeLocator
         foreach (var p in probes)
         {
             string e = p.Outcome;
-            if (e is "not found" or "loaded") continue;
+            if (e is "not found" or "loaded" || e.StartsWith("skipped", StringComparison.Ordinal)) continue;
+            if (e.StartsWith("refused: ", StringComparison.Ordinal))
+            {
+                yield return e["refused: ".Length..];
+                continue;
+            }
             if (e.Contains("GLIBC_", StringComparison.Ordinal) || e.Contains("GLIBCXX_", StringComparison.Ordinal))
                 yield return "The C/C++ runtime of this system is older than the one the runtime was built against (glibc/libstdc++ too old); use a newer distribution or build the runtime here.";
             if (e.Contains("libgomp", StringComparison.Ordinal) || e.Contains("vcomp", StringComparison.OrdinalIgnoreCase))

@@ -45,6 +45,53 @@ internal static class UserDirectories
         return Path.GetFullPath(string.IsNullOrWhiteSpace(value) ? fallback : value);
     }
 
+    /// <summary>
+    /// Creates <paramref name="path"/> (and its missing parents) private to the user: mode 0700 on Unix, so no other
+    /// account can plant files the library later loads. Windows keeps the per-user ACLs of %LOCALAPPDATA%.
+    /// Folders that already exist keep their mode.
+    /// </summary>
+    public static void CreatePrivate(string path)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(path);
+            return;
+        }
+        // Each missing level is created, then set to 0700 explicitly: creation modes are filtered by the umask.
+        var missing = new Stack<string>();
+        for (var dir = new DirectoryInfo(Path.GetFullPath(path)); dir is not null && !dir.Exists; dir = dir.Parent) missing.Push(dir.FullName);
+        while (missing.TryPop(out string? level))
+        {
+            Directory.CreateDirectory(level);
+            File.SetUnixFileMode(level, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
+    }
+
+    /// <summary>
+    /// Null when no other account can write <paramref name="directory"/> or any folder between it and
+    /// <paramref name="root"/> (inclusive); otherwise why not, and how to fix it. Always null on Windows.
+    /// </summary>
+    public static string? WhyNotPrivate(string directory, string root)
+    {
+        if (OperatingSystem.IsWindows()) return null;
+        string stop = Path.TrimEndingDirectorySeparator(Path.GetFullPath(root));
+        for (var dir = new DirectoryInfo(Path.GetFullPath(directory)); dir is not null; dir = dir.Parent)
+        {
+            if (dir.Exists)
+            {
+                var mode = File.GetUnixFileMode(dir.FullName);
+                if ((mode & (UnixFileMode.GroupWrite | UnixFileMode.OtherWrite)) != 0)
+                {
+                    string octal = Convert.ToString((int)mode & 0x1FF, 8).PadLeft(3, '0');
+                    return $"{dir.FullName} is writable by other users (mode {octal}), so native code there could be anyone's; " +
+                           $"make it private with: chmod go-w '{dir.FullName}'";
+                }
+            }
+            if (string.Equals(Path.TrimEndingDirectorySeparator(dir.FullName), stop, StringComparison.Ordinal)) break;
+        }
+        return null;
+    }
+
     private static string Home => Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
 
     private static string LocalAppData => Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData);

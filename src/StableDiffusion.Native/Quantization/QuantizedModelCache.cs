@@ -107,7 +107,8 @@ public sealed class QuantizedModelCache
         lock (s_keyLocks.GetOrAdd(path, _ => new object()))
         {
             if (IsValid(path)) return path;
-            System.IO.Directory.CreateDirectory(Directory);
+            // Private: another account must not be able to plant the converted weights this user loads.
+            UserDirectories.CreatePrivate(Directory);
             var options = new ConvertOptions { TensorTypeRules = rules, Logger = logger, AllowLegacyPickle = allowLegacyPickle, Overwrite = true, Threads = threads };
             ModelConverter.Convert(sourcePath, path, type, options, progress, cancellationToken);
             return path;

@@ -14,7 +14,7 @@ public sealed class NativeLocatorTests
         string a = temp.Sub("a"), b = temp.Sub("b", "nested");
         var probes = new List<NativeProbe>();
 
-        nint handle = NativeLocator.TryLoad([("first place", a), ("second place", b)], probes, out string? loaded);
+        nint handle = NativeLocator.TryLoad([("first place", a, null), ("second place", b, null)], probes, out string? loaded);
 
         Assert.Equal(0, handle);
         Assert.Null(loaded);
@@ -43,7 +43,7 @@ public sealed class NativeLocatorTests
         File.WriteAllText(file, "This is a text file, not a shared library. " + new string('x', 200) + "\n");
         var probes = new List<NativeProbe>();
 
-        nint handle = NativeLocator.TryLoad([("bogus", dir)], probes, out string? loaded);
+        nint handle = NativeLocator.TryLoad([("bogus", dir, null)], probes, out string? loaded);
 
         Assert.Equal(0, handle);
         Assert.Null(loaded);
@@ -69,7 +69,7 @@ public sealed class NativeLocatorTests
         File.WriteAllBytes(Path.Combine(bogus, NativeLocator.LibraryFileName), new byte[16]);
         var probes = new List<NativeProbe>();
 
-        NativeLocator.TryLoad([("bogus", bogus), ("empty", empty)], probes, out _);
+        NativeLocator.TryLoad([("bogus", bogus, null), ("empty", empty, null)], probes, out _);
 
         Assert.Equal(["bogus", "empty"], probes.Select(p => p.Source));
         Assert.NotEqual("not found", probes[0].Outcome);
@@ -86,12 +86,12 @@ public sealed class NativeLocatorTests
 
         NativeLocator.TryLoad(
         [
-            ("plain", dir),
-            ("trailing separator", dir + Path.DirectorySeparatorChar),
-            ("dot-dot", Path.Combine(sub, "..")),
-            ("dot", Path.Combine(dir, ".")),
-            ("other", sub),
-            ("plain again", dir),
+            ("plain", dir, null),
+            ("trailing separator", dir + Path.DirectorySeparatorChar, null),
+            ("dot-dot", Path.Combine(sub, ".."), null),
+            ("dot", Path.Combine(dir, "."), null),
+            ("other", sub, null),
+            ("plain again", dir, null),
         ], probes, out _);
 
         Assert.Equal(["plain", "other"], probes.Select(p => p.Source));
@@ -140,15 +140,15 @@ public sealed class NativeLocatorTests
 
         var candidates = NativeLocator.CandidateDirectories(explicitDir, temp.Sub("app")).ToList();
 
-        Assert.Equal(("NativeRuntime.SearchDirectory", explicitDir), candidates[0]);
-        Assert.Equal((NativeLocator.PathVariable, fromEnv), candidates[1]);
+        Assert.Equal(("NativeRuntime.SearchDirectory", explicitDir, (string?)null), candidates[0]);
+        Assert.Equal((NativeLocator.PathVariable, fromEnv, (string?)null), candidates[1]);
         Assert.DoesNotContain(candidates.Skip(2), c => c.Directory == explicitDir || c.Directory == fromEnv);
 
         var withoutExplicit = NativeLocator.CandidateDirectories(null, temp.Sub("app")).ToList();
-        Assert.Equal((NativeLocator.PathVariable, fromEnv), withoutExplicit[0]);
+        Assert.Equal((NativeLocator.PathVariable, fromEnv, (string?)null), withoutExplicit[0]);
 
         var emptyExplicit = NativeLocator.CandidateDirectories("", temp.Sub("app")).ToList();
-        Assert.Equal((NativeLocator.PathVariable, fromEnv), emptyExplicit[0]);
+        Assert.Equal((NativeLocator.PathVariable, fromEnv, (string?)null), emptyExplicit[0]);
     }
 
     [Fact]
@@ -173,7 +173,7 @@ public sealed class NativeLocatorTests
         Directory.CreateDirectory(Path.Combine(pin, "cpu"));
         Directory.CreateDirectory(Path.Combine(pin, "cuda"));
         var cached = NativeLocator.CandidateDirectories(null, temp.Sub("app"))
-            .Where(c => c.Source.StartsWith("runtime cache", StringComparison.Ordinal)).ToList();
+            .Where(c => c.Source.StartsWith("runtime cache", StringComparison.Ordinal)).Select(c => (c.Source, c.Directory)).ToList();
         string rid = NativeLocator.RidFallbacks()[0];
         // GPU flavors first, then the portable CPU build.
         Assert.Equal(("runtime cache (cuda)", Path.Combine(pin, "cuda", "runtimes", rid, "native")), cached[0]);
