@@ -120,6 +120,7 @@ public sealed class ImageBuffer : IEquatable<ImageBuffer>
     }
 
     /// <summary>This image as <see cref="PixelFormat.Gray8"/> (ITU-R BT.601 luma), or itself when it already is.</summary>
+    /// <returns>A gray image of the same size.</returns>
     public ImageBuffer ToGray8()
     {
         if (Format == PixelFormat.Gray8) return this;
@@ -131,6 +132,7 @@ public sealed class ImageBuffer : IEquatable<ImageBuffer>
     }
 
     /// <summary>This image as <see cref="PixelFormat.Rgb24"/> (gray copied to all three channels), or itself when it already is.</summary>
+    /// <returns>An RGB image of the same size.</returns>
     public ImageBuffer ToRgb24()
     {
         if (Format == PixelFormat.Rgb24) return this;

@@ -275,6 +275,7 @@ public sealed class ModelInfo
     /// <summary>Describes an opened model file.</summary>
     /// <param name="file">The file.</param>
     /// <returns>The description.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="file"/> is null.</exception>
     public static ModelInfo From(ModelFile file)
     {
         ArgumentNullException.ThrowIfNull(file);
@@ -327,6 +328,7 @@ public sealed class ModelInfo
     /// text-to-image, so its VAE figure is then smaller than <see cref="MemoryEstimate.VaeBytes"/> (about 95 MB instead of
     /// 160 MB for SD1 in F16).
     /// </remarks>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="type"/> is a type upstream cannot convert weights to.</exception>
     public MemoryEstimate EstimateMemory(QuantizationType? type = null, TensorTypeRules? rules = null)
     {
         if (type is QuantizationType t && !TensorTypeRules.IsRuleType(t))

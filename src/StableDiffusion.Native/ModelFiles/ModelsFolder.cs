@@ -90,6 +90,8 @@ public sealed class ModelsFolder
     /// An existing file path as given (made full), or the unique model of that name in the folder. A name may also
     /// be given with its extension.
     /// </summary>
+    /// <param name="nameOrPath">A path, or a model's name in this folder.</param>
+    /// <returns>The full path of the file.</returns>
     /// <exception cref="ArgumentException">No such file and no model of that name (the message lists close names), or several models share the name.</exception>
     public string Resolve(string nameOrPath)
     {

@@ -84,6 +84,7 @@ public static class SafetensorsDTypes
     /// <summary>Gets the number of bits one element occupies.</summary>
     /// <param name="dtype">The type.</param>
     /// <returns>4 for F4, 6 for the F6 types, otherwise a multiple of 8.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="dtype"/> is not a defined value.</exception>
     public static int BitSize(SafetensorsDType dtype) => dtype switch
     {
         SafetensorsDType.F4 => 4,
@@ -100,6 +101,7 @@ public static class SafetensorsDTypes
     /// <summary>Gets the header name of a type.</summary>
     /// <param name="dtype">The type.</param>
     /// <returns>The exact header spelling, for example <c>"BF16"</c>.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="dtype"/> is not a defined value.</exception>
     public static string Name(SafetensorsDType dtype)
         => (uint)dtype < (uint)Names.Length ? Names[(int)dtype] : throw new ArgumentOutOfRangeException(nameof(dtype), dtype, "Unknown safetensors dtype.");
 

@@ -127,6 +127,7 @@ public sealed class SafetensorsFile : ModelFile
     /// <param name="name">The tensor name.</param>
     /// <param name="tensor">The tensor.</param>
     /// <returns><see langword="true"/> when found.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="name"/> is null.</exception>
     public bool TryGetTensor(string name, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out SafetensorsTensorInfo? tensor)
     {
         ArgumentNullException.ThrowIfNull(name);

@@ -70,6 +70,7 @@ public sealed class TensorTypeRules : IReadOnlyList<TensorTypeRule>
     /// <param name="tensorName">The tensor name.</param>
     /// <param name="type">The rule's type.</param>
     /// <returns><see langword="true"/> when a rule matches.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="tensorName"/> is null.</exception>
     public bool TryMatch(string tensorName, out QuantizationType type)
     {
         ArgumentNullException.ThrowIfNull(tensorName);

@@ -85,11 +85,20 @@ public static class ModelConverter
     /// <returns>The written file.</returns>
     /// <exception cref="ArgumentException">A path is missing, the output folder does not exist, the output is the input, or a rule is invalid.</exception>
     /// <exception cref="InvalidModelFileException">The input is malformed or refused (pickle).</exception>
-    /// <exception cref="StableDiffusionException">Upstream failed to convert, or wrote a file that does not validate.</exception>
+    /// <exception cref="GenerationException">Upstream failed to convert, or wrote a file that does not validate.</exception>
     public static ConversionResult Convert(string input, string output, QuantizationType type)
         => Convert(input, output, type, null, null, CancellationToken.None);
 
     /// <summary>Converts on a worker thread. See the class remarks for how cancellation behaves.</summary>
+    /// <param name="input">The source model (.safetensors or .gguf).</param>
+    /// <param name="output">The file to write; its folder must exist.</param>
+    /// <param name="type">The weight type.</param>
+    /// <param name="options">Optional settings.</param>
+    /// <param name="progress">Receives stage reports.</param>
+    /// <param name="cancellationToken">Observed before and after the native call.</param>
+    /// <returns>A task with the written file; it faults with the exceptions of <see cref="Convert(string, string, QuantizationType, ConvertOptions?, IProgress{ConversionProgress}?, CancellationToken)"/>.</returns>
+    /// <exception cref="ArgumentException">A path is missing, the output folder does not exist, the output is the input, or a rule is invalid (thrown synchronously).</exception>
+    /// <exception cref="InvalidModelFileException">The input is malformed or refused (thrown synchronously).</exception>
     public static Task<ConversionResult> ConvertAsync(
         string input,
         string output,
@@ -104,6 +113,18 @@ public static class ModelConverter
     }
 
     /// <summary>Converts on the calling thread, reporting progress and observing <paramref name="cancellationToken"/> before and after the native call.</summary>
+    /// <param name="input">The source model (.safetensors or .gguf).</param>
+    /// <param name="output">The file to write; its folder must exist.</param>
+    /// <param name="type">The weight type.</param>
+    /// <param name="options">Optional settings.</param>
+    /// <param name="progress">Receives stage reports.</param>
+    /// <param name="cancellationToken">Observed before and after the native call.</param>
+    /// <returns>The written file.</returns>
+    /// <exception cref="ArgumentException">A path is missing, the output folder does not exist, the output is the input, or a rule is invalid.</exception>
+    /// <exception cref="InvalidModelFileException">The input is malformed or refused (pickle).</exception>
+    /// <exception cref="NativeRuntimeException">No usable native runtime was found.</exception>
+    /// <exception cref="GenerationException">Upstream failed to convert, or wrote a file that does not validate.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public static ConversionResult Convert(
         string input,
         string output,
@@ -114,7 +135,14 @@ public static class ModelConverter
         => Run(Plan.Create(input, output, type, options ?? new ConvertOptions()), progress, cancellationToken);
 
     /// <summary>Whether <paramref name="path"/> would be written as safetensors (upstream decides by the name).</summary>
-    public static bool WritesSafetensors(string path) => path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase);
+    /// <param name="path">An output path.</param>
+    /// <returns>Whether the name ends in <c>.safetensors</c>.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="path"/> is null.</exception>
+    public static bool WritesSafetensors(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        return path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase);
+    }
 
     private static ConversionResult Run(Plan plan, IProgress<ConversionProgress>? progress, CancellationToken cancellationToken)
     {

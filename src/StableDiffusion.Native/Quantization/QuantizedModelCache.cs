@@ -74,6 +74,11 @@ public sealed class QuantizedModelCache
     }
 
     /// <summary>Where the entry for these inputs lives (whether or not it exists).</summary>
+    /// <param name="sourcePath">The checkpoint to convert.</param>
+    /// <param name="type">The weight type.</param>
+    /// <param name="rules">Tensor type rules, or null.</param>
+    /// <returns>The path of the cached GGUF.</returns>
+    /// <exception cref="ArgumentException">The source does not exist.</exception>
     public string PathFor(string sourcePath, QuantizationType type, string? rules)
     {
         string key = ComputeKey(sourcePath, type, rules);
@@ -83,6 +88,12 @@ public sealed class QuantizedModelCache
     }
 
     /// <summary>The cached file for these inputs when it exists and validates; a corrupt entry is deleted.</summary>
+    /// <param name="sourcePath">The checkpoint to convert.</param>
+    /// <param name="type">The weight type.</param>
+    /// <param name="rules">Tensor type rules, or null.</param>
+    /// <param name="cachedPath">The entry's path, whether or not it exists.</param>
+    /// <returns>Whether a valid entry exists.</returns>
+    /// <exception cref="ArgumentException">The source does not exist.</exception>
     public bool TryGet(string sourcePath, QuantizationType type, string? rules, out string cachedPath)
     {
         cachedPath = PathFor(sourcePath, type, rules);
@@ -93,6 +104,21 @@ public sealed class QuantizedModelCache
     /// The cached file for these inputs, converting <paramref name="sourcePath"/> first when there is none. Concurrent
     /// callers in this process wait for one conversion; across processes the last rename wins (the files are equal).
     /// </summary>
+    /// <param name="sourcePath">The checkpoint to convert.</param>
+    /// <param name="type">The weight type.</param>
+    /// <param name="rules">Tensor type rules, or null.</param>
+    /// <param name="logger">Receives the converter's native log.</param>
+    /// <param name="allowLegacyPickle">Accept a pickle-based source (parsed by upstream, not validated here).</param>
+    /// <param name="threads">Converter threads; null for upstream's choice.</param>
+    /// <param name="progress">Receives stage reports of a conversion.</param>
+    /// <param name="cancellationToken">Observed before and after the native conversion.</param>
+    /// <returns>The path of the cached GGUF.</returns>
+    /// <exception cref="ArgumentException">The source does not exist, or a rule is invalid.</exception>
+    /// <exception cref="InvalidModelFileException">The source is malformed or refused.</exception>
+    /// <exception cref="NativeRuntimeException">No usable native runtime was found.</exception>
+    /// <exception cref="GenerationException">Upstream failed to convert.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    /// <exception cref="IOException">The cache folder could not be written.</exception>
     public string GetOrCreate(
         string sourcePath,
         QuantizationType type,
