@@ -58,7 +58,7 @@ public static class SkiaSharpExtensions
     /// <returns>A new bitmap of the buffer's size, which the caller disposes.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="image"/> is null.</exception>
     /// <exception cref="InvalidOperationException">Skia could not allocate the bitmap's pixels.</exception>
-    public static unsafe SKBitmap ToSKBitmap(this ImageBuffer image)
+    public static SKBitmap ToSKBitmap(this ImageBuffer image)
     {
         ArgumentNullException.ThrowIfNull(image);
         var info = new SKImageInfo(image.Width, image.Height, SKColorType.Rgba8888, SKAlphaType.Opaque, SKColorSpace.CreateSrgb());
@@ -69,6 +69,14 @@ public static class SkiaSharpExtensions
             throw new InvalidOperationException($"SkiaSharp could not allocate a {image.Width}x{image.Height} bitmap.");
         }
 
+        Fill(bitmap, image);
+        bitmap.NotifyPixelsChanged();
+        return bitmap;
+    }
+
+    // The pointer work stays private: the public API is never unsafe.
+    private static unsafe void Fill(SKBitmap bitmap, ImageBuffer image)
+    {
         byte* pixels = (byte*)bitmap.GetPixels();
         int rowBytes = bitmap.RowBytes;
         for (int y = 0; y < image.Height; y++)
@@ -77,8 +85,6 @@ public static class SkiaSharpExtensions
             if (image.Format == PixelFormat.Rgb24) RgbToRgba(image.GetRow(y), row);
             else GrayToRgba(image.GetRow(y), row);
         }
-        bitmap.NotifyPixelsChanged();
-        return bitmap;
     }
 
     private static ImageBuffer Convert(SKBitmap bitmap, PixelFormat format)
