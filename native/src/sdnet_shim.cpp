@@ -10,6 +10,15 @@
 #include <string>
 #include <vector>
 
+#if defined(__x86_64__) || defined(_M_X64)
+#define SDNET_X86 1
+#if defined(_MSC_VER)
+#include <intrin.h>
+#else
+#include <cpuid.h>
+#endif
+#endif
+
 #if defined(_WIN32)
 #define WIN32_LEAN_AND_MEAN
 #include <windows.h>
@@ -28,6 +37,53 @@ extern "C" {
 int32_t sdnet_shim_api_version(void) { return SDNET_SHIM_API_VERSION; }
 
 void sdnet_free_string(char* text) { free(text); }
+
+uint32_t sdnet_cpu_features(void) {
+    uint32_t features = 0;
+#if defined(SDNET_X86)
+    unsigned int a = 0, b = 0, c = 0, d = 0;
+#if defined(_MSC_VER)
+    int r[4];
+    __cpuid(r, 0);
+    unsigned int max_leaf = (unsigned int)r[0];
+    __cpuid(r, 1);
+    c = (unsigned int)r[2];
+#else
+    unsigned int max_leaf = __get_cpuid_max(0, nullptr);
+    __cpuid(1, a, b, c, d);
+#endif
+    // The OS must save the AVX-512 state (XCR0: SSE, AVX, opmask, ZMM_Hi256, Hi16_ZMM) or the instructions fault.
+    const bool osxsave = (c >> 27) & 1;
+    unsigned long long xcr0 = 0;
+    if (osxsave) {
+#if defined(_MSC_VER)
+        xcr0 = _xgetbv(0);
+#else
+        unsigned int lo = 0, hi = 0;
+        __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+        xcr0 = ((unsigned long long)hi << 32) | lo;
+#endif
+    }
+    const bool avx512_state = (xcr0 & 0xE6) == 0xE6;
+    if (max_leaf >= 7 && avx512_state) {
+#if defined(_MSC_VER)
+        __cpuidex(r, 7, 0);
+        d = (unsigned int)r[3];
+#else
+        __cpuid_count(7, 0, a, b, c, d);
+#endif
+        if ((d >> 23) & 1) features |= SDNET_CPU_AVX512_FP16;
+    }
+#endif
+    return features;
+}
+
+int32_t sdnet_adjust_cpu_score(const char* module_name, int32_t module_score, uint32_t features) {
+    const std::string name = module_name ? module_name : "";
+    if (name.find("_fp16") == std::string::npos) return module_score;
+    if ((features & SDNET_CPU_AVX512_FP16) == 0) return module_score > 0 ? 0 : module_score;
+    return module_score > 0 ? module_score + (1 << 12) : module_score;
+}
 const char* sdnet_sd_commit(void) { return SDNET_SD_COMMIT; }
 const char* sdnet_ggml_commit(void) { return SDNET_GGML_COMMIT; }
 
@@ -186,6 +242,8 @@ extern "C" int32_t sdnet_load_backends(const char* dir) {
     ggml_log_set(capture_ggml_log, &report);
     const std::string prefix = kPrefix;
     const std::string ext = kExt;
+    const uint32_t cpu_features = sdnet_cpu_features();
+    report += std::string("cpufeature\tavx512_fp16\t") + ((cpu_features & SDNET_CPU_AVX512_FP16) ? "1" : "0") + "\n";
     for (const char* kind : kinds) {
         if (ggml_backend_reg_by_name(kind) != nullptr) {
             report += std::string("chosen\t") + kind + "\t-\t0\talready-registered\n";
@@ -202,8 +260,11 @@ extern "C" int32_t sdnet_load_backends(const char* dir) {
             if (!is_plain && !is_variant) continue;
             const std::string path = base + kSep + name;
             std::string error;
-            int score = module_score(path, error);
+            int raw = module_score(path, error);
+            int score = std::string(kind) == "cpu" ? sdnet_adjust_cpu_score(name.c_str(), raw, cpu_features) : raw;
             std::string status = score > 0 ? "candidate" : score == 0 ? "unsupported" : score == -2 ? "no-score" : "load-failed: " + clean(error);
+            // Say why our loader moved a score: the FP16 requirement it checks itself.
+            if (score != raw) status += score > raw ? " (+avx512_fp16)" : " (needs avx512_fp16)";
             report += std::string("module\t") + kind + "\t" + name + "\t" + std::to_string(score) + "\t" + status + "\n";
             if (is_plain && score != -1) plain = path;
             if (score > best_score) {

@@ -17,7 +17,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a function below changes shape. */
-#define SDNET_SHIM_API_VERSION 2
+#define SDNET_SHIM_API_VERSION 3
 
 typedef struct {
     const char* name;  /* "struct" for sizeof, "struct.field" for offsetof */
@@ -42,9 +42,23 @@ SDNET_API int32_t sdnet_load_backends(const char* dir);
  *   backend <reg name> <device count>
  *   device <name> <description> <type> <free bytes> <total bytes>
  *   feature <name> <value>                    CPU features the chosen CPU module was built for
+ *   cpufeature <name> <0|1>                   CPU features our loader checks itself (avx512_fp16)
  *   log <ggml level> <text>                   what ggml logged while loading the modules
  * Writes at most size-1 bytes plus a terminator; returns the length needed, excluding the terminator. */
 SDNET_API size_t sdnet_backend_report(char* buffer, size_t size);
+
+/* CPU features our loader checks itself because ggml's variant scores do not (bit set = present and enabled
+ * by the OS). */
+#define SDNET_CPU_AVX512_FP16 1
+
+/* The SDNET_CPU_* features of this machine's CPU (0 on other architectures). */
+SDNET_API uint32_t sdnet_cpu_features(void);
+
+/* The score our loader gives a CPU variant module: ggml's own score (module_score, from the module's
+ * ggml_backend_score) adjusted for the features ggml does not check. A module named *_fp16 needs AVX512-FP16:
+ * without it (in features) it scores 0, never chosen; with it, a supported module gains 1<<12, above every
+ * stock feature bit, so it wins over the same feature set without FP16. Other modules keep their score. */
+SDNET_API int32_t sdnet_adjust_cpu_score(const char* module_name, int32_t module_score, uint32_t features);
 
 /* Frees a string that upstream allocated with malloc and handed to the caller (sd_ctx_params_to_str,
  * sd_img_gen_params_to_str, sd_sample_params_to_str, ...). The caller's C runtime may not be the one upstream

@@ -15,7 +15,7 @@ internal static class DoctorCommand
             Console.WriteLine($"runtime:      {info.LibraryPath}");
             Console.WriteLine($"sd.cpp:       {info.SdCommit} ({info.UpstreamVersion})");
             Console.WriteLine($"ggml:         {info.GgmlCommit}");
-            Console.WriteLine($"cpu variant:  {info.CpuVariant ?? "built in"}");
+            Console.WriteLine($"cpu variant:  {info.CpuVariant ?? "built in"}{WhyChosen(info)}");
             Console.WriteLine($"backends:     {string.Join(", ", info.Backends)}");
             foreach (var d in info.Devices)
             {
@@ -33,5 +33,16 @@ internal static class DoctorCommand
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>Why the loader chose the CPU module it did: its score against the others, and any feature it checked itself.</summary>
+    internal static string WhyChosen(NativeRuntimeInfo info)
+    {
+        var cpu = info.Modules.Where(m => m.Kind == "cpu").ToList();
+        var chosen = cpu.FirstOrDefault(m => m.Chosen);
+        if (chosen is null) return "";
+        int supported = cpu.Count(m => m.Score > 0);
+        string extra = chosen.Status.Contains("+avx512_fp16", StringComparison.Ordinal) ? "; needs AVX512-FP16, which this CPU has" : "";
+        return $" (score {chosen.Score}, the highest of {supported} supported CPU module{(supported == 1 ? "" : "s")}{extra})";
     }
 }

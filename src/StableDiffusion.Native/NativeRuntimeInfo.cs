@@ -48,7 +48,14 @@ public sealed record NativeRuntimeInfo
                     break;
                 case "chosen" when f.Length >= 5:
                     int i = modules.FindIndex(m => m.File == f[2]);
-                    if (i >= 0) modules[i] = modules[i] with { Chosen = f[4] == "registered", Status = f[4] == "registered" ? "chosen" : "failed to register" };
+                    if (i >= 0)
+                    {
+                        // Keep the loader's reason for a moved score ("(+avx512_fp16)") on the chosen module.
+                        string status = modules[i].Status;
+                        int reason = status.IndexOf(" (", StringComparison.Ordinal);
+                        string suffix = reason >= 0 ? status[reason..] : "";
+                        modules[i] = modules[i] with { Chosen = f[4] == "registered", Status = (f[4] == "registered" ? "chosen" : "failed to register") + suffix };
+                    }
                     if (f[1] == "cpu" && f[4] == "registered")
                     {
                         // libsdnet-ggml-cpu-haswell.so -> haswell

@@ -21,7 +21,9 @@ internal static unsafe partial class SdnetShim
 
     public const string UpstreamCommit = "97d2990807fe6d558e395f8764198d7c7e7b411c";
 
-    public const int SDNET_SHIM_API_VERSION = 2;
+    public const int SDNET_SHIM_API_VERSION = 3;
+
+    public const int SDNET_CPU_AVX512_FP16 = 1;
 
     [LibraryImport(LibraryName, EntryPoint = "sdnet_shim_api_version")]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
@@ -50,6 +52,14 @@ internal static unsafe partial class SdnetShim
     [LibraryImport(LibraryName, EntryPoint = "sdnet_backend_report")]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
     public static partial nuint sdnet_backend_report(sbyte* buffer, nuint size);
+
+    [LibraryImport(LibraryName, EntryPoint = "sdnet_cpu_features")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static partial uint sdnet_cpu_features();
+
+    [LibraryImport(LibraryName, EntryPoint = "sdnet_adjust_cpu_score")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static partial int sdnet_adjust_cpu_score(sbyte* module_name, int module_score, uint features);
 
     [LibraryImport(LibraryName, EntryPoint = "sdnet_free_string")]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
