@@ -18,7 +18,7 @@ dotnet build build/Benchmarks -c Release -o "$out/Benchmarks" >/dev/null
 [ -x "$out/bench-aot/Benchmarks" ] || dotnet publish build/Benchmarks -c Release -r $rid -p:PublishAot=true -o "$out/bench-aot" >/dev/null
 model=${MODEL:-$(dotnet "$out/Benchmarks/Benchmarks.dll" make-model)}
 export SDNET_NATIVE_PATH="$PWD/$cpu/runtimes/$rid/native"
-variant=$("$out/sdnet/sdnet" doctor | sed -n 's/^cpu variant: *//p')
+variant=$("$out/sdnet/sdnet" doctor | sed -n 's/^cpu variant: *\([^ ]*\).*/\1/p')
 echo "model: $model"
 echo "job: ${SIZE}x${SIZE}, $STEPS step(s), $THREADS threads; runtime $SDNET_NATIVE_PATH (CPU variant $variant); $RUNS rounds"
 
