@@ -55,8 +55,9 @@ public sealed class Upscaler : IDisposable
         ArgumentNullException.ThrowIfNull(image);
         int f = factor ?? Factor;
         if (f < 1 || f > 16) throw new ArgumentOutOfRangeException(nameof(factor), f, "Factor must be between 1 and 16.");
-        if ((long)image.Width * f > ImageRequest.MaxDimension * 4L || (long)image.Height * f > ImageRequest.MaxDimension * 4L)
-            throw new ArgumentOutOfRangeException(nameof(image), $"{image.Width}x{image.Height} x{f} is too large.");
+        // The result must fit an ImageBuffer; checked before upstream spends minutes on it.
+        if ((long)image.Width * f > ImageBuffer.MaxDimension || (long)image.Height * f > ImageBuffer.MaxDimension)
+            throw new ArgumentOutOfRangeException(nameof(image), $"{image.Width}x{image.Height} x{f} would exceed {ImageBuffer.MaxDimension} pixels per side.");
         var rgb = image.ToRgb24();
         lock (_gate)
         {

@@ -112,6 +112,9 @@ public sealed class ExtraModelTests
         var input = Stripes(8);
         Assert.Equal("factor", Assert.Throws<ArgumentOutOfRangeException>(() => upscaler.Upscale(input, 0)).ParamName);
         Assert.Equal("factor", Assert.Throws<ArgumentOutOfRangeException>(() => upscaler.Upscale(input, 17)).ParamName);
+        // A result wider than an ImageBuffer can hold is refused before upstream spends minutes on it.
+        var wide = ImageBuffer.Filled(PixelFormat.Rgb24, ImageBuffer.MaxDimension / 2 + 1, 1, [0, 0, 0]);
+        Assert.Equal("image", Assert.Throws<ArgumentOutOfRangeException>(() => upscaler.Upscale(wide, 2)).ParamName);
         upscaler.Dispose();
         Assert.Throws<ObjectDisposedException>(() => upscaler.Upscale(input));
     }
