@@ -35,7 +35,9 @@ file(WRITE "${_manifest}" "{\n  \"sdCommit\": \"${SDNET_SD_COMMIT}\",\n  \"ggmlC
 # private (0700) on Unix; Windows keeps the per-user ACLs of %LOCALAPPDATA%.
 set(_private "")
 if(UNIX)
-  set(_private COMMAND chmod 700 "${SDNET_CACHE_ROOT}" "${SDNET_CACHE_ROOT}/${SDNET_SD_COMMIT}" "${SDNET_CACHE_DIR}")
+  # go-w on everything below too: under umask 002 the copied folders and files would be group-writable.
+  set(_private COMMAND chmod -R go-w "${SDNET_CACHE_DIR}"
+               COMMAND chmod 700 "${SDNET_CACHE_ROOT}" "${SDNET_CACHE_ROOT}/${SDNET_SD_COMMIT}" "${SDNET_CACHE_DIR}")
 endif()
 
 add_custom_target(sdnet-cache

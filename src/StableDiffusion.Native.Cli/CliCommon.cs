@@ -49,7 +49,10 @@ internal static class CliCommon
             ArgumentException or FormatException => BadArguments,
             NativeRuntimeException => NoRuntime, // NativeAbiMismatchException included
             StableDiffusionException => Failed,  // InvalidModelFileException, GenerationException
-            IOException or UnauthorizedAccessException or InvalidDataException or ObjectDisposedException or InvalidOperationException => Failed,
+            IOException or UnauthorizedAccessException or InvalidDataException => Failed,
+            // Documented by the library (a disposed generator; NativeRuntime.SearchDirectory changed after the load).
+            // ObjectDisposedException is an InvalidOperationException.
+            InvalidOperationException => Failed,
             _ => null,
         };
         if (code is not int exit) return null;

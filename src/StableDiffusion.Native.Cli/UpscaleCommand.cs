@@ -10,7 +10,7 @@ internal static class UpscaleCommand
         var model = new Option<string>("--model", "-m") { Description = "ESRGAN weights", Required = true };
         var input = new Option<string>("--input", "-i") { Description = "Image to upscale", Required = true };
         var output = new Option<string>("--output", "-o") { Description = "Output PNG", DefaultValueFactory = _ => "upscaled.png" };
-        var factor = new Option<int?>("--factor") { Description = "Scale factor (default: the model's)" };
+        var factor = new Option<int?>("--factor") { Description = "Scale factor: the model's own (ESRGAN models have one); a different value is refused" };
         var threads = new Option<int?>("--threads", "-t") { Description = "CPU threads" };
         var tile = new Option<int>("--tile-size") { Description = "Tile edge in pixels", DefaultValueFactory = _ => 128 };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Show the native log" };

@@ -38,6 +38,8 @@ public sealed class Generator : IDisposable
     /// <exception cref="InvalidModelFileException">A model file is malformed, hostile, or a refused format (pickle).</exception>
     /// <exception cref="NativeRuntimeException">No usable native runtime was found (<see cref="NativeAbiMismatchException"/>: the wrong build).</exception>
     /// <exception cref="GenerationException">stable-diffusion.cpp refused the model, converting it failed, or it cannot generate images.</exception>
+    /// <exception cref="IOException">The quantize-once cache could not be written (with <see cref="GeneratorOptions.WeightType"/>).</exception>
+    /// <exception cref="UnauthorizedAccessException">The quantize-once cache folder may not be written.</exception>
     public static Generator Load(GeneratorOptions options) => LoadValidated(options, Validation.Options(options));
 
     /// <summary>Loads a model on a worker thread. The load itself cannot be interrupted; cancellation is observed before it starts.</summary>

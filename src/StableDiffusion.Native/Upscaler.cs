@@ -42,19 +42,23 @@ public sealed class Upscaler : IDisposable
         return new Upscaler(UpscalerContext.Create(modelPath, threads, tileSize, backend, logger), logger);
     }
 
-    /// <summary>Upscales an image by <paramref name="factor"/> (default: the model's own factor).</summary>
+    /// <summary>Upscales an image by the model's own factor (<see cref="Factor"/>).</summary>
     /// <param name="image">The image to enlarge (<see cref="PixelFormat.Gray8"/> is expanded to RGB first).</param>
-    /// <param name="factor">Scale factor, 1 to 16; null for <see cref="Factor"/>.</param>
-    /// <returns>The enlarged RGB image.</returns>
+    /// <param name="factor">
+    /// Null, or <see cref="Factor"/> itself: an ESRGAN model has one scale, and upstream ignores any other, so another
+    /// value is refused instead of silently giving a differently sized result.
+    /// </param>
+    /// <returns>The enlarged RGB image, <see cref="Factor"/> times the input's size.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="image"/> is null.</exception>
-    /// <exception cref="ArgumentOutOfRangeException">The factor is out of range or the result would be too large.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The factor is not the model's, or the result would be too large.</exception>
     /// <exception cref="GenerationException">stable-diffusion.cpp failed.</exception>
     /// <exception cref="ObjectDisposedException">The upscaler was disposed.</exception>
     public ImageBuffer Upscale(ImageBuffer image, int? factor = null)
     {
         ArgumentNullException.ThrowIfNull(image);
         int f = factor ?? Factor;
-        if (f < 1 || f > 16) throw new ArgumentOutOfRangeException(nameof(factor), f, "Factor must be between 1 and 16.");
+        if (f != Factor)
+            throw new ArgumentOutOfRangeException(nameof(factor), f, $"This model upscales by exactly {Factor}; upstream has no other factor (leave it null).");
         // The result must fit an ImageBuffer; checked before upstream spends minutes on it.
         if ((long)image.Width * f > ImageBuffer.MaxDimension || (long)image.Height * f > ImageBuffer.MaxDimension)
             throw new ArgumentOutOfRangeException(nameof(image), $"{image.Width}x{image.Height} x{f} would exceed {ImageBuffer.MaxDimension} pixels per side.");

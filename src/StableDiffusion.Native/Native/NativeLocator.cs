@@ -107,7 +107,7 @@ internal static class NativeLocator
         var (checkout, source, skip) = DevCheckout(baseDirectory, buildCheckout);
         if (checkout is null)
         {
-            yield return ("dev build", buildCheckout is null ? "artifacts/native" : Path.Combine(buildCheckout, "artifacts", "native"), skip);
+            yield return ("dev build", buildCheckout is null ? "(no checkout)" : Path.Combine(buildCheckout, "artifacts", "native"), skip);
         }
         else
         {
@@ -206,7 +206,7 @@ internal static class NativeLocator
             if (!seen.Add(path)) continue;
             if (skip is not null)
             {
-                probes.Add(new NativeProbe(source, skip.StartsWith("skipped", StringComparison.Ordinal) ? Path.GetFullPath(dir) : path,
+                probes.Add(new NativeProbe(source, skip.StartsWith("skipped", StringComparison.Ordinal) ? (Path.IsPathRooted(dir) ? Path.GetFullPath(dir) : dir) : path,
                     skip.StartsWith("skipped", StringComparison.Ordinal) ? skip : "refused: " + skip));
                 continue;
             }

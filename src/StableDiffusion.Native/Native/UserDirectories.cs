@@ -68,26 +68,56 @@ internal static class UserDirectories
     }
 
     /// <summary>
-    /// Null when no other account can write <paramref name="directory"/> or any folder between it and
-    /// <paramref name="root"/> (inclusive); otherwise why not, and how to fix it. Always null on Windows.
+    /// Null when no other account can change <paramref name="directory"/>, the files in it, or any folder between it
+    /// and <paramref name="root"/> (inclusive); otherwise why not, and how to fix it. Always null on Windows.
     /// </summary>
+    /// <remarks>
+    /// Each folder and file must be owned by this user and not writable by group or others. Ownership is tested the
+    /// way the kernel decides it: only the owner (or root) may chmod, so a chmod to the current mode, which changes
+    /// nothing, fails exactly for an object another account owns. Folders above <paramref name="root"/> are not
+    /// checked: the root is this user's cache folder, created by the library or the build.
+    /// </remarks>
     public static string? WhyNotPrivate(string directory, string root)
     {
         if (OperatingSystem.IsWindows()) return null;
         string stop = Path.TrimEndingDirectorySeparator(Path.GetFullPath(root));
-        for (var dir = new DirectoryInfo(Path.GetFullPath(directory)); dir is not null; dir = dir.Parent)
+        var start = new DirectoryInfo(Path.GetFullPath(directory));
+        if (start.Exists)
         {
-            if (dir.Exists)
+            foreach (var file in start.EnumerateFiles())
             {
-                var mode = File.GetUnixFileMode(dir.FullName);
-                if ((mode & (UnixFileMode.GroupWrite | UnixFileMode.OtherWrite)) != 0)
-                {
-                    string octal = Convert.ToString((int)mode & 0x1FF, 8).PadLeft(3, '0');
-                    return $"{dir.FullName} is writable by other users (mode {octal}), so native code there could be anyone's; " +
-                           $"make it private with: chmod go-w '{dir.FullName}'";
-                }
+                if (WhyNotOwnOnly(file.FullName, isDirectory: false) is { } problem) return problem;
             }
+        }
+        for (var dir = start; dir is not null; dir = dir.Parent)
+        {
+            if (dir.Exists && WhyNotOwnOnly(dir.FullName, isDirectory: true) is { } problem) return problem;
             if (string.Equals(Path.TrimEndingDirectorySeparator(dir.FullName), stop, StringComparison.Ordinal)) break;
+        }
+        return null;
+    }
+
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    private static string? WhyNotOwnOnly(string path, bool isDirectory)
+    {
+        var mode = File.GetUnixFileMode(path);
+        string octal = Convert.ToString((int)mode & 0x1FF, 8).PadLeft(3, '0');
+        if ((mode & (UnixFileMode.GroupWrite | UnixFileMode.OtherWrite)) != 0)
+        {
+            return $"{path} is writable by other users (mode {octal}), so native code there could be anyone's; " +
+                   $"make it private with: chmod {(isDirectory ? "-R " : "")}go-w '{path}'";
+        }
+        try
+        {
+            File.SetUnixFileMode(path, mode);
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return $"{path} belongs to another user, so native code there could be theirs; use a cache folder of your own ({NativeLocator.CacheVariable}).";
+        }
+        catch (IOException)
+        {
+            // A read-only file system cannot be written by anyone: nothing to refuse.
         }
         return null;
     }

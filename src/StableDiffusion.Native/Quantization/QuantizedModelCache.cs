@@ -119,6 +119,7 @@ public sealed class QuantizedModelCache
     /// <exception cref="GenerationException">Upstream failed to convert.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     /// <exception cref="IOException">The cache folder could not be written.</exception>
+    /// <exception cref="UnauthorizedAccessException">The cache folder may not be written.</exception>
     public string GetOrCreate(
         string sourcePath,
         QuantizationType type,

@@ -1,5 +1,4 @@
 using StableDiffusion.Native.Native;
-using StableDiffusion.Native.Tests.Integration;
 using Xunit.Abstractions;
 
 namespace StableDiffusion.Native.Tests.Cli;
@@ -23,10 +22,9 @@ public sealed class PlantedCheckoutTests(ITestOutputHelper output)
         return fake;
     }
 
-    [SkippableFact]
+    [Fact]
     public void A_fake_checkout_above_the_app_is_never_probed()
     {
-        NativeTestEnvironment.Require(); // the copied CLI needs the runtime's build to be meaningful
         using var temp = new TempDirectory("sdnet-planted");
         string fake = Plant(temp, out string planted);
         string sdnet = ChildProcess.CopySdnetApp(Path.Combine(fake, "tool"));
@@ -45,10 +43,9 @@ public sealed class PlantedCheckoutTests(ITestOutputHelper output)
         Assert.Contains("skipped: the app does not run from inside the checkout this library was built in", result.Stderr);
     }
 
-    [SkippableFact]
+    [Fact]
     public void The_same_checkout_is_probed_once_the_user_opts_in()
     {
-        NativeTestEnvironment.Require();
         using var temp = new TempDirectory("sdnet-optin");
         string fake = Plant(temp, out string planted);
         string sdnet = ChildProcess.CopySdnetApp(Path.Combine(fake, "tool"));

@@ -112,9 +112,11 @@ public sealed class ExtraModelTests
         var input = Stripes(8);
         Assert.Equal("factor", Assert.Throws<ArgumentOutOfRangeException>(() => upscaler.Upscale(input, 0)).ParamName);
         Assert.Equal("factor", Assert.Throws<ArgumentOutOfRangeException>(() => upscaler.Upscale(input, 17)).ParamName);
+        // Upstream ignores any factor but the model's, so another one is refused rather than silently not applied.
+        Assert.Equal("factor", Assert.Throws<ArgumentOutOfRangeException>(() => upscaler.Upscale(input, upscaler.Factor == 2 ? 4 : 2)).ParamName);
         // A result wider than an ImageBuffer can hold is refused before upstream spends minutes on it.
-        var wide = ImageBuffer.Filled(PixelFormat.Rgb24, ImageBuffer.MaxDimension / 2 + 1, 1, [0, 0, 0]);
-        Assert.Equal("image", Assert.Throws<ArgumentOutOfRangeException>(() => upscaler.Upscale(wide, 2)).ParamName);
+        var wide = ImageBuffer.Filled(PixelFormat.Rgb24, ImageBuffer.MaxDimension / upscaler.Factor + 1, 1, [0, 0, 0]);
+        Assert.Equal("image", Assert.Throws<ArgumentOutOfRangeException>(() => upscaler.Upscale(wide)).ParamName);
         upscaler.Dispose();
         Assert.Throws<ObjectDisposedException>(() => upscaler.Upscale(input));
     }

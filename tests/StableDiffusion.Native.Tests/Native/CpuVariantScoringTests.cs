@@ -72,6 +72,12 @@ public sealed unsafe class CpuVariantScoringTests
         Skip.If(RuntimeInformation.ProcessArchitecture != Architecture.X64, "x86-64 only");
         Skip.IfNot(info.Modules.Any(m => m.File.Contains("_fp16", StringComparison.Ordinal)), "this runtime was built without the FP16 variants");
         bool fp16 = (SdnetShim.sdnet_cpu_features() & SdnetShim.SDNET_CPU_AVX512_FP16) != 0;
+        // The shim's CPUID reading against the kernel's own (which also hides what the OS does not enable).
+        if (OperatingSystem.IsLinux() && File.Exists("/proc/cpuinfo"))
+        {
+            string flags = File.ReadLines("/proc/cpuinfo").First(l => l.StartsWith("flags", StringComparison.Ordinal));
+            Assert.Equal(flags.Split(' ').Contains("avx512_fp16"), fp16);
+        }
         Assert.Equal(fp16, info.CpuVariant?.EndsWith("_fp16", StringComparison.Ordinal) == true);
         if (fp16) Assert.Contains("+avx512_fp16", info.Modules.Single(m => m.Chosen && m.Kind == "cpu").Status);
     }

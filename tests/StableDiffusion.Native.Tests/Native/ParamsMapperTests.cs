@@ -52,6 +52,24 @@ public sealed unsafe class ParamsMapperTests
         Assert.Equal(lora_apply_mode_t.LORA_APPLY_AT_RUNTIME, p.lora_apply_mode);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Each_switch_lands_in_its_own_field(bool first)
+    {
+        // Alternating values over a struct prefilled with the opposite: a swapped pair of fields cannot pass both runs.
+        using var arena = new NativeArena();
+        byte fill = first ? (byte)0 : (byte)1;
+        var p = default(sd_ctx_params_t);
+        p.flash_attn = p.diffusion_flash_attn = p.diffusion_conv_direct = p.vae_conv_direct = p.enable_mmap = p.eager_load = fill;
+        ContextParamsMapper.Map(Generator.ToSpec(new GeneratorOptions
+        {
+            ModelPath = "m", FlashAttention = first, DiffusionConvDirect = !first, VaeConvDirect = first, EnableMmap = !first, EagerLoad = first,
+        }), arena, ref p);
+        byte on = first ? (byte)1 : (byte)0, off = first ? (byte)0 : (byte)1;
+        Assert.Equal([on, on, off, on, off, on], new[] { p.flash_attn, p.diffusion_flash_attn, p.diffusion_conv_direct, p.vae_conv_direct, p.enable_mmap, p.eager_load });
+    }
+
     [Fact]
     public void Context_mapper_leaves_unset_fields_at_their_defaults()
     {

@@ -12,8 +12,11 @@ public sealed class PrivateFolderTests
     private static string CacheEntry(string cache, string entry)
     {
         string dir = Path.Combine(cache, StableDiffusion.Native.Interop.Sd.UpstreamCommit, entry, "runtimes", NativeLocator.RidFallbacks()[0], "native");
-        Directory.CreateDirectory(dir);
-        File.WriteAllText(Path.Combine(dir, NativeLocator.LibraryFileName), "not a library");
+        // As the build's cache target leaves it, whatever this process's umask.
+        UserDirectories.CreatePrivate(dir);
+        string lib = Path.Combine(dir, NativeLocator.LibraryFileName);
+        File.WriteAllText(lib, "not a library");
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(lib, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         return dir;
     }
 
@@ -35,8 +38,19 @@ public sealed class PrivateFolderTests
         var probe = Assert.Single(probes);
         Assert.StartsWith("refused: ", probe.Outcome);
         Assert.Contains("writable by other users (mode 777)", probe.Outcome);
-        Assert.Contains("chmod go-w", probe.Outcome);
-        Assert.Contains("chmod go-w", NativeLocator.DescribeFailure(probes));
+        Assert.Contains("chmod -R go-w", probe.Outcome);
+        Assert.Contains("chmod -R go-w", NativeLocator.DescribeFailure(probes));
+    }
+
+    [Fact]
+    public void A_world_writable_library_in_a_private_folder_is_refused()
+    {
+        if (OperatingSystem.IsWindows()) return;
+        using var temp = new TempDirectory();
+        string cache = temp.Sub("cache");
+        string dir = CacheEntry(cache, "cpu-file");
+        File.SetUnixFileMode(Path.Combine(dir, NativeLocator.LibraryFileName), (UnixFileMode)0x1B6); // 0666
+        Assert.Contains("writable by other users (mode 666)", UserDirectories.WhyNotPrivate(dir, cache));
     }
 
     [Fact]
