@@ -64,12 +64,7 @@ public sealed class Generator : IDisposable
     {
         NativeRuntimeLoader.EnsureLoaded();
         var effective = ApplyQuantizationCache(options);
-        var context = SdContext.Create(ToSpec(effective), options.Logger, $"the model '{options.ModelPath ?? options.DiffusionModelPath}'");
-        if (!context.SupportsImageGeneration)
-        {
-            context.Dispose();
-            throw new GenerationException("The model loaded, but it cannot generate images (a video-only model?).");
-        }
+        var context = SdContext.Create(ToSpec(effective), options.Logger, $"the model '{options.ModelPath ?? options.DiffusionModelPath}'", requireImageGeneration: true);
         return new Generator(context, options, unetChannels);
     }
 

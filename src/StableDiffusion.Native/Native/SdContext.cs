@@ -23,9 +23,9 @@ internal sealed unsafe class SdContext : IDisposable
 
     private SdContext(SdContextHandle handle) => _handle = handle;
 
-    /// <summary>Loads a model; fails with upstream's error lines when it returns NULL.</summary>
-    /// <exception cref="GenerationException">Upstream refused the model.</exception>
-    public static SdContext Create(ContextSpec spec, ILogger? logger, string what)
+    /// <summary>Loads a model; fails with upstream's error lines when it returns NULL (or cannot generate images, when required).</summary>
+    /// <exception cref="GenerationException">Upstream refused the model, or it cannot do what was required.</exception>
+    public static SdContext Create(ContextSpec spec, ILogger? logger, string what, bool requireImageGeneration)
     {
         NativeRuntimeLoader.EnsureLoaded();
         using var arena = new NativeArena();
@@ -39,7 +39,14 @@ internal sealed unsafe class SdContext : IDisposable
             ctx = Sd.new_sd_ctx(&p);
         }
         if (ctx == null) throw scope.Failure($"stable-diffusion.cpp could not load {what}.");
-        return new SdContext(new SdContextHandle(ctx));
+        var context = new SdContext(new SdContextHandle(ctx));
+        if (requireImageGeneration && !context.SupportsImageGeneration)
+        {
+            context.Dispose();
+            // Inside the scope, so the exception carries what upstream logged while loading.
+            throw scope.Failure($"{what} loaded, but it cannot generate images (a video-only model?).");
+        }
+        return context;
     }
 
     public bool SupportsImageGeneration
