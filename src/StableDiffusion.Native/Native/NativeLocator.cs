@@ -78,8 +78,8 @@ internal static class NativeLocator
     }
 
     /// <summary>
-    /// Directories to probe, in order, each with the reason it is probed, and a reason it must not be (then it is
-    /// listed as skipped and never loaded from).
+    /// Directories to probe, in order, each with the reason it is probed, and, for a place that must not be loaded
+    /// from, the probe's outcome ("skipped: …" or "refused: …") that the probe list shows instead of a load.
     /// </summary>
     public static IEnumerable<(string Source, string Directory, string? Skip)> CandidateDirectories(string? explicitDirectory, string baseDirectory)
         => CandidateDirectories(explicitDirectory, baseDirectory, BuildCheckout);
@@ -107,7 +107,7 @@ internal static class NativeLocator
         var (checkout, source, skip) = DevCheckout(baseDirectory, buildCheckout);
         if (checkout is null)
         {
-            yield return ("dev build", buildCheckout is null ? "(no checkout)" : Path.Combine(buildCheckout, "artifacts", "native"), skip);
+            yield return ("dev build", buildCheckout is null ? "" : Path.Combine(buildCheckout, "artifacts", "native"), skip);
         }
         else
         {
@@ -124,7 +124,8 @@ internal static class NativeLocator
             foreach (string rid in rids)
             {
                 string dir = Path.Combine(pinDir, entry, "runtimes", rid, "native");
-                yield return ($"runtime cache ({entry})", dir, Directory.Exists(dir) ? UserDirectories.WhyNotPrivate(dir, root) : null);
+                string? unsafeFolder = Directory.Exists(dir) ? UserDirectories.WhyNotPrivate(dir, root) : null;
+                yield return ($"runtime cache ({entry})", dir, unsafeFolder is null ? null : "refused: " + unsafeFolder);
             }
     }
 
@@ -151,7 +152,7 @@ internal static class NativeLocator
             string root = Path.GetFullPath(optIn);
             return IsCheckout(root)
                 ? (root, $"dev build ({DevCheckoutVariable})", null)
-                : (null, "dev build", $"{DevCheckoutVariable}={root} is not a StableDiffusion.Native checkout (no CMakePresets.json and StableDiffusion.Native.sln)");
+                : (null, "dev build", $"refused: {DevCheckoutVariable}={root} is not a StableDiffusion.Native checkout (no CMakePresets.json and StableDiffusion.Native.sln)");
         }
         if (buildCheckout is null)
             return (null, "dev build", $"skipped: a packaged build never looks above the app's folder (set {DevCheckoutVariable} to opt in)");
@@ -202,14 +203,14 @@ internal static class NativeLocator
         var seen = new HashSet<string>(OperatingSystem.IsWindows() ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal);
         foreach (var (source, dir, skip) in candidates)
         {
-            string path = Path.GetFullPath(Path.Combine(dir, LibraryFileName));
-            if (!seen.Add(path)) continue;
             if (skip is not null)
             {
-                probes.Add(new NativeProbe(source, skip.StartsWith("skipped", StringComparison.Ordinal) ? (Path.IsPathRooted(dir) ? Path.GetFullPath(dir) : dir) : path,
-                    skip.StartsWith("skipped", StringComparison.Ordinal) ? skip : "refused: " + skip));
+                // Listed with the folder that was not loaded from, so doctor -v shows every place and why.
+                probes.Add(new NativeProbe(source, dir.Length == 0 ? "(none)" : Path.GetFullPath(dir), skip));
                 continue;
             }
+            string path = Path.GetFullPath(Path.Combine(dir, LibraryFileName));
+            if (!seen.Add(path)) continue;
             if (!File.Exists(path))
             {
                 probes.Add(new NativeProbe(source, path, "not found"));
