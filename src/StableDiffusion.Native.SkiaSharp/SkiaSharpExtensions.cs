@@ -130,7 +130,25 @@ public static class SkiaSharpExtensions
 
         // Any other colour type, or premultiplied alpha: Skia converts strips of rows to unpremultiplied RGBA,
         // keeping the source's colour space (no colour conversion).
-        int rgbaStride = width * 4;
+        ConvertRgbaStrips(destination, width, height, format, source, static (strip, y, rows, pixmap) =>
+        {
+            var info = new SKImageInfo(pixmap.Width, rows, SKColorType.Rgba8888, SKAlphaType.Unpremul, pixmap.ColorSpace);
+            if (!pixmap.ReadPixels(info, strip, pixmap.Width * 4, 0, y))
+                throw new ArgumentException($"SkiaSharp cannot convert {pixmap.ColorType} ({pixmap.AlphaType}) pixels to RGBA.", "bitmap");
+        });
+    }
+
+    /// <summary>Fills <c>rows</c> rows of unpremultiplied RGBA, starting at row <c>y</c>, into <c>strip</c>.</summary>
+    internal delegate void RgbaStripSource<in TState>(IntPtr strip, int y, int rows, TState state);
+
+    /// <summary>
+    /// Converts an image into <paramref name="destination"/> a strip of rows at a time through a small pooled RGBA
+    /// buffer (so RGBA never exists whole), asking <paramref name="fill"/> for each strip: the one loop behind
+    /// pixmap conversion and strip-wise decoding.
+    /// </summary>
+    internal static unsafe void ConvertRgbaStrips<TState>(Span<byte> destination, int width, int height, PixelFormat format, TState state, RgbaStripSource<TState> fill)
+    {
+        int rgbaStride = width * 4, stride = width * (int)format;
         int stripRows = Math.Clamp(StripBytes / rgbaStride, 1, height);
         byte[] strip = ArrayPool<byte>.Shared.Rent(stripRows * rgbaStride);
         try
@@ -140,9 +158,7 @@ public static class SkiaSharpExtensions
                 for (int y = 0; y < height; y += stripRows)
                 {
                     int rows = Math.Min(stripRows, height - y);
-                    var info = new SKImageInfo(width, rows, SKColorType.Rgba8888, SKAlphaType.Unpremul, source.ColorSpace);
-                    if (!source.ReadPixels(info, (IntPtr)stripPointer, rgbaStride, 0, y))
-                        throw new ArgumentException($"SkiaSharp cannot convert {source.ColorType} ({source.AlphaType}) pixels to RGBA.", "bitmap");
+                    fill((IntPtr)stripPointer, y, rows, state);
                     for (int r = 0; r < rows; r++)
                         FromRgba(strip.AsSpan(r * rgbaStride, rgbaStride), destination.Slice((y + r) * stride, stride), format);
                 }

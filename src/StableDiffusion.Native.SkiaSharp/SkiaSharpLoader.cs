@@ -1,4 +1,3 @@
-using System.Buffers;
 using SkiaSharp;
 using StableDiffusion.Native.Adapters;
 using StableDiffusion.Native.Imaging;
@@ -26,9 +25,6 @@ public static class SkiaSharpLoader
 
     /// <summary>Largest accepted pixel count (<see cref="MaxDimension"/> × <see cref="MaxDimension"/>).</summary>
     public const long MaxPixels = LoaderGuard.MaxPixels;
-
-    /// <summary>Strip decoding converts through a buffer of about this many bytes.</summary>
-    private const int StripBytes = 1 << 20;
 
     /// <summary>Loads an image file as <see cref="PixelFormat.Rgb24"/> (gray files are expanded to RGB).</summary>
     /// <param name="path">The file: PNG, JPEG, GIF, BMP, WebP, ICO, WBMP or another format Skia decodes.</param>
@@ -133,32 +129,13 @@ public static class SkiaSharpLoader
     private readonly record struct DecodeState(SKCodec Codec, SKImageInfo Info, string Name, string ParamName, PixelFormat Format);
 
     /// <summary>Decodes a few rows at a time into a small buffer and converts them, so RGBA never exists whole.</summary>
-    private static unsafe void DecodeStrips(Span<byte> destination, DecodeState state)
-    {
-        int width = state.Info.Width, height = state.Info.Height;
-        int rgbaStride = width * 4, stride = width * (int)state.Format;
-        int stripRows = Math.Clamp(StripBytes / rgbaStride, 1, height);
-        byte[] strip = ArrayPool<byte>.Shared.Rent(stripRows * rgbaStride);
-        try
+    private static void DecodeStrips(Span<byte> destination, DecodeState state)
+        => SkiaSharpExtensions.ConvertRgbaStrips(destination, state.Info.Width, state.Info.Height, state.Format, state, static (strip, y, rows, s) =>
         {
-            fixed (byte* stripPointer = strip)
-            {
-                for (int y = 0; y < height; y += stripRows)
-                {
-                    int rows = Math.Min(stripRows, height - y);
-                    int decoded = state.Codec.GetScanlines((IntPtr)stripPointer, rows, rgbaStride);
-                    if (decoded != rows)
-                        throw new ArgumentException($"{state.Name} could not be decoded: the image data ends after row {y + decoded} of {height}.", state.ParamName);
-                    for (int r = 0; r < rows; r++)
-                        SkiaSharpExtensions.FromRgba(strip.AsSpan(r * rgbaStride, rgbaStride), destination.Slice((y + r) * stride, stride), state.Format);
-                }
-            }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(strip);
-        }
-    }
+            int decoded = s.Codec.GetScanlines(strip, rows, s.Info.Width * 4);
+            if (decoded != rows)
+                throw new ArgumentException($"{s.Name} could not be decoded: the image data ends after row {y + decoded} of {s.Info.Height}.", s.ParamName);
+        });
 
     /// <summary>Decodes the first frame whole to RGBA, for formats without top-down scanline decoding.</summary>
     private static unsafe ImageBuffer DecodeWhole(DecodeState state)
