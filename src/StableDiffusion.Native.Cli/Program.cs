@@ -6,6 +6,7 @@ var root = new RootCommand("sdnet — Stable Diffusion on stable-diffusion.cpp, 
     GenerateCommand.Create(),
     UpscaleCommand.Create(),
     DoctorCommand.Create(),
+    StableDiffusion.Native.Cli.Serve.ServeCommand.Create(),
 };
 foreach (var command in ModelCommands.Create()) root.Subcommands.Add(command);
 return await root.Parse(args).InvokeAsync();

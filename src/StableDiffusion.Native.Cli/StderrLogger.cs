@@ -21,6 +21,8 @@ internal sealed class StderrLogger(LogLevel minimum) : ILogger
             LogLevel.Warning => "warn",
             _ => "error",
         };
-        lock (s_gate) Console.Error.WriteLine($"[{tag}] {formatter(state, exception)}");
+        // Lines can quote file content (tensor names, paths) or, under `serve`, request data: escape before the terminal sees them.
+        string line = CliCommon.OneLine(formatter(state, exception));
+        lock (s_gate) Console.Error.WriteLine($"[{tag}] {line}");
     }
 }

@@ -1,0 +1,319 @@
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using StableDiffusion.Native.Imaging;
+
+namespace StableDiffusion.Native.Cli.Serve;
+
+/// <summary>
+/// AUTOMATIC1111's web API, the routes its clients (Krita, Open WebUI, SillyTavern, scripts) use: txt2img, img2img,
+/// the sampler/scheduler/model lists, options, progress with the live preview, and interrupt.
+/// </summary>
+/// <remarks>
+/// Unknown fields are ignored, as A1111 does (clients send every option it has); a known field with a wrong type or
+/// value is a 400. One model is loaded: <c>override_settings.sd_model_checkpoint</c> naming another is a 400, not a
+/// silent substitute. An interrupted request answers 409.
+/// </remarks>
+internal static class A1111Endpoints
+{
+    public static void Map(WebApplication app, ServerState state)
+    {
+        app.MapPost("/sdapi/v1/txt2img", (RequestDelegate)(context => Generate(context, state, image: false)));
+        app.MapPost("/sdapi/v1/img2img", (RequestDelegate)(context => Generate(context, state, image: true)));
+        app.MapGet("/sdapi/v1/samplers", (RequestDelegate)(context => Samplers(context)));
+        app.MapGet("/sdapi/v1/schedulers", (RequestDelegate)(context => Schedulers(context)));
+        app.MapGet("/sdapi/v1/sd-models", (RequestDelegate)(context => Models(context, state)));
+        app.MapGet("/sdapi/v1/options", (RequestDelegate)(context => Options(context, state)));
+        app.MapPost("/sdapi/v1/options", (RequestDelegate)(context => SetOptions(context, state)));
+        app.MapGet("/sdapi/v1/progress", (RequestDelegate)(context => Progress(context, state)));
+        app.MapPost("/sdapi/v1/interrupt", (RequestDelegate)(context => Interrupt(context, state)));
+    }
+
+    private static async Task Generate(HttpContext context, ServerState state, bool image)
+    {
+        var (document, json) = await JsonInput.ReadAsync(context.Request.Body, context.RequestAborted).ConfigureAwait(false);
+        using (document)
+        {
+            var (kind, request) = ReadRequest(json, state, image);
+            var images = await state.Queue.RunAsync(kind, request, context.RequestAborted).ConfigureAwait(false);
+            bool send = json.Bool("send_images") ?? true;
+            var encoded = send ? images.Select(i => ServerImages.Encode(i, OutputFormat.Png)).ToList() : [];
+            var root = document.RootElement;
+            await ImageServer.WriteJsonAsync(context, StatusCodes.Status200OK, w =>
+            {
+                w.WriteStartObject();
+                w.WriteStartArray("images");
+                foreach (var png in encoded) w.WriteBase64StringValue(png);
+                w.WriteEndArray();
+                w.WritePropertyName("parameters");
+                WriteParameters(w, root);
+                w.WriteString("info", Info(images, request, state));
+                w.WriteEndObject();
+            }).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The request echoed as A1111 does, without the images it was sent (they would double the reply).</summary>
+    private static void WriteParameters(Utf8JsonWriter w, JsonElement root)
+    {
+        w.WriteStartObject();
+        foreach (var property in root.EnumerateObject())
+        {
+            if (property.NameEquals("init_images") || property.NameEquals("mask")) w.WriteNull(property.Name);
+            else property.WriteTo(w);
+        }
+        w.WriteEndObject();
+    }
+
+    internal static (GenerationKind Kind, ImageRequest Request) ReadRequest(JsonInput json, ServerState state, bool image)
+    {
+        var overrides = json.Object("override_settings");
+        if (overrides.String("sd_model_checkpoint") is { } checkpoint && !IsLoadedModel(checkpoint, state))
+            throw new BadRequestException($"This server serves '{state.ModelFile}' only; it cannot switch to '{ModelFiles.DisplayText.Escape(checkpoint, 80)}'.", "override_settings.sd_model_checkpoint");
+        if ((json.Int("hr_resize_x", 0, ImageRequest.MaxDimension) ?? 0) != 0 || (json.Int("hr_resize_y", 0, ImageRequest.MaxDimension) ?? 0) != 0)
+            throw new BadRequestException("hr_resize_x/hr_resize_y are not supported; give hr_scale.", "hr_resize_x");
+
+        int batch = json.Int("batch_size", 1, ImageRequest.MaxBatchCount) ?? 1;
+        int iterations = json.Int("n_iter", 1, ImageRequest.MaxBatchCount) ?? 1;
+        if (batch * iterations > ImageRequest.MaxBatchCount)
+            throw new BadRequestException($"batch_size × n_iter must be at most {ImageRequest.MaxBatchCount}.", "n_iter");
+
+        var request = CommonFields.Apply(json, new ImageRequest
+        {
+            Prompt = json.String("prompt") ?? "",
+            BatchCount = batch * iterations,
+            Width = json.Int("width", 1, ImageRequest.MaxDimension),
+            Height = json.Int("height", 1, ImageRequest.MaxDimension),
+            Eta = json.Float("eta", 0, 100),
+            Guidance = json.Float("distilled_cfg_scale", 0, 100),
+            ClipSkip = overrides.Int("CLIP_stop_at_last_layers", -1, 12) ?? json.Int("clip_skip", -1, 12),
+        });
+
+        if (!image)
+        {
+            request = request with { Width = request.Width ?? ImageRequest.DefaultDimension, Height = request.Height ?? ImageRequest.DefaultDimension };
+            if (json.Bool("enable_hr") == true)
+                request = request with
+                {
+                    Hires = new HiresFix(
+                        json.Float("hr_scale", 1, 8) ?? 2f,
+                        json.Int("hr_second_pass_steps", 0, 10000) ?? 0,
+                        json.Float("denoising_strength", 0, 1) ?? 0.7f,
+                        HiresUpscaler(json.String("hr_upscaler"))),
+                };
+            return (GenerationKind.TextToImage, request);
+        }
+
+        var inits = json.Strings("init_images");
+        if (inits.Count == 0) throw new BadRequestException("'init_images' needs one base64 image.", "init_images");
+        if (inits.Count > 1) throw new BadRequestException("Give one image in 'init_images': this model edits one image at a time.", "init_images");
+        var init = ServerImages.DecodeRgb(ServerImages.FromBase64(inits[0], "init_images"), "init_images");
+        ImageBuffer? mask = json.String("mask") is { } maskText ? ServerImages.DecodeMask(ServerImages.FromBase64(maskText, "mask"), "mask") : null;
+        if (mask is not null && (json.Int("inpainting_mask_invert", 0, 1) ?? 0) == 1)
+            mask = Invert(mask);
+        if (mask is not null && (mask.Width != init.Width || mask.Height != init.Height))
+            mask = ServerImages.ResizeTo(mask, init.Width, init.Height);
+        request = request with
+        {
+            InitImage = ServerImages.ResizeTo(init, request.Width, request.Height),
+            Mask = mask is null ? null : ServerImages.ResizeTo(mask, request.Width, request.Height),
+            Strength = json.Float("denoising_strength", 0, 1) ?? 0.75f,
+        };
+        return (mask is null ? GenerationKind.ImageToImage : GenerationKind.Inpaint, request);
+    }
+
+    private static bool IsLoadedModel(string checkpoint, ServerState state)
+    {
+        // A1111 titles look like "name.safetensors [hash]".
+        string name = checkpoint.Split(" [", 2)[0].Trim();
+        return string.Equals(name, state.ModelFile, StringComparison.Ordinal) || string.Equals(name, state.ModelName, StringComparison.Ordinal);
+    }
+
+    private static StableDiffusion.Native.HiresUpscaler HiresUpscaler(string? name) => name?.Trim() switch
+    {
+        null or "" or "None" or "Latent" => StableDiffusion.Native.HiresUpscaler.Latent,
+        "Latent (nearest)" => StableDiffusion.Native.HiresUpscaler.LatentNearest,
+        "Latent (nearest-exact)" => StableDiffusion.Native.HiresUpscaler.LatentNearestExact,
+        "Latent (antialiased)" => StableDiffusion.Native.HiresUpscaler.LatentAntialiased,
+        "Latent (bicubic)" => StableDiffusion.Native.HiresUpscaler.LatentBicubic,
+        "Latent (bicubic antialiased)" => StableDiffusion.Native.HiresUpscaler.LatentBicubicAntialiased,
+        "Lanczos" => StableDiffusion.Native.HiresUpscaler.Lanczos,
+        "Nearest" => StableDiffusion.Native.HiresUpscaler.Nearest,
+        _ => throw new BadRequestException($"hr_upscaler '{ModelFiles.DisplayText.Escape(name, 80)}' is not available: use Latent, Latent (nearest), Latent (nearest-exact), Latent (antialiased), Latent (bicubic), Latent (bicubic antialiased), Lanczos or Nearest.", "hr_upscaler"),
+    };
+
+    private static ImageBuffer Invert(ImageBuffer mask)
+    {
+        var gray = mask.ToGray8();
+        return ImageBuffer.Create(PixelFormat.Gray8, gray.Width, gray.Height, gray, static (span, source) =>
+        {
+            source.Pixels.Span.CopyTo(span);
+            for (int i = 0; i < span.Length; i++) span[i] = (byte)(255 - span[i]);
+        });
+    }
+
+    /// <summary>A1111's <c>info</c>: a JSON string (not an object) with the seeds and one infotext per image.</summary>
+    private static string Info(IReadOnlyList<GeneratedImage> images, ImageRequest request, ServerState state)
+    {
+        using var stream = new MemoryStream();
+        using (var w = new Utf8JsonWriter(stream))
+        {
+            var first = images.Count > 0 ? images[0].Parameters : null;
+            w.WriteStartObject();
+            w.WriteString("prompt", request.Prompt);
+            w.WriteStartArray("all_prompts");
+            foreach (var _ in images) w.WriteStringValue(request.Prompt);
+            w.WriteEndArray();
+            w.WriteString("negative_prompt", request.NegativePrompt);
+            w.WriteStartArray("all_negative_prompts");
+            foreach (var _ in images) w.WriteStringValue(request.NegativePrompt);
+            w.WriteEndArray();
+            w.WriteNumber("seed", first?.Seed ?? -1);
+            w.WriteStartArray("all_seeds");
+            foreach (var i in images) w.WriteNumberValue(i.Seed);
+            w.WriteEndArray();
+            w.WriteNumber("subseed", -1);
+            w.WriteNumber("subseed_strength", 0);
+            w.WriteNumber("width", first?.Width ?? 0);
+            w.WriteNumber("height", first?.Height ?? 0);
+            if (first?.Sampler is { } sampler) w.WriteString("sampler_name", A1111Names.DisplayName(sampler));
+            else w.WriteNull("sampler_name");
+            if (first?.Scheduler is { } scheduler) w.WriteString("scheduler", scheduler.Name());
+            else w.WriteNull("scheduler");
+            w.WriteNumber("cfg_scale", request.CfgScale);
+            w.WriteNumber("steps", request.Steps);
+            w.WriteNumber("batch_size", images.Count);
+            w.WriteBoolean("restore_faces", false);
+            w.WriteString("sd_model_name", state.ModelName);
+            w.WriteNull("sd_model_hash");
+            if (request.InitImage is not null) w.WriteNumber("denoising_strength", request.Strength);
+            else if (request.Hires is { } hires) w.WriteNumber("denoising_strength", hires.DenoisingStrength);
+            else w.WriteNull("denoising_strength");
+            w.WriteNumber("clip_skip", request.ClipSkip ?? -1);
+            w.WriteNumber("index_of_first_image", 0);
+            w.WriteStartArray("infotexts");
+            foreach (var i in images) w.WriteStringValue(i.Parameters.ToString());
+            w.WriteEndArray();
+            w.WriteStartArray("styles");
+            w.WriteEndArray();
+            w.WriteString("job_timestamp", DateTime.Now.ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture));
+            w.WriteString("version", "sdnet");
+            w.WriteEndObject();
+        }
+        return System.Text.Encoding.UTF8.GetString(stream.GetBuffer(), 0, (int)stream.Length);
+    }
+
+    private static Task Samplers(HttpContext context) => ImageServer.WriteJsonAsync(context, StatusCodes.Status200OK, w =>
+    {
+        w.WriteStartArray();
+        foreach (var (_, name, aliases) in A1111Names.Samplers)
+        {
+            w.WriteStartObject();
+            w.WriteString("name", name);
+            w.WriteStartArray("aliases");
+            foreach (var alias in aliases) w.WriteStringValue(alias);
+            w.WriteEndArray();
+            w.WriteStartObject("options");
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+    });
+
+    private static Task Schedulers(HttpContext context) => ImageServer.WriteJsonAsync(context, StatusCodes.Status200OK, w =>
+    {
+        w.WriteStartArray();
+        w.WriteStartObject();
+        w.WriteString("name", "automatic");
+        w.WriteString("label", "Automatic");
+        w.WriteNull("aliases");
+        w.WriteEndObject();
+        foreach (var scheduler in Enum.GetValues<Scheduler>())
+        {
+            w.WriteStartObject();
+            w.WriteString("name", scheduler.Name());
+            w.WriteString("label", A1111Names.Label(scheduler));
+            w.WriteNull("aliases");
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+    });
+
+    private static Task Models(HttpContext context, ServerState state) => ImageServer.WriteJsonAsync(context, StatusCodes.Status200OK, w =>
+    {
+        w.WriteStartArray();
+        w.WriteStartObject();
+        w.WriteString("title", state.ModelFile);
+        w.WriteString("model_name", state.ModelName);
+        w.WriteNull("hash");
+        w.WriteNull("sha256");
+        // The file name only: the server's own folders are none of a client's business.
+        w.WriteString("filename", state.ModelFile);
+        w.WriteNull("config");
+        w.WriteEndObject();
+        w.WriteEndArray();
+    });
+
+    private static Task Options(HttpContext context, ServerState state) => ImageServer.WriteJsonAsync(context, StatusCodes.Status200OK, w =>
+    {
+        w.WriteStartObject();
+        w.WriteString("sd_model_checkpoint", state.ModelFile);
+        w.WriteString("samples_format", "png");
+        w.WriteNumber("CLIP_stop_at_last_layers", 1);
+        w.WriteEndObject();
+    });
+
+    private static async Task SetOptions(HttpContext context, ServerState state)
+    {
+        var (document, json) = await JsonInput.ReadAsync(context.Request.Body, context.RequestAborted).ConfigureAwait(false);
+        using (document)
+        {
+            if (json.String("sd_model_checkpoint") is { } checkpoint && !IsLoadedModel(checkpoint, state))
+                throw new BadRequestException($"This server serves '{state.ModelFile}' only; start another `sdnet serve` for '{ModelFiles.DisplayText.Escape(checkpoint, 80)}'.", "sd_model_checkpoint");
+        }
+        await ImageServer.WriteJsonAsync(context, StatusCodes.Status200OK, w =>
+        {
+            w.WriteStartObject();
+            w.WriteEndObject();
+        }).ConfigureAwait(false);
+    }
+
+    private static Task Progress(HttpContext context, ServerState state)
+    {
+        var snapshot = state.Queue.Snapshot();
+        bool skipImage = string.Equals(context.Request.Query["skip_current_image"], "true", StringComparison.OrdinalIgnoreCase);
+        byte[]? preview = skipImage ? null : state.PreviewPng(snapshot);
+        return ImageServer.WriteJsonAsync(context, StatusCodes.Status200OK, w =>
+        {
+            w.WriteStartObject();
+            w.WriteNumber("progress", Math.Round(snapshot.Progress, 4));
+            w.WriteNumber("eta_relative", Math.Round(snapshot.Eta.TotalSeconds, 2));
+            w.WriteStartObject("state");
+            w.WriteBoolean("skipped", false);
+            w.WriteBoolean("interrupted", snapshot.Interrupted);
+            w.WriteString("job", snapshot.Busy ? $"job({snapshot.JobNumber})" : "");
+            w.WriteNumber("job_count", snapshot.Waiting + (snapshot.Busy ? 1 : 0));
+            w.WriteString("job_timestamp", (snapshot.Started ?? state.Started).ToLocalTime().ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture));
+            w.WriteNumber("job_no", snapshot.Busy ? snapshot.Image : 0);
+            w.WriteNumber("sampling_step", snapshot.Step);
+            w.WriteNumber("sampling_steps", snapshot.Steps);
+            w.WriteEndObject();
+            if (preview is null) w.WriteNull("current_image");
+            else w.WriteBase64String("current_image", preview);
+            w.WriteNull("textinfo");
+            w.WriteEndObject();
+        });
+    }
+
+    private static Task Interrupt(HttpContext context, ServerState state)
+    {
+        bool stopped = state.Queue.Interrupt();
+        return ImageServer.WriteJsonAsync(context, StatusCodes.Status200OK, w =>
+        {
+            w.WriteStartObject();
+            w.WriteBoolean("interrupted", stopped);
+            w.WriteEndObject();
+        });
+    }
+}

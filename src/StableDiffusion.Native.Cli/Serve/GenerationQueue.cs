@@ -1,0 +1,189 @@
+using StableDiffusion.Native.Imaging;
+
+namespace StableDiffusion.Native.Cli.Serve;
+
+/// <summary>The queue is full: the request is refused with 503 and a <c>Retry-After</c> estimate.</summary>
+internal sealed class QueueFullException(TimeSpan retryAfter, int capacity)
+    : Exception($"The server is busy: one generation is running and {capacity} are waiting. Retry later.")
+{
+    public TimeSpan RetryAfter { get; } = retryAfter;
+}
+
+/// <summary>The generation was stopped by <c>POST /sdapi/v1/interrupt</c> (not by its own client).</summary>
+internal sealed class InterruptedException() : Exception("The generation was interrupted (POST /sdapi/v1/interrupt).");
+
+/// <summary>What a generation call does with its request.</summary>
+internal enum GenerationKind
+{
+    TextToImage,
+    ImageToImage,
+    Inpaint,
+}
+
+/// <summary>What <c>/sdapi/v1/progress</c> reports: the running job, if any, and how many wait.</summary>
+internal sealed record ProgressSnapshot(
+    double Progress, TimeSpan Eta, bool Busy, bool Interrupted, int Step, int Steps, int Image, int Images, int Waiting,
+    DateTimeOffset? Started, PreviewFrame? Preview, long JobNumber);
+
+/// <summary>
+/// One generation at a time on one loaded model, and at most <c>capacity</c> requests waiting for their turn.
+/// A request is admitted or refused at once (never blocks on a full queue); while waiting or generating it is
+/// cancelled by its own token (the client went away) or by <see cref="Interrupt"/> (the running one only).
+/// </summary>
+internal sealed class GenerationQueue(Generator generator, int capacity) : IDisposable
+{
+    private readonly SemaphoreSlim _turn = new(1, 1);
+    private int _admitted;
+    private long _jobNumber;
+    private volatile Job? _current;
+    private long _lastDurationTicks = TimeSpan.FromSeconds(10).Ticks;
+
+    public Generator Generator { get; } = generator;
+
+    public int Capacity { get; } = capacity;
+
+    /// <summary>Runs <paramref name="request"/> when its turn comes.</summary>
+    /// <exception cref="QueueFullException">One is running and <see cref="Capacity"/> are waiting.</exception>
+    /// <exception cref="InterruptedException">It was interrupted while running.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public async Task<IReadOnlyList<GeneratedImage>> RunAsync(GenerationKind kind, ImageRequest request, CancellationToken cancellationToken)
+    {
+        if (Interlocked.Increment(ref _admitted) > 1 + Capacity)
+        {
+            int ahead = Interlocked.Decrement(ref _admitted);
+            throw new QueueFullException(TimeSpan.FromTicks(Interlocked.Read(ref _lastDurationTicks) * Math.Max(1, ahead)), Capacity);
+        }
+        try
+        {
+            await _turn.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                using var job = new Job(request, Interlocked.Increment(ref _jobNumber), cancellationToken);
+                _current = job;
+                try
+                {
+                    var traced = request with { Preview = job };
+                    var images = await (kind switch
+                    {
+                        GenerationKind.Inpaint => Generator.InpaintAsync(traced, job, job.Token),
+                        GenerationKind.ImageToImage => Generator.ImageToImageAsync(traced, job, job.Token),
+                        _ => Generator.TextToImageAsync(traced, job, job.Token),
+                    }).ConfigureAwait(false);
+                    Interlocked.Exchange(ref _lastDurationTicks, Math.Max(TimeSpan.TicksPerSecond, job.Elapsed.Ticks));
+                    return images;
+                }
+                catch (OperationCanceledException) when (job.Interrupted && !cancellationToken.IsCancellationRequested)
+                {
+                    throw new InterruptedException();
+                }
+                finally
+                {
+                    _current = null;
+                }
+            }
+            finally
+            {
+                _turn.Release();
+            }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _admitted);
+        }
+    }
+
+    /// <summary>Stops the running generation, if there is one; waiting requests keep their places.</summary>
+    public bool Interrupt()
+    {
+        var job = _current;
+        if (job is null) return false;
+        job.Interrupt();
+        return true;
+    }
+
+    public void Dispose() => _turn.Dispose();
+
+    public ProgressSnapshot Snapshot()
+    {
+        var job = _current;
+        int waiting = Math.Max(0, Volatile.Read(ref _admitted) - (job is null ? 0 : 1));
+        if (job is null)
+            return new ProgressSnapshot(0, TimeSpan.Zero, false, false, 0, 0, 0, 0, waiting, null, null, Interlocked.Read(ref _jobNumber));
+        return job.Snapshot(waiting);
+    }
+
+    /// <summary>One running generation: its progress and preview as the native callbacks report them, and its cancellation.</summary>
+    private sealed class Job : IProgress<GenerationProgress>, IProgress<PreviewFrame>, IDisposable
+    {
+        private readonly CancellationTokenSource _cancellation;
+        private readonly int _images;
+        private readonly long _number;
+        private readonly DateTimeOffset _started = DateTimeOffset.UtcNow;
+        private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
+        private GenerationProgress _progress;
+        private PreviewFrame? _preview;
+        private volatile bool _interrupted;
+
+        public Job(ImageRequest request, long number, CancellationToken requestAborted)
+        {
+            _cancellation = CancellationTokenSource.CreateLinkedTokenSource(requestAborted);
+            _images = request.BatchCount;
+            _number = number;
+            _progress = new GenerationProgress(GenerationPhase.Loading, 0, request.Steps, 0, TimeSpan.Zero);
+        }
+
+        public CancellationToken Token => _cancellation.Token;
+
+        public bool Interrupted => _interrupted;
+
+        public TimeSpan Elapsed => _clock.Elapsed;
+
+        public void Interrupt()
+        {
+            _interrupted = true;
+            try
+            {
+                _cancellation.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // The job ended meanwhile: nothing left to stop.
+            }
+        }
+
+        // Both arrive on the generating thread; snapshots are read from request threads, hence the lock.
+        public void Report(GenerationProgress value)
+        {
+            lock (this) _progress = value;
+        }
+
+        public void Report(PreviewFrame value)
+        {
+            lock (this) _preview = value;
+        }
+
+        public ProgressSnapshot Snapshot(int waiting)
+        {
+            GenerationProgress p;
+            PreviewFrame? preview;
+            lock (this)
+            {
+                p = _progress;
+                preview = _preview;
+            }
+            double withinImage = p.Phase switch
+            {
+                GenerationPhase.Sampling when p.Steps > 0 => (double)p.Step / p.Steps,
+                GenerationPhase.Decoding => 1,
+                _ => 0,
+            };
+            double progress = Math.Clamp((p.Image + withinImage) / Math.Max(1, _images), 0, 1);
+            var elapsed = _clock.Elapsed;
+            var eta = progress > 0 ? TimeSpan.FromTicks((long)(elapsed.Ticks * (1 - progress) / progress)) : TimeSpan.Zero;
+            return new ProgressSnapshot(progress, eta, true, _interrupted, p.Phase == GenerationPhase.Sampling ? p.Step : 0, p.Steps,
+                p.Image, _images, waiting, _started, preview, _number);
+        }
+
+        public void Dispose() => _cancellation.Dispose();
+    }
+}

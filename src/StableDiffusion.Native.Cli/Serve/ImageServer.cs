@@ -1,0 +1,310 @@
+using System.Buffers;
+using System.Net;
+using System.Reflection;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using StableDiffusion.Native.ModelFiles;
+
+namespace StableDiffusion.Native.Cli.Serve;
+
+/// <summary>How <c>sdnet serve</c> listens and admits requests.</summary>
+internal sealed record ServeOptions
+{
+    /// <summary>Listen address: an IP address or <c>localhost</c>. Loopback by default: nothing is exposed unless asked.</summary>
+    public string Host { get; init; } = "127.0.0.1";
+
+    /// <summary>TCP port; 0 picks a free one (tests).</summary>
+    public int Port { get; init; } = 7860;
+
+    /// <summary>With a key, every API request needs <c>Authorization: Bearer KEY</c>.</summary>
+    public string? ApiKey { get; init; }
+
+    /// <summary>Requests that may wait while one generates; one more gets 503.</summary>
+    public int Queue { get; init; } = 4;
+
+    /// <summary>Largest accepted request body (base64 images make A1111 bodies large).</summary>
+    public long MaxRequestBodyBytes { get; init; } = 64L << 20;
+
+    /// <summary>Server log (requests refused, failures) at or above this level; the native log has its own logger.</summary>
+    public LogLevel LogLevel { get; init; } = LogLevel.Warning;
+
+    /// <summary>Checks the options before anything is loaded; returns the address to bind (null with <c>localhost</c>).</summary>
+    /// <exception cref="ArgumentException">The host is not an IP address or <c>localhost</c>, or a value is out of range.</exception>
+    public (IPAddress? Address, bool Localhost) Validate()
+    {
+        if (Port is < 0 or > 65535) throw new ArgumentOutOfRangeException("--port", Port, "--port must be 0 to 65535.");
+        if (Queue is < 0 or > 1000) throw new ArgumentOutOfRangeException("--queue", Queue, "--queue must be 0 to 1000.");
+        if (ApiKey is { Length: 0 }) throw new ArgumentException("--api-key must not be empty.", "--api-key");
+        if (ApiKey is { } key && key.Any(char.IsControl)) throw new ArgumentException("--api-key must not contain control characters.", "--api-key");
+        bool localhost = string.Equals(Host, "localhost", StringComparison.OrdinalIgnoreCase);
+        IPAddress? ip = null;
+        if (!localhost && !IPAddress.TryParse(Host, out ip))
+            throw new ArgumentException($"--host must be an IP address or localhost, not '{DisplayText.Escape(Host, 80)}'.", "--host");
+        if (localhost && Port == 0) throw new ArgumentException("--port 0 needs an IP address as --host (Kestrel binds localhost on fixed ports only).", "--port");
+        return (ip, localhost);
+    }
+}
+
+/// <summary>What the endpoints share: the queue of the one loaded model, this session's images, the model's names.</summary>
+internal sealed class ServerState(GenerationQueue queue, ServeOptions options, ILogger log)
+{
+    private readonly object _previewGate = new();
+    private (long Job, int Step, byte[] Png)? _previewCache;
+
+    public GenerationQueue Queue { get; } = queue;
+
+    public ImageStore Images { get; } = new();
+
+    public ServeOptions Options { get; } = options;
+
+    public ILogger Log { get; } = log;
+
+    public DateTimeOffset Started { get; } = DateTimeOffset.UtcNow;
+
+    /// <summary>The loaded file's name ("v1-5-pruned-emaonly.safetensors").</summary>
+    public string ModelFile { get; } = Path.GetFileName(queue.Generator.Options.ModelPath ?? queue.Generator.Options.DiffusionModelPath ?? "model");
+
+    /// <summary>The name clients use for it: the file name without its extension, as the models folder names it.</summary>
+    public string ModelName => Path.GetFileNameWithoutExtension(ModelFile);
+
+    /// <summary>The preview as PNG, encoded once per step however often clients poll.</summary>
+    public byte[]? PreviewPng(ProgressSnapshot snapshot)
+    {
+        if (snapshot.Preview is not { } preview) return null;
+        lock (_previewGate)
+        {
+            if (_previewCache is { } cached && cached.Job == snapshot.JobNumber && cached.Step == preview.Step) return cached.Png;
+            byte[] png = ServerImages.EncodePreview(preview.Image);
+            _previewCache = (snapshot.JobNumber, preview.Step, png);
+            return png;
+        }
+    }
+}
+
+/// <summary>
+/// <c>sdnet serve</c>: one loaded model behind OpenAI's images API (<c>/v1</c>), AUTOMATIC1111's (<c>/sdapi/v1</c>)
+/// and a small page (<c>/</c>), on ASP.NET Core's Kestrel. Handlers are plain <see cref="RequestDelegate"/>s over
+/// <see cref="JsonDocument"/> and <see cref="Utf8JsonWriter"/>: no reflection, so the tool still publishes NativeAOT.
+/// </summary>
+internal sealed class ImageServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private ImageServer(WebApplication app, ServerState state, Uri address)
+    {
+        _app = app;
+        State = state;
+        Address = address;
+    }
+
+    public ServerState State { get; }
+
+    /// <summary>Where it listens, e.g. <c>http://127.0.0.1:7860/</c>.</summary>
+    public Uri Address { get; }
+
+    /// <summary>Starts serving <paramref name="generator"/>, which the caller keeps owning.</summary>
+    /// <exception cref="ArgumentException">The host is not an IP address or <c>localhost</c>, or a limit is out of range.</exception>
+    /// <exception cref="IOException">The address is in use.</exception>
+    public static async Task<ImageServer> StartAsync(Generator generator, ServeOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(generator);
+        ArgumentNullException.ThrowIfNull(options);
+        var (ip, localhost) = options.Validate();
+
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
+        builder.Logging.ClearProviders();
+        builder.Logging.SetMinimumLevel(options.LogLevel);
+        builder.Logging.AddProvider(new StderrLoggerProvider(options.LogLevel));
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes;
+            if (localhost) kestrel.ListenLocalhost(options.Port);
+            else kestrel.Listen(ip!, options.Port);
+        });
+        var app = builder.Build();
+        var state = new ServerState(new GenerationQueue(generator, options.Queue), options, app.Logger);
+
+        app.Use((context, next) => Guard(context, next, state));
+        MapPage(app);
+        app.MapGet("/images/{id}", (RequestDelegate)(context => ServeImage(context, state)));
+        OpenAiEndpoints.Map(app, state);
+        A1111Endpoints.Map(app, state);
+        app.MapFallback((RequestDelegate)(context => ErrorAsync(context, StatusCodes.Status404NotFound, $"No route {context.Request.Method} {context.Request.Path}.", "not_found", null)));
+
+        try
+        {
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await app.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+        string bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new ImageServer(app, state, new Uri(bound.EndsWith('/') ? bound : bound + "/"));
+    }
+
+    /// <summary>Completes when the server stops: Ctrl+C (through <paramref name="cancellationToken"/> or the host's own handler).</summary>
+    public Task WaitAsync(CancellationToken cancellationToken) => _app.WaitForShutdownAsync(cancellationToken);
+
+    public async ValueTask DisposeAsync()
+    {
+        // Stopping cancels the requests in flight, and with them their generations (RequestAborted).
+        State.Queue.Interrupt();
+        await _app.StopAsync(CancellationToken.None).ConfigureAwait(false);
+        await _app.DisposeAsync().ConfigureAwait(false);
+        State.Queue.Dispose();
+    }
+
+    /// <summary>Authorization, then the one map from a handler's exception to an HTTP error.</summary>
+    private static async Task Guard(HttpContext context, RequestDelegate next, ServerState state)
+    {
+        var path = context.Request.Path;
+        bool api = path.StartsWithSegments("/v1") || path.StartsWithSegments("/sdapi");
+        if (api && state.Options.ApiKey is { } key && !Authorized(context.Request.Headers.Authorization.ToString(), key))
+        {
+            context.Response.Headers.WWWAuthenticate = "Bearer";
+            await ErrorAsync(context, StatusCodes.Status401Unauthorized, "Missing or wrong API key: send 'Authorization: Bearer KEY'.", "invalid_api_key", null).ConfigureAwait(false);
+            return;
+        }
+        try
+        {
+            await next(context).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away; its generation stopped with it. There is no one to answer.
+        }
+        catch (Exception e) when (!context.Response.HasStarted && Status(e) is { } failure)
+        {
+            if (e is QueueFullException full)
+                context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(full.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            if (failure.Status >= 500)
+                state.Log.LogError("{Method} {Path}: {Message}", context.Request.Method, path.ToString(), CliCommon.OneLine(e.Message));
+            await ErrorAsync(context, failure.Status, CliCommon.OneLine(e.Message), failure.Code, (e as BadRequestException)?.Param).ConfigureAwait(false);
+        }
+    }
+
+    private static (int Status, string Code)? Status(Exception e) => e switch
+    {
+        BadRequestException or ArgumentException or FormatException or InvalidModelFileException => (StatusCodes.Status400BadRequest, "invalid_request"),
+        Microsoft.AspNetCore.Http.BadHttpRequestException bad => (bad.StatusCode, "invalid_request"),
+        QueueFullException => (StatusCodes.Status503ServiceUnavailable, "queue_full"),
+        InterruptedException => (StatusCodes.Status409Conflict, "interrupted"),
+        GenerationException => (StatusCodes.Status500InternalServerError, "generation_failed"),
+        _ => null, // a bug: Kestrel logs it and answers 500
+    };
+
+    private static bool Authorized(string header, string key)
+    {
+        const string scheme = "Bearer ";
+        if (!header.StartsWith(scheme, StringComparison.OrdinalIgnoreCase)) return false;
+        // Fixed-time: the comparison must not tell an attacker how much of a guess was right.
+        return CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(header[scheme.Length..].Trim()), Encoding.UTF8.GetBytes(key));
+    }
+
+    /// <summary>An error in the shape of the API asked: OpenAI's <c>{"error":{...}}</c> under /v1, A1111's <c>{"error","detail"}</c> elsewhere.</summary>
+    internal static Task ErrorAsync(HttpContext context, int status, string message, string code, string? param)
+    {
+        bool openAi = context.Request.Path.StartsWithSegments("/v1");
+        return WriteJsonAsync(context, status, w =>
+        {
+            w.WriteStartObject();
+            if (openAi)
+            {
+                w.WriteStartObject("error");
+                w.WriteString("message", message);
+                w.WriteString("type", status == StatusCodes.Status401Unauthorized ? "authentication_error" : status >= 500 ? "server_error" : "invalid_request_error");
+                if (param is null) w.WriteNull("param");
+                else w.WriteString("param", param);
+                w.WriteString("code", code);
+                w.WriteEndObject();
+            }
+            else
+            {
+                w.WriteString("error", code);
+                w.WriteString("detail", message);
+            }
+            w.WriteEndObject();
+        });
+    }
+
+    internal static async Task WriteJsonAsync(HttpContext context, int status, Action<Utf8JsonWriter> write)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        // Relaxed escaping: the body is application/json, never inlined into HTML, so '+' and quotes need no \u escapes.
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            write(writer);
+        }
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/json; charset=utf-8";
+        context.Response.ContentLength = buffer.WrittenCount;
+        await context.Response.Body.WriteAsync(buffer.WrittenMemory, context.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static Task ServeImage(HttpContext context, ServerState state)
+    {
+        string id = context.Request.RouteValues["id"] as string ?? "";
+        if (!state.Images.TryGet(id, out var data, out var mediaType))
+            return ErrorAsync(context, StatusCodes.Status404NotFound, "No such image (this server keeps its latest results only).", "not_found", null);
+        context.Response.ContentType = mediaType;
+        context.Response.ContentLength = data.Length;
+        context.Response.Headers.CacheControl = "private, max-age=3600";
+        return context.Response.Body.WriteAsync(data, context.RequestAborted).AsTask();
+    }
+
+    /// <summary>The page: three embedded files, a strict content policy (no inline script, nothing from elsewhere).</summary>
+    private static void MapPage(WebApplication app)
+    {
+        (string Route, string Resource, string Type)[] files =
+        [
+            ("/", "index.html", "text/html; charset=utf-8"),
+            ("/app.js", "app.js", "text/javascript; charset=utf-8"),
+            ("/app.css", "app.css", "text/css; charset=utf-8"),
+        ];
+        foreach (var (route, resource, type) in files)
+        {
+            byte[] content = ReadResource(resource);
+            app.MapGet(route, (RequestDelegate)(context =>
+            {
+                context.Response.ContentType = type;
+                context.Response.ContentLength = content.Length;
+                context.Response.Headers.ContentSecurityPolicy = "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'";
+                context.Response.Headers.XContentTypeOptions = "nosniff";
+                context.Response.Headers.CacheControl = "no-cache";
+                return context.Response.Body.WriteAsync(content, context.RequestAborted).AsTask();
+            }));
+        }
+    }
+
+    private static byte[] ReadResource(string name)
+    {
+        using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream("sdnet.wwwroot." + name)
+            ?? throw new InvalidOperationException($"The page resource '{name}' is missing from the build.");
+        using var copy = new MemoryStream();
+        stream.CopyTo(copy);
+        return copy.ToArray();
+    }
+
+    /// <summary>Kestrel's and the server's own log lines to stderr, the way the CLI prints everything else.</summary>
+    private sealed class StderrLoggerProvider(LogLevel minimum) : ILoggerProvider
+    {
+        public ILogger CreateLogger(string categoryName) => new StderrLogger(minimum);
+
+        public void Dispose()
+        {
+        }
+    }
+}

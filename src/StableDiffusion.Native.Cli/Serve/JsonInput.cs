@@ -1,0 +1,121 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace StableDiffusion.Native.Cli.Serve;
+
+/// <summary>A request the server refuses with 400: the message says which field is wrong and what it accepts.</summary>
+internal sealed class BadRequestException(string message, string? param = null) : Exception(message)
+{
+    /// <summary>The request field at fault, when there is one (OpenAI's error <c>param</c>).</summary>
+    public string? Param { get; } = param;
+}
+
+/// <summary>
+/// Typed reads of a JSON request body. Fields are looked up by name and unknown ones are ignored, as A1111's
+/// and OpenAI's own servers do (clients send whole payloads of options a local model has no use for); a known
+/// field of the wrong type or out of range is a <see cref="BadRequestException"/> naming it. Numbers given as
+/// strings are read as numbers, as A1111's request models coerce them.
+/// </summary>
+internal readonly struct JsonInput
+{
+    private readonly JsonElement _root;
+
+    private JsonInput(JsonElement root) => _root = root;
+
+    /// <summary>Parses a body that must be one JSON object.</summary>
+    public static async Task<(JsonDocument Document, JsonInput Input)> ReadAsync(Stream body, CancellationToken cancellationToken)
+    {
+        JsonDocument document;
+        try
+        {
+            document = await JsonDocument.ParseAsync(body, new JsonDocumentOptions { MaxDepth = 32 }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (JsonException e)
+        {
+            throw new BadRequestException("The body is not valid JSON: " + e.Message);
+        }
+        if (document.RootElement.ValueKind != JsonValueKind.Object)
+        {
+            document.Dispose();
+            throw new BadRequestException("The body must be a JSON object.");
+        }
+        return (document, new JsonInput(document.RootElement));
+    }
+
+    /// <summary>A nested object's fields (A1111's <c>override_settings</c>); an absent or null one reads as empty.</summary>
+    public JsonInput Object(string name)
+    {
+        if (!TryGet(name, out var value)) return default;
+        if (value.ValueKind != JsonValueKind.Object) throw new BadRequestException($"'{name}' must be an object.", name);
+        return new JsonInput(value);
+    }
+
+    public bool Has(string name) => TryGet(name, out _);
+
+    private bool TryGet(string name, out JsonElement value)
+    {
+        if (_root.ValueKind == JsonValueKind.Object && _root.TryGetProperty(name, out value) && value.ValueKind != JsonValueKind.Null)
+            return true;
+        value = default;
+        return false;
+    }
+
+    public string? String(string name)
+    {
+        if (!TryGet(name, out var value)) return null;
+        return value.ValueKind == JsonValueKind.String ? value.GetString() : throw new BadRequestException($"'{name}' must be a string.", name);
+    }
+
+    public IReadOnlyList<string> Strings(string name)
+    {
+        if (!TryGet(name, out var value)) return [];
+        if (value.ValueKind != JsonValueKind.Array) throw new BadRequestException($"'{name}' must be an array of strings.", name);
+        var list = new List<string>();
+        foreach (var item in value.EnumerateArray())
+            list.Add(item.ValueKind == JsonValueKind.String ? item.GetString()! : throw new BadRequestException($"'{name}' must be an array of strings.", name));
+        return list;
+    }
+
+    public long? Long(string name, long min, long max)
+    {
+        if (!TryGet(name, out var value)) return null;
+        long result = value.ValueKind switch
+        {
+            JsonValueKind.Number when value.TryGetInt64(out long l) => l,
+            JsonValueKind.Number when value.TryGetDouble(out double d) && d == Math.Floor(d) && d is >= long.MinValue and <= long.MaxValue => (long)d,
+            JsonValueKind.String when long.TryParse(value.GetString(), NumberStyles.Integer, CultureInfo.InvariantCulture, out long s) => s,
+            _ => throw new BadRequestException($"'{name}' must be an integer.", name),
+        };
+        if (result < min || result > max)
+            throw new BadRequestException(string.Create(CultureInfo.InvariantCulture, $"'{name}' must be {min} to {max}; it is {result}."), name);
+        return result;
+    }
+
+    public int? Int(string name, int min, int max) => (int?)Long(name, min, max);
+
+    public float? Float(string name, float min, float max)
+    {
+        if (!TryGet(name, out var value)) return null;
+        double result = value.ValueKind switch
+        {
+            JsonValueKind.Number => value.GetDouble(),
+            JsonValueKind.String when double.TryParse(value.GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out double s) => s,
+            _ => throw new BadRequestException($"'{name}' must be a number.", name),
+        };
+        if (!double.IsFinite(result) || result < min || result > max)
+            throw new BadRequestException(string.Create(CultureInfo.InvariantCulture, $"'{name}' must be {min} to {max}; it is {result}."), name);
+        return (float)result;
+    }
+
+    public bool? Bool(string name)
+    {
+        if (!TryGet(name, out var value)) return null;
+        return value.ValueKind switch
+        {
+            JsonValueKind.True => true,
+            JsonValueKind.False => false,
+            JsonValueKind.Number when value.TryGetInt32(out int i) && i is 0 or 1 => i == 1,
+            _ => throw new BadRequestException($"'{name}' must be true or false.", name),
+        };
+    }
+}

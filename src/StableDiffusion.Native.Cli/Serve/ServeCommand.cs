@@ -1,0 +1,104 @@
+using System.CommandLine;
+using Microsoft.Extensions.Logging;
+using StableDiffusion.Native.ModelFiles;
+using StableDiffusion.Native.Quantization;
+
+namespace StableDiffusion.Native.Cli.Serve;
+
+/// <summary><c>sdnet serve</c>: loads one model and serves it over HTTP until Ctrl+C.</summary>
+internal static class ServeCommand
+{
+    /// <summary>Read when <c>--api-key</c> is not given, so the key need not appear in the process list.</summary>
+    public const string ApiKeyVariable = "SDNET_API_KEY";
+
+    public static Command Create()
+    {
+        var model = new Option<string?>("--model", "-m") { Description = "Full checkpoint (.safetensors/.gguf), or a model name from the models folder" };
+        var diffusionModel = new Option<string?>("--diffusion-model") { Description = "Standalone diffusion model (Flux, SD3, ...)" };
+        var vae = new Option<string?>("--vae") { Description = "VAE weights" };
+        var taesd = new Option<string?>("--taesd") { Description = "Tiny autoencoder used instead of the VAE (fast decode)" };
+        var clipL = new Option<string?>("--clip_l") { Description = "CLIP-L text encoder" };
+        var clipG = new Option<string?>("--clip_g") { Description = "CLIP-G text encoder" };
+        var t5 = new Option<string?>("--t5xxl") { Description = "T5-XXL text encoder" };
+        var dir = new Option<string?>("--dir") { Description = "Models folder used to resolve a name" };
+        var host = new Option<string>("--host") { Description = "Address to listen on (an IP address or localhost); loopback unless you say otherwise", DefaultValueFactory = _ => "127.0.0.1" };
+        var port = new Option<int>("--port") { Description = "TCP port (0: any free one)", DefaultValueFactory = _ => 7860 };
+        var apiKey = new Option<string?>("--api-key") { Description = $"Require 'Authorization: Bearer KEY' on API requests (default: ${ApiKeyVariable})" };
+        var queue = new Option<int>("--queue") { Description = "Requests that may wait while one generates; more get 503", DefaultValueFactory = _ => 4 };
+        var threads = new Option<int?>("--threads", "-t") { Description = "CPU threads (default: physical cores)" };
+        var type = new Option<string?>("--type") { Description = "Weight type: f16, q8_0, q4_0, ... (converted once and cached)" };
+        var backend = new Option<string?>("--backend") { Description = "Device for computation (see 'sdnet doctor')" };
+        var flashAttn = new Option<bool>("--flash-attn") { Description = "Use flash attention" };
+        var verbose = new Option<bool>("--verbose", "-v") { Description = "Show the native log and each request" };
+
+        var command = new Command("serve", "Serve a model over HTTP: OpenAI's images API (/v1), AUTOMATIC1111's (/sdapi/v1) and a page (/)")
+        {
+            model, diffusionModel, vae, taesd, clipL, clipG, t5, dir, host, port, apiKey, queue, threads, type, backend, flashAttn, verbose,
+        };
+        command.SetAction(async (r, cancellationToken) =>
+        {
+            var stderr = r.InvocationConfiguration.Error;
+            Generator? generator = null;
+            ImageServer? server = null;
+            try
+            {
+                bool isVerbose = r.GetValue(verbose);
+                var logger = CliCommon.Logger(isVerbose);
+                NativeRuntime.Logger = logger;
+                QuantizationType? weightType = null;
+                if (r.GetValue(type) is { } typeName)
+                    weightType = QuantizationTypes.TryParse(typeName, out var parsed) ? parsed : throw new ArgumentException($"Unknown --type '{typeName}'.", "--type");
+                string? key = r.GetValue(apiKey) ?? Environment.GetEnvironmentVariable(ApiKeyVariable);
+                var serveOptions = new ServeOptions
+                {
+                    Host = r.GetValue(host)!,
+                    Port = r.GetValue(port),
+                    ApiKey = string.IsNullOrEmpty(key) ? null : key,
+                    Queue = r.GetValue(queue),
+                    LogLevel = isVerbose ? LogLevel.Information : LogLevel.Warning,
+                };
+                serveOptions.Validate(); // before the model loads: a typo must not cost a load
+                var options = new GeneratorOptions
+                {
+                    ModelPath = ModelCommands.ResolveModel(r.GetValue(model), r.GetValue(dir)),
+                    DiffusionModelPath = r.GetValue(diffusionModel),
+                    VaePath = r.GetValue(vae),
+                    TaesdPath = r.GetValue(taesd),
+                    ClipLPath = r.GetValue(clipL),
+                    ClipGPath = r.GetValue(clipG),
+                    T5xxlPath = r.GetValue(t5),
+                    Threads = r.GetValue(threads),
+                    WeightType = weightType,
+                    Backend = r.GetValue(backend),
+                    FlashAttention = r.GetValue(flashAttn) ? true : null,
+                    Logger = logger,
+                };
+                if (options.ModelPath is null && options.DiffusionModelPath is null)
+                    throw new ArgumentException("serve needs a model: -m MODEL (or --diffusion-model with its encoders and VAE).", "--model");
+
+                generator = await Generator.LoadAsync(options, cancellationToken).ConfigureAwait(false);
+                server = await ImageServer.StartAsync(generator, serveOptions, cancellationToken).ConfigureAwait(false);
+                bool loopback = serveOptions.Host is "127.0.0.1" or "::1" || serveOptions.Host.Equals("localhost", StringComparison.OrdinalIgnoreCase);
+                var stdout = r.InvocationConfiguration.Output;
+                stdout.WriteLine($"serving {DisplayText.Escape(server.State.ModelFile, 200)} on {server.Address}");
+                stdout.WriteLine($"  page {server.Address}   OpenAI {server.Address}v1   A1111 {server.Address}sdapi/v1");
+                if (!loopback && serveOptions.ApiKey is null)
+                    stderr.WriteLine($"warning: listening on {serveOptions.Host} without --api-key: anyone who can reach this port can generate.");
+                stdout.Flush();
+                await server.WaitAsync(cancellationToken).ConfigureAwait(false);
+                return CliCommon.Ok;
+            }
+            catch (Exception e) when (CliCommon.Map(e) is { } failure)
+            {
+                stderr.WriteLine(failure.Message);
+                return failure.ExitCode;
+            }
+            finally
+            {
+                if (server is not null) await server.DisposeAsync().ConfigureAwait(false);
+                generator?.Dispose();
+            }
+        });
+        return command;
+    }
+}
