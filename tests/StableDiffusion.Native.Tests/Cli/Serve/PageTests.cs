@@ -1,0 +1,81 @@
+using StableDiffusion.Native.Tests.Integration;
+using static StableDiffusion.Native.Tests.Cli.Serve.ServerTestSupport;
+
+namespace StableDiffusion.Native.Tests.Cli.Serve;
+
+/// <summary>The page of `sdnet serve` in a real browser: fill the form, generate, see the steps, the preview and the image.</summary>
+[Collection(NativeCollection.Name)]
+public sealed class PageTests(TinyGeneratorFixture fixture)
+{
+    /// <summary>Where the screenshot of the finished page is written, when set.</summary>
+    public const string ScreenshotVariable = "SDNET_SCREENSHOT_DIR";
+
+    [SkippableFact]
+    public async Task The_page_generates_an_image_with_live_progress_and_no_console_errors()
+    {
+        var (chromium, reason) = HeadlessChromium.Find();
+        Skip.If(chromium is null, reason);
+        await using var server = await StartAsync(fixture.Generator);
+        await using var browser = await HeadlessChromium.StartAsync(chromium!);
+        await browser.NavigateAsync(server.Address);
+
+        Assert.Equal(Path.GetFileName(NativeTestEnvironment.TinySd1), await WaitForAsync(browser, "document.getElementById('model').textContent || null", TimeSpan.FromSeconds(10)));
+        await browser.EvaluateAsync("""
+            (() => {
+              const set = (id, v) => { document.getElementById(id).value = v; };
+              set('prompt', 'a lighthouse on a cliff'); set('negative', 'fog');
+              set('width', '64'); set('height', '64'); set('steps', '60'); set('seed', '42');
+              document.getElementById('generate').click();
+            })()
+            """);
+
+        // Watch the page while it samples: the step counter and the preview must update before the result arrives.
+        var seenSteps = new HashSet<string>();
+        bool sawPreview = false;
+        var deadline = DateTime.UtcNow.AddMinutes(3);
+        while (DateTime.UtcNow < deadline)
+        {
+            string state = (await browser.EvaluateAsync("""
+                JSON.stringify({ step: document.getElementById('step').textContent,
+                  preview: !document.getElementById('preview').hidden && document.getElementById('preview').src.startsWith('data:image/png'),
+                  width: document.getElementById('image').naturalWidth, hidden: document.getElementById('output').hidden })
+                """))!.GetValue<string>();
+            using var doc = System.Text.Json.JsonDocument.Parse(state);
+            string step = doc.RootElement.GetProperty("step").GetString()!;
+            if (step.StartsWith("step ", StringComparison.Ordinal)) seenSteps.Add(step);
+            sawPreview |= doc.RootElement.GetProperty("preview").GetBoolean();
+            if (!doc.RootElement.GetProperty("hidden").GetBoolean() && doc.RootElement.GetProperty("width").GetInt32() == 64) break;
+            await Task.Delay(150);
+        }
+
+        Assert.Equal(64, (int)(await browser.EvaluateAsync("document.getElementById('image').naturalWidth"))!.GetValue<double>());
+        Assert.True(seenSteps.Count >= 2, "the step counter updated while sampling: " + string.Join(" | ", seenSteps));
+        Assert.Contains(seenSteps, s => s.EndsWith("/60", StringComparison.Ordinal));
+        Assert.True(sawPreview, "a preview was shown while sampling");
+        string parameters = (await browser.EvaluateAsync("document.getElementById('parameters').textContent"))!.GetValue<string>();
+        Assert.Contains("Seed: 42", parameters, StringComparison.Ordinal);
+        Assert.Contains("Negative prompt: fog", parameters, StringComparison.Ordinal);
+        Assert.Equal("done: seed 42", (await browser.EvaluateAsync("document.getElementById('step').textContent"))!.GetValue<string>());
+        Assert.Equal(1, (int)(await browser.EvaluateAsync("document.querySelectorAll('#history img').length"))!.GetValue<double>());
+        // No key is needed here, so none is asked for.
+        Assert.Equal("none", (await browser.EvaluateAsync("getComputedStyle(document.getElementById('key-row')).display"))!.GetValue<string>());
+
+        if (Environment.GetEnvironmentVariable(ScreenshotVariable) is { Length: > 0 } dir)
+        {
+            Directory.CreateDirectory(dir);
+            await File.WriteAllBytesAsync(Path.Combine(dir, "sdnet-serve-page.png"), await browser.ScreenshotAsync());
+        }
+        Assert.Empty(browser.Errors);
+    }
+
+    private static async Task<string> WaitForAsync(HeadlessChromium browser, string expression, TimeSpan limit)
+    {
+        var deadline = DateTime.UtcNow + limit;
+        while (DateTime.UtcNow < deadline)
+        {
+            if ((await browser.EvaluateAsync(expression))?.GetValue<string>() is { } value) return value;
+            await Task.Delay(100);
+        }
+        throw new TimeoutException($"'{expression}' stayed null for {limit.TotalSeconds} s.");
+    }
+}
