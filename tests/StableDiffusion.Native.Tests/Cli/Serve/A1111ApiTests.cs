@@ -157,6 +157,21 @@ public sealed class A1111ApiTests(TinyGeneratorFixture fixture)
         Assert.Equal(HttpStatusCode.NotFound, notFound.StatusCode);
     }
 
+    [SkippableTheory]
+    [InlineData("jpeg", new byte[] { 0xFF, 0xD8, 0xFF })]
+    [InlineData("webp", new byte[] { (byte)'R', (byte)'I', (byte)'F', (byte)'F' })]
+    public async Task OpenAI_output_format_encodes_jpeg_and_webp(string format, byte[] magic)
+    {
+        await using var server = await StartAsync(fixture.Generator);
+        using var client = Client(server);
+        var response = await client.PostAsync("v1/images/generations", Json($$"""{"prompt":"x","size":"64x64","steps":1,"output_format":"{{format}}","output_compression":80}"""));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        byte[] image = Convert.FromBase64String(body.GetProperty("data")[0].GetProperty("b64_json").GetString()!);
+        Assert.Equal(magic, image[..magic.Length]);
+        Assert.Equal(format, body.GetProperty("output_format").GetString());
+    }
+
     [SkippableFact]
     public async Task A_full_queue_answers_503_with_retry_after()
     {

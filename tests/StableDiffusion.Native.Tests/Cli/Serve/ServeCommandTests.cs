@@ -1,0 +1,48 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Text.Json;
+using StableDiffusion.Native.Tests.Integration;
+
+namespace StableDiffusion.Native.Tests.Cli.Serve;
+
+/// <summary>`sdnet serve` as users start it: a process that prints where it listens and stops cleanly on Ctrl+C.</summary>
+[Collection(NativeCollection.Name)]
+public sealed class ServeCommandTests
+{
+    [SkippableFact]
+    public async Task Sdnet_serve_prints_its_address_serves_and_stops_on_SIGINT()
+    {
+        NativeTestEnvironment.Require();
+        Skip.If(OperatingSystem.IsWindows(), "sends SIGINT, which Windows consoles do not have");
+        var psi = new ProcessStartInfo(ChildProcess.DotnetHost)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (string a in new[] { ChildProcess.SdnetDll, "serve", "-m", NativeTestEnvironment.TinySd1, "--port", "0", "-t", "2" }) psi.ArgumentList.Add(a);
+        using var process = Process.Start(psi)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+            string first = await process.StandardOutput.ReadLineAsync(timeout.Token) ?? throw new InvalidOperationException("no output; stderr: " + await stderr);
+            Assert.StartsWith("serving " + Path.GetFileName(NativeTestEnvironment.TinySd1) + " on http://127.0.0.1:", first, StringComparison.Ordinal);
+            var address = new Uri(first[(first.LastIndexOf(" on ", StringComparison.Ordinal) + 4)..]);
+            Assert.NotEqual(0, address.Port);
+
+            using var client = new HttpClient { BaseAddress = address };
+            var models = await client.GetFromJsonAsync<JsonElement>("v1/models");
+            Assert.Equal(Path.GetFileNameWithoutExtension(NativeTestEnvironment.TinySd1), models.GetProperty("data")[0].GetProperty("id").GetString());
+
+            using (var kill = Process.Start("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])) kill.WaitForExit();
+            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(20));
+            Assert.True(process.ExitCode == 0, $"exit code {process.ExitCode}; stderr: {await stderr}");
+            await Assert.ThrowsAsync<HttpRequestException>(() => client.GetAsync("v1/models"));
+        }
+        finally
+        {
+            if (!process.HasExited) process.Kill(entireProcessTree: true);
+        }
+    }
+}

@@ -1,0 +1,168 @@
+using System.Text;
+using StableDiffusion.Native.Cli.Serve;
+
+namespace StableDiffusion.Native.Tests.Cli.Serve;
+
+/// <summary>The server's parsing and checks, without a native runtime.</summary>
+public sealed class ServeUnitTests
+{
+    private static async Task<JsonInput> Parse(string json)
+    {
+        var (document, input) = await JsonInput.ReadAsync(new MemoryStream(Encoding.UTF8.GetBytes(json)), CancellationToken.None);
+        _ = document; // kept alive by the test's lifetime; JsonInput reads from it
+        return input;
+    }
+
+    [Fact]
+    public async Task Json_fields_read_numbers_from_numbers_and_strings_and_name_the_field_at_fault()
+    {
+        var json = await Parse("""{"steps":"30","cfg":7.5,"seed":-1,"flag":1,"name":null,"nested":{"k":2}}""");
+        Assert.Equal(30, json.Int("steps", 1, 100));
+        Assert.Equal(7.5f, json.Float("cfg", 0, 10));
+        Assert.Equal(-1, json.Long("seed", -1, 10));
+        Assert.True(json.Bool("flag"));
+        Assert.Null(json.String("name"));      // null reads as absent
+        Assert.Null(json.Int("absent", 0, 1));
+        Assert.Equal(2, json.Object("nested").Int("k", 0, 5));
+        Assert.Equal("'steps' must be 1 to 20; it is 30.", Assert.Throws<BadRequestException>(() => json.Int("steps", 1, 20)).Message);
+        var wrongType = Assert.Throws<BadRequestException>(() => json.String("cfg"));
+        Assert.Equal("cfg", wrongType.Param);
+        Assert.Throws<BadRequestException>(() => json.Object("steps"));
+    }
+
+    [Theory]
+    [InlineData("{\"a\":", "not valid JSON")]
+    [InlineData("\"text\"", "JSON object")]
+    [InlineData("[]", "JSON object")]
+    public async Task A_body_that_is_not_one_json_object_is_refused(string body, string expected)
+    {
+        var e = await Assert.ThrowsAsync<BadRequestException>(() => Parse(body));
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Infinite_and_fractional_numbers_are_refused_where_integers_or_ranges_apply()
+    {
+        var json = await Parse("""{"w":64.5,"big":1e300,"f":"NaN"}""");
+        Assert.Throws<BadRequestException>(() => json.Int("w", 1, 100));
+        Assert.Throws<BadRequestException>(() => json.Float("big", 0, 1e9f));
+        Assert.Throws<BadRequestException>(() => json.Float("f", 0, 1));
+    }
+
+    [Theory]
+    [InlineData("Euler a", Sampler.EulerAncestral, null)]
+    [InlineData("k_euler_a", Sampler.EulerAncestral, null)]
+    [InlineData("euler_a", Sampler.EulerAncestral, null)]
+    [InlineData("dpm++ 2m", Sampler.DpmPlusPlus2M, null)]
+    [InlineData("DPM++ 2M Karras", Sampler.DpmPlusPlus2M, Scheduler.Karras)]
+    [InlineData("DPM++ 2M SDE Exponential", Sampler.DpmPlusPlus2MSde, Scheduler.Exponential)]
+    [InlineData("res_multistep", Sampler.ResMultistep, null)]
+    public void Samplers_read_by_A1111_names_aliases_legacy_names_and_upstream_names(string name, Sampler sampler, Scheduler? scheduler)
+    {
+        Assert.True(A1111Names.TryParseSampler(name, out var parsed, out var schedule));
+        Assert.Equal(sampler, parsed);
+        Assert.Equal(scheduler, schedule);
+    }
+
+    [Fact]
+    public void Every_sampler_is_listed_once_and_reads_back_from_its_listed_name()
+    {
+        var listed = A1111Names.Samplers;
+        Assert.Equal(Enum.GetValues<Sampler>().Length, listed.Count);
+        Assert.Equal(listed.Count, listed.Select(s => s.Name).Distinct().Count());
+        foreach (var (sampler, name, aliases) in listed)
+        {
+            Assert.True(A1111Names.TryParseSampler(name, out var parsed, out _));
+            Assert.Equal(sampler, parsed);
+            Assert.Contains(sampler.Name(), aliases.Append(name));
+        }
+        Assert.False(A1111Names.TryParseSampler("Bogus", out _, out _));
+        Assert.True(A1111Names.TryParseScheduler("Align Your Steps", out var ays));
+        Assert.Equal(Scheduler.Ays, ays);
+    }
+
+    [Theory]
+    [InlineData("512x768", 512, 768)]
+    [InlineData("64X64", 64, 64)]
+    [InlineData("auto", null, null)]
+    [InlineData(null, null, null)]
+    public void Sizes_read_as_openai_writes_them(string? size, int? width, int? height)
+        => Assert.Equal((width, height), OpenAiEndpoints.ParseSize(size));
+
+    [Theory]
+    [InlineData("512")]
+    [InlineData("0x64")]
+    [InlineData("64x99999")]
+    [InlineData("-64x64")]
+    [InlineData("64 x 64")]
+    public void Bad_sizes_are_refused(string size)
+        => Assert.Equal("size", Assert.Throws<BadRequestException>(() => OpenAiEndpoints.ParseSize(size)).Param);
+
+    [Theory]
+    [InlineData("example.com", 7860, "--host")]
+    [InlineData("127.0.0.1", 70000, "--port")]
+    [InlineData("localhost", 0, "--port")]
+    public void Serve_options_are_checked_before_anything_loads(string host, int port, string param)
+    {
+        var e = Assert.ThrowsAny<ArgumentException>(() => new ServeOptions { Host = host, Port = port }.Validate());
+        Assert.Equal(param, e.ParamName);
+    }
+
+    [Fact]
+    public void Serve_options_refuse_an_empty_key_and_a_negative_queue()
+    {
+        Assert.ThrowsAny<ArgumentException>(() => new ServeOptions { ApiKey = "" }.Validate());
+        Assert.ThrowsAny<ArgumentException>(() => new ServeOptions { ApiKey = "a\nb" }.Validate());
+        Assert.ThrowsAny<ArgumentException>(() => new ServeOptions { Queue = -1 }.Validate());
+        Assert.Equal(System.Net.IPAddress.IPv6Loopback, new ServeOptions { Host = "::1" }.Validate().Address);
+    }
+
+    [Fact]
+    public void Data_urls_and_bare_base64_decode_and_garbage_is_a_400()
+    {
+        byte[] bytes = [1, 2, 3, 250];
+        string b64 = Convert.ToBase64String(bytes);
+        Assert.Equal(bytes, ServerImages.FromBase64(b64, "x"));
+        Assert.Equal(bytes, ServerImages.FromBase64("data:image/png;base64," + b64, "x"));
+        Assert.Equal("init_images", Assert.Throws<BadRequestException>(() => ServerImages.FromBase64("not base64!", "init_images")).Param);
+    }
+
+    [Fact]
+    public void An_openai_mask_edits_its_transparent_pixels_and_an_opaque_one_reads_white_as_edit()
+    {
+        using var transparent = new SixLabors.ImageSharp.Image<SixLabors.ImageSharp.PixelFormats.Rgba32>(4, 1);
+        transparent[0, 0] = new(255, 255, 255, 0);
+        transparent[1, 0] = new(0, 0, 0, 255);
+        transparent[2, 0] = new(0, 0, 0, 0);
+        transparent[3, 0] = new(255, 255, 255, 255);
+        var mask = ServerImages.DecodeOpenAiMask(Png(transparent), "mask");
+        Assert.Equal(new byte[] { 255, 0, 255, 0 }, mask.Pixels.ToArray());
+
+        using var opaque = new SixLabors.ImageSharp.Image<SixLabors.ImageSharp.PixelFormats.Rgba32>(2, 1);
+        opaque[0, 0] = new(255, 255, 255, 255);
+        opaque[1, 0] = new(0, 0, 0, 255);
+        Assert.Equal(new byte[] { 255, 0 }, ServerImages.DecodeOpenAiMask(Png(opaque), "mask").Pixels.ToArray());
+        Assert.Throws<BadRequestException>(() => ServerImages.DecodeOpenAiMask([1, 2, 3], "mask"));
+    }
+
+    private static byte[] Png(SixLabors.ImageSharp.Image image)
+    {
+        using var stream = new MemoryStream();
+        SixLabors.ImageSharp.ImageExtensions.SaveAsPng(image, stream);
+        return stream.ToArray();
+    }
+
+    [Theory]
+    [InlineData(new[] { "--port", "70000" }, "--port must be 0 to 65535")]
+    [InlineData(new[] { "--host", "not-an-address" }, "--host must be an IP address")]
+    [InlineData(new[] { "--queue", "-3" }, "--queue must be 0 to 1000")]
+    public void Sdnet_serve_refuses_bad_listen_options_before_loading_a_model(string[] args, string expected)
+    {
+        // The model does not exist: a check that ran after the load would report that instead.
+        var result = ChildProcess.RunSdnet(ChildProcess.SdnetDll, Path.GetTempPath(), new Dictionary<string, string?>(),
+            ["serve", "-m", "/nonexistent/model.safetensors", .. args]);
+        Assert.True(result.ExitCode == 2, result.ToString());
+        Assert.Contains(expected, result.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("nonexistent", result.Stderr, StringComparison.Ordinal);
+    }
+}
