@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
 using SixLabors.ImageSharp;
@@ -111,5 +112,28 @@ public sealed class ResponseTests
         var response = await pipeline.GenerateImagesAsync("a lighthouse", Options(2, 3));
         Assert.Equal(2, response.Contents.Count);
         Assert.Equal(2, _fake.Single.BatchCount);
+    }
+
+    [Fact]
+    public async Task OpenTelemetry_around_it_reports_the_provider_and_the_model()
+    {
+        const string source = "StableDiffusion.Native.AI.Tests.OpenTelemetry";
+        var activities = new List<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = s => s.Name == source,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = activities.Add,
+        };
+        ActivitySource.AddActivityListener(listener);
+
+        using var pipeline = _fake.Wrapper.AsBuilder().UseOpenTelemetry(sourceName: source).Build();
+        Assert.NotNull(pipeline.GetService<OpenTelemetryImageGenerator>());
+        var response = await pipeline.GenerateImagesAsync("a lighthouse", Options(1, 3));
+
+        Assert.Single(response.Contents);
+        var tags = Assert.Single(activities).TagObjects.Select(t => t.Value as string).ToList();
+        Assert.Contains(StableDiffusionImageGenerator.ProviderName, tags);
+        Assert.Contains(FakeGenerator.ModelFile, tags);
     }
 }

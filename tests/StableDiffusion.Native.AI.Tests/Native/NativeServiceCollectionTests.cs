@@ -10,19 +10,20 @@ namespace StableDiffusion.Native.AI.Tests.Native;
 public sealed class NativeServiceCollectionTests
 {
     [SkippableFact]
-    public async Task A_resolved_generator_with_UseLogging_generates_and_the_containers_logger_gets_the_native_log()
+    public async Task A_resolved_generator_with_UseLogging_and_UseOpenTelemetry_generates_and_the_containers_logger_gets_the_native_log()
     {
         NativeTestEnvironment.Require();
         var log = new RecordingLoggerProvider();
         var services = new ServiceCollection();
         services.AddLogging(b => b.AddProvider(log).SetMinimumLevel(LogLevel.Trace));
-        services.AddStableDiffusionImageGenerator(NativeTestEnvironment.TinyOptions).UseLogging();
+        services.AddStableDiffusionImageGenerator(NativeTestEnvironment.TinyOptions).UseLogging().UseOpenTelemetry();
 
         Generator generator;
         using (var provider = services.BuildServiceProvider())
         {
             var imageGenerator = provider.GetRequiredService<IImageGenerator>();
             Assert.IsType<LoggingImageGenerator>(imageGenerator);
+            Assert.NotNull(imageGenerator.GetService<OpenTelemetryImageGenerator>());
             Assert.Same(imageGenerator, provider.GetRequiredService<IImageGenerator>());
 
             var response = await imageGenerator.GenerateImagesAsync("a lighthouse at dusk", NativeImageGeneratorTests.Small(5));
