@@ -24,7 +24,7 @@ namespace StableDiffusion.Native.AI;
 /// another size is resized (stretched) to it.</description></item>
 /// <item><description><see cref="ImageGenerationOptions.MediaType"/>: <c>image/png</c> (default) or <c>image/jpeg</c>.
 /// PNGs carry the A1111 <c>parameters</c> text chunk (<see cref="GeneratedImage.EncodePng"/>); JPEG has no text
-/// chunks, so JPEGs carry the same text in the EXIF <c>UserComment</c> tag instead, as A1111 writes it.</description></item>
+/// chunks, so JPEGs (quality 90) carry the same text in the EXIF <c>UserComment</c> tag instead, as A1111 writes it.</description></item>
 /// <item><description><see cref="ImageGenerationOptions.ResponseFormat"/>: only
 /// <see cref="ImageGenerationResponseFormat.Data"/> (the default): a local generator has no place to host images at a
 /// URI or as a hosted file.</description></item>
