@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Packs StableDiffusion.Native, its ImageSharp and SkiaSharp adapters, and the native runtime packages of every
-# flavor built in this checkout (artifacts/native/<flavor>/runtimes) into artifacts/packages.
+# Packs StableDiffusion.Native, its ImageSharp and SkiaSharp adapters, its Microsoft.Extensions.AI image generator, and
+# the native runtime packages of every flavor built in this checkout (artifacts/native/<flavor>/runtimes) into
+# artifacts/packages.
 #   build/pack.sh [version]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +13,8 @@ dotnet pack src/StableDiffusion.Native -c Release -o "$out" -p:Version="$version
 for adapter in ImageSharp SkiaSharp; do
   dotnet pack "src/StableDiffusion.Native.$adapter" -c Release -o "$out" -p:Version="$version" -p:SdnetReleaseBuild=true
 done
+# The Microsoft.Extensions.AI image generator: managed only, versioned with the library too.
+dotnet pack src/StableDiffusion.Native.AI -c Release -o "$out" -p:Version="$version" -p:SdnetReleaseBuild=true
 for flavor in cpu cuda vulkan metal; do
   if [ -d "artifacts/native/$flavor/runtimes" ]; then
     dotnet pack src/StableDiffusion.Native.Runtime -c Release -o "$out" -p:Version="$version" -p:RuntimeFlavor="$flavor"

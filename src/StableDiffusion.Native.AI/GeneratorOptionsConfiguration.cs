@@ -1,0 +1,120 @@
+using System.Globalization;
+using Microsoft.Extensions.Configuration;
+using StableDiffusion.Native.ModelFiles;
+using StableDiffusion.Native.Quantization;
+
+namespace StableDiffusion.Native.AI;
+
+/// <summary>
+/// Reads <see cref="GeneratorOptions"/> from a configuration section, key by key: no reflection (so it is trimming- and
+/// AOT-safe), every key of the section must be known, and a bad value fails with its full configuration path.
+/// </summary>
+internal static class GeneratorOptionsConfiguration
+{
+    private delegate GeneratorOptions Setter(GeneratorOptions options, string value, string path);
+
+    private static readonly Dictionary<string, Setter> s_setters = new(StringComparer.OrdinalIgnoreCase)
+    {
+        [nameof(GeneratorOptions.ModelPath)] = (o, v, _) => o with { ModelPath = v },
+        [nameof(GeneratorOptions.DiffusionModelPath)] = (o, v, _) => o with { DiffusionModelPath = v },
+        [nameof(GeneratorOptions.ClipLPath)] = (o, v, _) => o with { ClipLPath = v },
+        [nameof(GeneratorOptions.ClipGPath)] = (o, v, _) => o with { ClipGPath = v },
+        [nameof(GeneratorOptions.T5xxlPath)] = (o, v, _) => o with { T5xxlPath = v },
+        [nameof(GeneratorOptions.VaePath)] = (o, v, _) => o with { VaePath = v },
+        [nameof(GeneratorOptions.TaesdPath)] = (o, v, _) => o with { TaesdPath = v },
+        [nameof(GeneratorOptions.ControlNetPath)] = (o, v, _) => o with { ControlNetPath = v },
+        [nameof(GeneratorOptions.WeightType)] = (o, v, p) => o with { WeightType = WeightType(v, p) },
+        [nameof(GeneratorOptions.TensorTypeRules)] = (o, v, _) => o with { TensorTypeRules = v },
+        [nameof(GeneratorOptions.QuantizationCache)] = (o, v, p) => o with { QuantizationCache = EnumValue<QuantizationCacheMode>(v, p) },
+        [nameof(GeneratorOptions.QuantizationCacheDirectory)] = (o, v, _) => o with { QuantizationCacheDirectory = v },
+        [nameof(GeneratorOptions.AllowLegacyPickle)] = (o, v, p) => o with { AllowLegacyPickle = Bool(v, p) },
+        [nameof(GeneratorOptions.Threads)] = (o, v, p) => o with { Threads = Int(v, p) },
+        [nameof(GeneratorOptions.Backend)] = (o, v, _) => o with { Backend = v },
+        [nameof(GeneratorOptions.ParamsBackend)] = (o, v, _) => o with { ParamsBackend = v },
+        [nameof(GeneratorOptions.FlashAttention)] = (o, v, p) => o with { FlashAttention = Bool(v, p) },
+        [nameof(GeneratorOptions.DiffusionConvDirect)] = (o, v, p) => o with { DiffusionConvDirect = Bool(v, p) },
+        [nameof(GeneratorOptions.VaeConvDirect)] = (o, v, p) => o with { VaeConvDirect = Bool(v, p) },
+        [nameof(GeneratorOptions.EnableMmap)] = (o, v, p) => o with { EnableMmap = Bool(v, p) },
+        [nameof(GeneratorOptions.EagerLoad)] = (o, v, p) => o with { EagerLoad = Bool(v, p) },
+        [nameof(GeneratorOptions.LoraApplyMode)] = (o, v, p) => o with { LoraApplyMode = EnumValue<LoraApplyMode>(v, p) },
+        [nameof(GeneratorOptions.RpcServers)] = (o, v, _) => o with { RpcServers = v },
+        [nameof(GeneratorOptions.MaxVram)] = (o, v, _) => o with { MaxVram = v },
+    };
+
+    /// <summary>The keys a section may hold: every scalar option, and <c>Embeddings</c>.</summary>
+    internal static IEnumerable<string> Keys => s_setters.Keys.Append(nameof(GeneratorOptions.Embeddings));
+
+    /// <summary>Reads the options a section describes; an empty value leaves its option unset.</summary>
+    /// <exception cref="ArgumentException">An unknown key, a value of the wrong kind, or neither ModelPath nor DiffusionModelPath.</exception>
+    public static GeneratorOptions Read(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        var options = new GeneratorOptions();
+        foreach (var child in configuration.GetChildren())
+        {
+            if (string.Equals(child.Key, nameof(GeneratorOptions.Embeddings), StringComparison.OrdinalIgnoreCase))
+            {
+                options = options with { Embeddings = Embeddings(child) };
+                continue;
+            }
+            if (!s_setters.TryGetValue(child.Key, out var setter))
+                throw Bad(child.Path, $"is not an option; the keys are {string.Join(", ", Keys)}.");
+            if (child.GetChildren().Any())
+                throw Bad(child.Path, "must be a single value, not a section.");
+            if (string.IsNullOrWhiteSpace(child.Value)) continue;
+            options = setter(options, child.Value.Trim(), child.Path);
+        }
+        if (options.ModelPath is null && options.DiffusionModelPath is null)
+        {
+            string where = configuration is IConfigurationSection section ? $"'{section.Path}'" : "The configuration";
+            throw new ArgumentException(
+                $"Configuration {where} sets neither {nameof(GeneratorOptions.ModelPath)} (a full checkpoint) nor {nameof(GeneratorOptions.DiffusionModelPath)}.",
+                nameof(configuration));
+        }
+        return options;
+    }
+
+    /// <summary>A list of <c>{ "Name": ..., "Path": ... }</c> entries, as <see cref="Embedding"/> is shaped.</summary>
+    private static List<Embedding> Embeddings(IConfigurationSection section)
+    {
+        var list = new List<Embedding>();
+        foreach (var entry in section.GetChildren())
+        {
+            string? name = null, path = null;
+            foreach (var field in entry.GetChildren())
+            {
+                if (string.Equals(field.Key, nameof(Embedding.Name), StringComparison.OrdinalIgnoreCase)) name = field.Value;
+                else if (string.Equals(field.Key, nameof(Embedding.Path), StringComparison.OrdinalIgnoreCase)) path = field.Value;
+                else throw Bad(field.Path, "is not a field of an embedding; the fields are Name and Path.");
+            }
+            if (string.IsNullOrWhiteSpace(name) || string.IsNullOrWhiteSpace(path))
+                throw Bad(entry.Path, "needs a Name (the prompt token) and a Path (the file).");
+            list.Add(new Embedding(name.Trim(), path.Trim()));
+        }
+        return list;
+    }
+
+    private static bool Bool(string value, string path)
+        => bool.TryParse(value, out bool result) ? result : throw Bad(path, $"is '{Shorten(value)}'; expected true or false.");
+
+    private static int Int(string value, string path)
+        => int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int result) ? result : throw Bad(path, $"is '{Shorten(value)}'; expected an integer.");
+
+    /// <summary>Upstream's type name ("q8_0") or the enum's ("Q8_0").</summary>
+    private static QuantizationType WeightType(string value, string path)
+        => QuantizationTypes.TryParse(value, out var type) ? type : EnumValue<QuantizationType>(value, path);
+
+    /// <summary>A defined member by name, ignoring case; numbers are refused (they would accept undefined values).</summary>
+    private static T EnumValue<T>(string value, string path) where T : struct, Enum
+    {
+        foreach (T member in Enum.GetValues<T>())
+        {
+            if (string.Equals(member.ToString(), value, StringComparison.OrdinalIgnoreCase)) return member;
+        }
+        throw Bad(path, $"is '{Shorten(value)}'; expected one of {string.Join(", ", Enum.GetNames<T>())}.");
+    }
+
+    private static ArgumentException Bad(string path, string problem) => new($"Configuration key '{path}' {problem}", "configuration");
+
+    private static string Shorten(string value) => Messages.Shorten(value);
+}
