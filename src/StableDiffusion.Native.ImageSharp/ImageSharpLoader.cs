@@ -1,8 +1,11 @@
 using SixLabors.ImageSharp;
 using SixLabors.ImageSharp.Formats;
+using SixLabors.ImageSharp.Formats.Bmp;
 using SixLabors.ImageSharp.Formats.Gif;
 using SixLabors.ImageSharp.Formats.Jpeg;
+using SixLabors.ImageSharp.Formats.Pbm;
 using SixLabors.ImageSharp.Formats.Png;
+using SixLabors.ImageSharp.Formats.Tga;
 using SixLabors.ImageSharp.Formats.Tiff;
 using SixLabors.ImageSharp.Formats.Webp;
 using SixLabors.ImageSharp.Memory;
@@ -155,7 +158,11 @@ public static class ImageSharpLoader
 
     private static Configuration CreateConfiguration()
     {
-        Configuration configuration = Configuration.Default.Clone();
+        // A configuration of its own, not Configuration.Default.Clone(): a clone shares the default's format manager,
+        // so setting decoders on it would change how the whole application decodes images (metadata dropped).
+        var configuration = new Configuration(
+            new PngConfigurationModule(), new JpegConfigurationModule(), new GifConfigurationModule(), new BmpConfigurationModule(),
+            new PbmConfigurationModule(), new TgaConfigurationModule(), new TiffConfigurationModule(), new WebpConfigurationModule());
         ImageFormatManager formats = configuration.ImageFormatsManager;
         formats.SetDecoder(PngFormat.Instance, new PngDecoder { IgnoreMetadata = true });
         formats.SetDecoder(JpegFormat.Instance, new JpegDecoder { IgnoreMetadata = true });

@@ -41,6 +41,20 @@ public sealed class LoaderTests : IDisposable
     public void Dispose() => _temp.Dispose();
 
     [Fact]
+    public void Loading_through_the_ImageSharp_loader_leaves_the_applications_default_decoders_alone()
+    {
+        string path = Path.Combine(_temp.Path, "plain.png");
+        using (var image = new Image<Rgb24>(4, 4)) image.SaveAsPng(path);
+        ImageSharpLoader.LoadRgb(path);
+        // The loader drops metadata and later frames for itself only; an app's own ImageSharp calls keep them.
+        var formats = Configuration.Default.ImageFormatsManager;
+        Assert.False(Assert.IsType<SixLabors.ImageSharp.Formats.Png.PngDecoder>(formats.FindDecoder(SixLabors.ImageSharp.Formats.Png.PngFormat.Instance)).IgnoreMetadata);
+        Assert.False(Assert.IsType<SixLabors.ImageSharp.Formats.Jpeg.JpegDecoder>(formats.FindDecoder(SixLabors.ImageSharp.Formats.Jpeg.JpegFormat.Instance)).IgnoreMetadata);
+        Assert.Equal(SixLabors.ImageSharp.Metadata.FrameDecodingMode.All,
+            Assert.IsType<SixLabors.ImageSharp.Formats.Gif.GifDecoder>(formats.FindDecoder(SixLabors.ImageSharp.Formats.Gif.GifFormat.Instance)).DecodingMode);
+    }
+
+    [Fact]
     public void Both_loaders_have_the_documented_limits()
     {
         Assert.Equal(8192, ImageSharpLoader.MaxDimension);
