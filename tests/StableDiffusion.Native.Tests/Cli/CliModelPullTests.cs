@@ -152,6 +152,59 @@ public sealed class CliModelPullTests : IDisposable
         Assert.Equal(this.content, File.ReadAllBytes(output.Trim()));
     }
 
+    [SkippableFact]
+    public async Task Ctrl_C_on_the_sdnet_process_exits_130_and_keeps_the_part()
+    {
+        // The signal path itself (System.CommandLine's handler turning SIGINT into the action's cancellation), which
+        // an in-process invocation with a token does not cross.
+        Skip.If(OperatingSystem.IsWindows(), "SIGINT is sent with kill(1), which Windows does not have");
+        this.hub.Add("o/r/model.safetensors", this.content);
+        this.hub.Intercept = r => r.Method == "GET" && r.Target.StartsWith("/cdn/", StringComparison.Ordinal)
+            ? new HubResponse { Status = 200, Body = this.content, StallAfter = 50_000 }
+            : null;
+        string part = Path.Combine(this.Models, "model.safetensors.part");
+        var psi = new ProcessStartInfo(ChildProcess.DotnetHost)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (string a in new[] { ChildProcess.SdnetDll, "models", "pull", "hf:o/r/model.safetensors", "--dir", this.Models }) psi.ArgumentList.Add(a);
+        psi.Environment["HF_ENDPOINT"] = this.hub.Endpoint.AbsoluteUri;
+        psi.Environment.Remove("HF_TOKEN");
+        using var sdnet = Process.Start(psi)!;
+        var stdout = sdnet.StandardOutput.ReadToEndAsync();
+        var stderr = sdnet.StandardError.ReadToEndAsync();
+        try
+        {
+            var clock = Stopwatch.StartNew();
+            while (!(File.Exists(part) && new FileInfo(part).Length == 50_000))
+            {
+                Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60) && !sdnet.HasExited, "the download never reached the stall: " + (sdnet.HasExited ? await stderr : ""));
+                await Task.Delay(20);
+            }
+
+            using (var kill = Process.Start("kill", ["-INT", sdnet.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+            {
+                await kill.WaitForExitAsync();
+            }
+
+            using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await sdnet.WaitForExitAsync(wait.Token);
+        }
+        finally
+        {
+            if (!sdnet.HasExited) sdnet.Kill(entireProcessTree: true);
+        }
+
+        Assert.Equal(CliCommon.Cancelled, sdnet.ExitCode);
+        Assert.Equal(string.Empty, await stdout);
+        string[] lines = Lines(await stderr);
+        Assert.Equal($"kept {part}: run the same command again to resume the download", lines[^2]);
+        Assert.Equal("cancelled", lines[^1]);
+        Assert.Equal(50_000, new FileInfo(part).Length);
+    }
+
     private Task<(int Exit, string Out, string Err)> InvokeAsync(params string[] args) => this.RunAsync(null, args, CancellationToken.None);
 
     private Task<(int Exit, string Out, string Err)> InvokeWithTokenAsync(string token, params string[] args) => this.RunAsync(token, args, CancellationToken.None);
