@@ -146,17 +146,6 @@ internal sealed class HubDownload
     private async Task<string> PullAsync(CancellationToken ct)
     {
         Metadata meta = await this.ResolveAsync(ct).ConfigureAwait(false);
-        if (meta.Sha256 is null)
-        {
-            string etag = meta.ETag is null ? "none" : $"'{DisplayText.Escape(meta.ETag, ShownLength)}'";
-            this.Log(LogLevel.Warning, $"{_file}: the hub announces no sha256 for this file (ETag {etag} is not one; files outside Git LFS carry a git hash): only its size is verified.");
-        }
-
-        if (meta.Size is null)
-        {
-            this.Log(LogLevel.Warning, $"{_file}: the hub announces no size for this file: only the download's own length is checked.");
-        }
-
         if (File.Exists(_finalPath) && !_options.Overwrite)
         {
             // Not hashed again: a pulled file only gets its name after it was verified, and hashing gigabytes on every
@@ -174,6 +163,17 @@ internal sealed class HubDownload
                 ModelDownloadFailure.ExistingFileDiffers,
                 null,
                 _file);
+        }
+
+        if (meta.Sha256 is null)
+        {
+            string etag = meta.ETag is null ? "none" : $"'{DisplayText.Escape(meta.ETag, ShownLength)}'";
+            this.Log(LogLevel.Warning, $"{_file}: the hub announces no sha256 for this file (ETag {etag} is not one; files outside Git LFS carry a git hash): only its size is verified.");
+        }
+
+        if (meta.Size is null)
+        {
+            this.Log(LogLevel.Warning, $"{_file}: the hub announces no size for this file: only the download's own length is checked.");
         }
 
         Directory.CreateDirectory(_directory);

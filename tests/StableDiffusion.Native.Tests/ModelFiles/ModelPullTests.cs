@@ -289,6 +289,24 @@ public sealed class ModelPullTests : IDisposable
     }
 
     [Fact]
+    public async Task A_second_pull_of_a_file_being_pulled_fails_instead_of_writing_into_its_part()
+    {
+        this.hub.Add("o/r/model.safetensors", this.content);
+        this.hub.Intercept = r => r.Method == "GET" && r.Target.StartsWith("/cdn/", StringComparison.Ordinal)
+            ? new HubResponse { Status = 200, Body = this.content, StallAfter = 100_000 }
+            : null;
+        using var cts = new CancellationTokenSource();
+        var first = this.Folder.PullAsync(Reference, this.Options(), null, cts.Token);
+        await WaitUntil(() => File.Exists(this.PartPath) && new FileInfo(this.PartPath).Length == 100_000);
+
+        await Assert.ThrowsAsync<IOException>(() => this.Folder.PullAsync(Reference, this.Options()));
+
+        cts.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => first);
+        Assert.Equal(100_000, new FileInfo(this.PartPath).Length);
+    }
+
+    [Fact]
     public async Task Server_errors_are_retried_with_exponential_backoff_then_the_pull_succeeds()
     {
         this.hub.Add("o/r/model.safetensors", this.content);
