@@ -37,6 +37,20 @@ internal static class CliCommon
         }
     }
 
+    /// <summary><see cref="Run"/> for an asynchronous body, with the same map.</summary>
+    public static async Task<int> RunAsync(Func<Task<int>> body, TextWriter? error = null)
+    {
+        try
+        {
+            return await body().ConfigureAwait(false);
+        }
+        catch (Exception e) when (Map(e) is { } failure)
+        {
+            (error ?? Console.Error).WriteLine(failure.Message);
+            return failure.ExitCode;
+        }
+    }
+
     /// <summary>
     /// The one map from an expected exception to an exit code and the line printed for it: every exception the
     /// library documents, plus the I/O errors of the files the commands read and write. Null for anything else.
@@ -48,7 +62,7 @@ internal static class CliCommon
             OperationCanceledException => Cancelled,
             ArgumentException or FormatException => BadArguments,
             NativeRuntimeException => NoRuntime, // NativeAbiMismatchException included
-            StableDiffusionException => Failed,  // InvalidModelFileException, GenerationException
+            StableDiffusionException => Failed,  // InvalidModelFileException, ModelDownloadException, GenerationException
             IOException or UnauthorizedAccessException or InvalidDataException => Failed,
             // Documented by the library (a disposed generator; NativeRuntime.SearchDirectory changed after the load).
             // ObjectDisposedException is an InvalidOperationException.

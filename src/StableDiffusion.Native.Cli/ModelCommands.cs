@@ -13,7 +13,10 @@ internal static class ModelCommands
     internal static readonly QuantizationType[] MemoryTypes =
         [QuantizationType.F16, QuantizationType.Q8_0, QuantizationType.Q5_0, QuantizationType.Q4_0, QuantizationType.Q4_K];
 
-    public static IEnumerable<Command> Create() => [Inspect(), ConvertCommand(), Models()];
+    public static IEnumerable<Command> Create() => Create(Environment.GetEnvironmentVariable);
+
+    /// <summary>The commands, with <c>models pull</c> reading HF_ENDPOINT and HF_TOKEN through <paramref name="environment"/> (tests).</summary>
+    internal static IEnumerable<Command> Create(Func<string, string?> environment) => [Inspect(), ConvertCommand(), Models(environment)];
 
     /// <summary>A path as given, or a model name looked up in the models folder.</summary>
     /// <exception cref="ArgumentException">Neither a file nor a unique model name (the message lists close names).</exception>
@@ -95,16 +98,76 @@ internal static class ModelCommands
         return command;
     }
 
-    private static Command Models()
+    private static Command Models(Func<string, string?> environment)
     {
         var dir = new Option<string?>("--dir") { Description = "Models folder (default: SDNET_MODELS_DIR or the per-user folder)" };
-        var command = new Command("models", "List the models folder with what each file holds") { dir };
+        var command = new Command("models", "List the models folder with what each file holds ('models pull' downloads one from the Hugging Face hub)")
+        {
+            dir, Pull(environment, dir),
+        };
         command.SetAction(r => RunReportingTo(r.InvocationConfiguration.Error, () =>
         {
             var folder = new ModelsFolder(r.GetValue(dir));
             WriteModels(r.InvocationConfiguration.Output, folder, folder.List());
             return 0;
         }));
+        return command;
+    }
+
+    private static Command Pull(Func<string, string?> environment, Option<string?> modelsDir)
+    {
+        var reference = new Argument<string>("reference") { Description = "The file on the hub: hf:OWNER/REPO/PATH[@REVISION] (revision default: main)" };
+        var dir = new Option<string?>("--dir") { Description = "Models folder to download into (default: SDNET_MODELS_DIR or the per-user folder)" };
+        var allowPickle = new Option<bool>("--allow-pickle") { Description = "Allow pickle-based checkpoints (.ckpt, .pt, .pth, .bin), which can run code when loaded" };
+        var force = new Option<bool>("--force", "-f") { Description = "Download again and replace a file of that name in the folder" };
+        var verbose = new Option<bool>("--verbose", "-v") { Description = "Also show resumes and reused files" };
+        var command = new Command(
+            "pull",
+            $"Download a model file from the Hugging Face hub into the models folder, resuming an interrupted download and verifying its size and sha256. {ModelPullOptions.TokenVariable}: token for gated or private repositories; {ModelPullOptions.EndpointVariable}: another hub or a mirror")
+        {
+            reference, dir, allowPickle, force, verbose,
+        };
+        command.SetAction((r, cancellationToken) =>
+        {
+            var stdout = r.InvocationConfiguration.Output;
+            var stderr = r.InvocationConfiguration.Error;
+            return CliCommon.RunAsync(
+                async () =>
+                {
+                    var file = HubFileReference.Parse(r.GetValue(reference)!);
+                    // `sdnet models --dir D pull ...` names the folder on the parent command.
+                    var folder = new ModelsFolder(r.GetValue(dir) ?? r.GetValue(modelsDir));
+                    bool live = ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected;
+                    var view = new PullProgressView(stderr, file, live);
+                    var options = new ModelPullOptions(environment)
+                    {
+                        AllowLegacyPickle = r.GetValue(allowPickle),
+                        Overwrite = r.GetValue(force),
+                        Logger = view.Logger(r.GetValue(verbose)),
+                    };
+                    string part = Path.Combine(folder.Directory, file.FileName + ".part");
+                    try
+                    {
+                        string path = await folder.PullAsync(file, options, view, cancellationToken).ConfigureAwait(false);
+                        view.Close();
+                        stdout.WriteLine(path);
+                        return CliCommon.Ok;
+                    }
+                    catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                    {
+                        view.Close();
+                        if (File.Exists(part))
+                            stderr.WriteLine($"kept {DisplayText.Escape(part, int.MaxValue)}: run the same command again to resume the download");
+                        throw;
+                    }
+                    finally
+                    {
+                        // The error line that follows starts on a line of its own.
+                        view.Close();
+                    }
+                },
+                stderr);
+        });
         return command;
     }
 

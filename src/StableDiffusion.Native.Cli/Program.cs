@@ -9,4 +9,7 @@ var root = new RootCommand("sdnet — Stable Diffusion on stable-diffusion.cpp, 
     StableDiffusion.Native.Cli.Serve.ServeCommand.Create(),
 };
 foreach (var command in ModelCommands.Create()) root.Subcommands.Add(command);
-return await root.Parse(args).InvokeAsync();
+// Ctrl+C and SIGTERM cancel the action's token (cancellable commands then exit 130 after cleaning up, e.g. `models
+// pull` keeping its .part), and the process exits anyway 2 s later. The timeout is set explicitly: System.CommandLine
+// 2.0.0 handles no signal at all when InvokeAsync gets no configuration, whatever its documentation says.
+return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(2) });

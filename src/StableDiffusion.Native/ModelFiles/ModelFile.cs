@@ -48,7 +48,8 @@ public abstract class ModelFile
     /// <summary>How many leading bytes <see cref="Sniff"/> looks at.</summary>
     internal const int SniffLength = 64;
 
-    private static readonly string[] PickleExtensions = [".ckpt", ".pt", ".pth", ".bin", ".pkl", ".pickle"];
+    /// <summary>The extensions of pickle-based checkpoints (refused unless allowed; also before a download).</summary>
+    internal static readonly string[] PickleExtensions = [".ckpt", ".pt", ".pth", ".bin", ".pkl", ".pickle"];
 
     private static readonly string LoadableNames = string.Join(", ", Enum.GetValues<SafetensorsDType>().Where(SafetensorsDTypes.IsLoadable).Select(SafetensorsDTypes.Name));
 
