@@ -22,6 +22,8 @@ internal static class DoctorCommand
                 string mem = d.TotalMemory > 0 ? $", {d.FreeMemory / (1 << 20)} MiB free of {d.TotalMemory / (1 << 20)} MiB" : "";
                 Console.WriteLine($"device:       {d.Name} ({d.Type}) {d.Description}{mem}");
             }
+            Console.WriteLine($"backend:      {info.DefaultDevice}");
+            foreach (var gpu in info.GpuBackends) Console.WriteLine($"gpu:          {gpu}");
             var on = info.CpuFeatures.Where(f => f.Value == "1").Select(f => f.Key).ToList();
             if (on.Count > 0) Console.WriteLine($"cpu features: {string.Join(' ', on)}");
             if (r.GetValue(verbose))

@@ -49,6 +49,7 @@ internal static class GenerateCommand
         var rules = new Option<string?>("--tensor-type-rules") { Description = "Per-tensor types: regex=type,..." };
         var backend = new Option<string?>("--backend") { Description = "Device for computation (see 'sdnet doctor')" };
         var flashAttn = new Option<bool>("--flash-attn") { Description = "Use flash attention" };
+        var requireGpu = new Option<bool>("--require-gpu") { Description = "Fail, listing why each GPU backend was rejected, instead of running on the CPU" };
         var eager = new Option<bool>("--eager-load") { Description = "Load every weight before generating (fails early on bad data)" };
         var output = new Option<string>("--output", "-o") { Description = "Output PNG (a batch adds _2, _3, ...)", DefaultValueFactory = _ => "output.png" };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Show the native log" };
@@ -58,7 +59,7 @@ internal static class GenerateCommand
             model, diffusionModel, vae, taesd, clipL, clipG, t5, controlNet, lora, prompt, negative, width, height, steps, cfg,
             guidance, sampler, scheduler, seed, batch, clipSkip, init, mask, strength, controlImage, controlStrength, vaeTiling,
             hiresScale, hiresSteps, hiresStrength, noCache,
-            threads, type, rules, backend, flashAttn, eager, output, verbose,
+            threads, type, rules, backend, flashAttn, requireGpu, eager, output, verbose,
         };
         command.SetAction((r, cancellationToken) => Task.FromResult(CliCommon.Run(() =>
         {
@@ -87,6 +88,7 @@ internal static class GenerateCommand
                 TensorTypeRules = r.GetValue(rules),
                 Backend = r.GetValue(backend),
                 FlashAttention = r.GetValue(flashAttn) ? true : null,
+                RequireGpu = r.GetValue(requireGpu),
                 EagerLoad = r.GetValue(eager) ? true : null,
                 Logger = logger,
             };

@@ -156,3 +156,40 @@ public sealed class NativeAbiMismatchException : NativeRuntimeException
 /// <param name="Path">The library file tried.</param>
 /// <param name="Outcome">"not found", "loaded", or the OS loader's error text.</param>
 public sealed record NativeProbe(string Source, string Path, string Outcome);
+
+/// <summary>
+/// A GPU was required (<see cref="GeneratorOptions.RequireGpu"/>) or a GPU backend was named, and none can be used:
+/// <see cref="Backends"/> says, for each, why it was rejected. Nothing falls back to the CPU silently.
+/// </summary>
+public sealed class GpuUnavailableException : NativeRuntimeException
+{
+    /// <summary>Creates an exception with a default message.</summary>
+    public GpuUnavailableException()
+        : this("No GPU backend can be used.")
+    {
+    }
+
+    /// <summary>Creates an exception with a message.</summary>
+    /// <param name="message">What went wrong.</param>
+    public GpuUnavailableException(string? message)
+        : this(message, [])
+    {
+    }
+
+    /// <summary>Creates an exception with a message and the exception that caused it.</summary>
+    /// <param name="message">What went wrong.</param>
+    /// <param name="innerException">The cause, or null.</param>
+    public GpuUnavailableException(string? message, Exception? innerException)
+        : base(message, innerException)
+        => Backends = [];
+
+    /// <summary>Creates an exception with each GPU backend's status.</summary>
+    /// <param name="message">What went wrong, with each backend's reason.</param>
+    /// <param name="backends">Each GPU backend and why it was rejected.</param>
+    public GpuUnavailableException(string? message, IReadOnlyList<GpuBackendStatus> backends)
+        : base(message)
+        => Backends = backends ?? [];
+
+    /// <summary>Each GPU backend in order of preference and why it cannot be used.</summary>
+    public IReadOnlyList<GpuBackendStatus> Backends { get; }
+}

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using System.Diagnostics;
 using StableDiffusion.Native.Imaging;
 using StableDiffusion.Native.ModelFiles;
@@ -62,10 +63,48 @@ public sealed class Generator : IDisposable
 
     private static Generator LoadValidated(GeneratorOptions options, long? unetChannels)
     {
-        NativeRuntimeLoader.EnsureLoaded();
-        var effective = ApplyQuantizationCache(options);
+        var runtime = NativeRuntimeLoader.EnsureLoaded();
+        var (backend, why) = BackendSelector.Choose(runtime, options.Backend, Environment.GetEnvironmentVariable(NativeRuntime.BackendVariable),
+            options.RequireGpu, rpc: !string.IsNullOrWhiteSpace(options.RpcServers));
+        options.Logger?.Log(LogLevel.Information, "backend: {Choice}; {GpuBackends}", why, string.Join("; ", runtime.GpuBackends));
+        string? fit = FitWarning(runtime, backend, options);
+        if (fit is not null) options.Logger?.Log(LogLevel.Warning, "{Fit}", fit);
+        var effective = ApplyQuantizationCache(options) with { Backend = backend };
         var context = SdContext.Create(ToSpec(effective), options.Logger, $"the model '{options.ModelPath ?? options.DiffusionModelPath}'", requireImageGeneration: true);
         return new Generator(context, options, unetChannels);
+    }
+
+    /// <summary>
+    /// The model's estimated parameter memory against the chosen GPU's free memory: null when it fits (or the device is
+    /// not a GPU), else what would fit — a smaller weight type, VAE tiling, offloading. Said before the load, because
+    /// upstream's own failure to allocate names none of that.
+    /// </summary>
+    internal static string? FitWarning(NativeRuntimeInfo runtime, string? backend, GeneratorOptions options)
+    {
+        var device = runtime.Devices.FirstOrDefault(d => d.Name == backend);
+        if (device is not { Type: "gpu" or "igpu", FreeMemory: > 0 }) return null;
+        string?[] paths = [options.ModelPath, options.DiffusionModelPath, options.ClipLPath, options.ClipGPath, options.T5xxlPath, options.VaePath, options.TaesdPath, options.ControlNetPath];
+        var infos = new List<ModelInfo>();
+        foreach (string path in paths.OfType<string>())
+        {
+            try
+            {
+                infos.Add(ModelInfo.FromFile(path, new ModelFileOptions { AllowLegacyPickle = options.AllowLegacyPickle }));
+            }
+            catch (Exception e) when (e is InvalidModelFileException or IOException or UnauthorizedAccessException)
+            {
+                return null; // a pickle or an unreadable file: no estimate, and the load reports the file itself
+            }
+        }
+        long Need(QuantizationType? type) => infos.Sum(i => i.EstimateMemory(type).TotalBytes);
+        long need = Need(options.WeightType);
+        if (need <= device.FreeMemory) return null;
+        static string GiB(long bytes) => (bytes / 1073741824.0).ToString("F1", System.Globalization.CultureInfo.InvariantCulture) + " GiB";
+        var smaller = new[] { QuantizationType.Q8_0, QuantizationType.Q5_0, QuantizationType.Q4_0 }
+            .Select(t => (Type: t, Bytes: Need(t))).FirstOrDefault(x => x.Bytes <= device.FreeMemory && x.Bytes < need);
+        string typeHint = smaller.Bytes > 0 ? $"WeightType = {smaller.Type} (about {GiB(smaller.Bytes)}) would fit; " : "no weight type fits whole; ";
+        return $"The model needs about {GiB(need)} for its weights, more than the {GiB(device.FreeMemory)} free on {device.Name} ({device.Description}): "
+            + typeHint + "VAE tiling (ImageRequest.VaeTiling) lowers the decode's memory, and MaxVram = \"-1\" offloads weights that do not fit.";
     }
 
     /// <summary>

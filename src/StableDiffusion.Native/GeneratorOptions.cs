@@ -43,8 +43,18 @@ public sealed record GeneratorOptions
 
     /// <summary>CPU threads; null uses upstream's choice (physical cores).</summary>
     public int? Threads { get; init; }
-    /// <summary>Device for computation ("CPU", "CUDA0", "Vulkan0", ...; see <see cref="NativeRuntimeInfo.Devices"/>), or an upstream assignment spec.</summary>
+    /// <summary>
+    /// Device for computation: a device name ("CPU", "CUDA0", "Vulkan0", ...; see <see cref="NativeRuntimeInfo.Devices"/>),
+    /// a backend ("cuda", "rocm", "vulkan", "metal": its first device; "cpu"), or an upstream assignment spec. Null uses
+    /// <see cref="NativeRuntime.BackendVariable"/> if set, else the first usable of CUDA → ROCm → Vulkan → Metal → CPU
+    /// (see <see cref="NativeRuntimeInfo.DefaultDevice"/>). The choice and why are logged to <see cref="Logger"/>.
+    /// </summary>
     public string? Backend { get; init; }
+    /// <summary>
+    /// Fail instead of running on the CPU: when no GPU backend can be used, <see cref="Generator.Load"/> throws a
+    /// <see cref="GpuUnavailableException"/> listing each GPU backend and why it was rejected.
+    /// </summary>
+    public bool RequireGpu { get; init; }
     /// <summary>Device that holds the weights, when it differs from <see cref="Backend"/>.</summary>
     public string? ParamsBackend { get; init; }
     /// <summary>Flash attention in the diffusion model and text encoders (less memory; upstream default off). Null keeps upstream's default.</summary>

@@ -11,6 +11,12 @@ namespace StableDiffusion.Native;
 public static class NativeRuntime
 {
     /// <summary>
+    /// Environment variable that picks the device when <see cref="GeneratorOptions.Backend"/> is not set: a device name
+    /// ("Vulkan0"), a backend ("cuda", "vulkan", "metal", "rocm": its first device) or <c>cpu</c>.
+    /// </summary>
+    public const string BackendVariable = "SDNET_BACKEND";
+
+    /// <summary>
     /// A directory holding the runtime, probed before anything else (also settable with the
     /// <c>SDNET_NATIVE_PATH</c> environment variable). Must be set before the first load.
     /// </summary>

@@ -30,11 +30,25 @@ public sealed record NativeRuntimeInfo
     /// <summary>What ggml logged while the backend modules were loaded.</summary>
     public IReadOnlyList<string> LoadLog { get; init; } = [];
 
+    /// <summary>
+    /// Each GPU backend in the default order (CUDA, ROCm, Vulkan, Metal) and whether it can be used here; when it cannot,
+    /// why: its module is missing, its libraries or driver were not found, or it found no (hardware) device.
+    /// </summary>
+    public IReadOnlyList<GpuBackendStatus> GpuBackends { get; init; } = [];
+
+    /// <summary>
+    /// The device a generator uses when <see cref="GeneratorOptions.Backend"/> is not set: the variable
+    /// <see cref="NativeRuntime.BackendVariable"/> if set, else the first usable of CUDA → ROCm → Vulkan → Metal → CPU;
+    /// with how it was chosen.
+    /// </summary>
+    public string DefaultDevice { get; init; } = "CPU";
+
     internal static NativeRuntimeInfo Parse(string path, string commit, string ggml, string version, string system, string report, IReadOnlyList<NativeProbe> probes)
     {
         var modules = new List<NativeModule>();
         var devices = new List<NativeDevice>();
         var backends = new List<string>();
+        var deviceCounts = new List<(string Backend, int Count)>();
         var features = new Dictionary<string, string>(StringComparer.Ordinal);
         var log = new List<string>();
         string? cpu = null;
@@ -66,6 +80,7 @@ public sealed record NativeRuntimeInfo
                     break;
                 case "backend" when f.Length >= 2:
                     backends.Add(f[1]);
+                    deviceCounts.Add((f[1], f.Length >= 3 && int.TryParse(f[2], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int count) ? count : 0));
                     break;
                 case "feature" when f.Length >= 3:
                     features[f[1]] = f[2];
@@ -78,11 +93,27 @@ public sealed record NativeRuntimeInfo
                     break;
             }
         }
-        return new NativeRuntimeInfo
+        // ggml lists devices registry by registry, in the order of the backend lines and their counts.
+        int next = 0;
+        foreach (var (backend, count) in deviceCounts)
+            for (int k = 0; k < count && next < devices.Count; k++, next++)
+                devices[next] = devices[next] with { Backend = backend };
+        var info = new NativeRuntimeInfo
         {
             LibraryPath = path, SdCommit = commit, GgmlCommit = ggml, UpstreamVersion = version, SystemInfo = system.Trim(),
             CpuVariant = cpu, Modules = modules, Devices = devices, Backends = backends, CpuFeatures = features, Probes = probes, LoadLog = log,
+            GpuBackends = BackendSelector.Statuses(modules, backends, devices, log),
         };
+        string describe;
+        try
+        {
+            describe = BackendSelector.Choose(info, null, Environment.GetEnvironmentVariable(NativeRuntime.BackendVariable), requireGpu: false, rpc: false).Why;
+        }
+        catch (StableDiffusionException e)
+        {
+            describe = e.Message;
+        }
+        return info with { DefaultDevice = describe };
     }
 }
 
@@ -100,4 +131,8 @@ public sealed record NativeModule(string Kind, string File, int Score, string St
 /// <param name="Type">"cpu", "gpu", "igpu" or "accel".</param>
 /// <param name="FreeMemory">Free memory in bytes, as the backend reported it at load.</param>
 /// <param name="TotalMemory">Total memory in bytes.</param>
-public sealed record NativeDevice(string Name, string Description, string Type, long FreeMemory, long TotalMemory);
+public sealed record NativeDevice(string Name, string Description, string Type, long FreeMemory, long TotalMemory)
+{
+    /// <summary>The backend that registered it ("CPU", "CUDA", "Vulkan", ...).</summary>
+    public string Backend { get; init; } = "";
+}

@@ -29,11 +29,12 @@ internal static class ServeCommand
         var type = new Option<string?>("--type") { Description = "Weight type: f16, q8_0, q4_0, ... (converted once and cached)" };
         var backend = new Option<string?>("--backend") { Description = "Device for computation (see 'sdnet doctor')" };
         var flashAttn = new Option<bool>("--flash-attn") { Description = "Use flash attention" };
+        var requireGpu = new Option<bool>("--require-gpu") { Description = "Fail, listing why each GPU backend was rejected, instead of running on the CPU" };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Show the native log and each request" };
 
         var command = new Command("serve", "Serve a model over HTTP: OpenAI's images API (/v1), AUTOMATIC1111's (/sdapi/v1) and a page (/)")
         {
-            model, diffusionModel, vae, taesd, clipL, clipG, t5, dir, host, port, apiKey, queue, threads, type, backend, flashAttn, verbose,
+            model, diffusionModel, vae, taesd, clipL, clipG, t5, dir, host, port, apiKey, queue, threads, type, backend, flashAttn, requireGpu, verbose,
         };
         command.SetAction(async (r, cancellationToken) =>
         {
@@ -71,6 +72,7 @@ internal static class ServeCommand
                     WeightType = weightType,
                     Backend = r.GetValue(backend),
                     FlashAttention = r.GetValue(flashAttn) ? true : null,
+                    RequireGpu = r.GetValue(requireGpu),
                     Logger = logger,
                 };
                 if (options.ModelPath is null && options.DiffusionModelPath is null)
