@@ -40,18 +40,30 @@ if(UNIX)
                COMMAND chmod 700 "${SDNET_CACHE_ROOT}" "${SDNET_CACHE_ROOT}/${SDNET_SD_COMMIT}" "${SDNET_CACHE_DIR}")
 endif()
 
+# The RPC server goes along (tools/, as beside the build), so a machine with only the cache can serve its devices.
+set(_tools "")
+set(_tool_targets "")
+if(TARGET sdnet-rpc-server)
+  set(_tools COMMAND "${CMAKE_COMMAND}" -E make_directory "${SDNET_CACHE_DIR}/tools"
+             COMMAND "${CMAKE_COMMAND}" -E copy "$<TARGET_FILE:sdnet-rpc-server>" "${SDNET_CACHE_DIR}/tools/")
+  set(_tool_targets sdnet-rpc-server)
+endif()
+
 add_custom_target(sdnet-cache
   COMMAND "${CMAKE_COMMAND}" -E make_directory "${SDNET_CACHE_ROOT}/${SDNET_SD_COMMIT}"
   COMMAND "${CMAKE_COMMAND}" -E rm -rf "${SDNET_CACHE_DIR}"
   COMMAND "${CMAKE_COMMAND}" -E make_directory "${SDNET_CACHE_DIR}/runtimes/${SDNET_RID}"
   COMMAND "${CMAKE_COMMAND}" -E copy_directory "${SDNET_RUNTIME_DIR}" "${SDNET_CACHE_DIR}/runtimes/${SDNET_RID}/native"
   COMMAND "${CMAKE_COMMAND}" -E copy "${_manifest}" "${SDNET_CACHE_DIR}/sdnet-runtime.json"
+  ${_tools}
   ${_private}
-  DEPENDS ${SDNET_RUNTIME_TARGETS}
+  DEPENDS ${SDNET_RUNTIME_TARGETS} ${_tool_targets}
   COMMENT "Caching the ${SDNET_RUNTIME_FLAVOR} runtime in ${SDNET_CACHE_DIR}"
   VERBATIM)
 unset(_root)
 unset(_private)
+unset(_tools)
+unset(_tool_targets)
 unset(_shim)
 unset(_hash)
 unset(_content)

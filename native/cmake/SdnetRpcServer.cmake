@@ -1,0 +1,16 @@
+# sdnet-rpc-server: ggml's RPC server (ggml_backend_rpc_start_server in the RPC backend module) behind a small
+# launcher of ours, since the pinned ggml carries the server function but not a program around it. Shipped in
+# tools/ beside the runtime (and in the user cache), for GeneratorOptions.RpcServers on other machines.
+find_package(Threads REQUIRED)
+add_executable(sdnet-rpc-server "${CMAKE_CURRENT_SOURCE_DIR}/native/tools/sdnet_rpc_server.cpp")
+# The shim's loader lives in the stable-diffusion library; ggml-base holds the registry and the device API.
+target_link_libraries(sdnet-rpc-server PRIVATE stable-diffusion ggml ggml-base Threads::Threads ${CMAKE_DL_LIBS})
+target_compile_features(sdnet-rpc-server PRIVATE cxx_std_17)
+set_target_properties(sdnet-rpc-server PROPERTIES RUNTIME_OUTPUT_DIRECTORY "${CMAKE_BINARY_DIR}/tools")
+if(APPLE)
+  set_target_properties(sdnet-rpc-server PROPERTIES INSTALL_RPATH "@executable_path/../runtimes/${SDNET_RID}/native"
+    BUILD_WITH_INSTALL_RPATH ON)
+elseif(UNIX)
+  set_target_properties(sdnet-rpc-server PROPERTIES INSTALL_RPATH "$ORIGIN/../runtimes/${SDNET_RID}/native"
+    BUILD_WITH_INSTALL_RPATH ON)
+endif()
