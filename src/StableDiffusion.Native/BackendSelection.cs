@@ -41,7 +41,7 @@ internal static class BackendSelector
             var files = modules.Where(m => m.Kind == kind).ToList();
             bool registered = backends.Any(b => Is(b, name));
             var own = devices.Where(d => Is(d.Backend, name)).ToList();
-            var gpus = own.Where(d => d.Type is "gpu" or "igpu").ToList();
+            var gpus = own.Where(IsHardwareGpu).ToList();
             string reason;
             if (gpus.Count > 0)
                 reason = "usable: " + string.Join(", ", gpus.Select(d => $"{d.Name} ({d.Description}{Memory(d)})"));
@@ -84,13 +84,13 @@ internal static class BackendSelector
             var backend = GpuOrder.FirstOrDefault(g => requested.Equals(g.Name, StringComparison.OrdinalIgnoreCase) || requested.Equals(g.Kind, StringComparison.OrdinalIgnoreCase));
             if (backend.Name is not null)
             {
-                var device = Device(info, d => Is(d.Backend, backend.Name) && d.Type is "gpu" or "igpu")
+                var device = Device(info, d => Is(d.Backend, backend.Name) && IsHardwareGpu(d))
                     ?? throw new GpuUnavailableException($"{source} asks for {backend.Name}, which cannot be used here: {statuses.First(s => s.Name == backend.Name).Reason}.", statuses);
                 return (device.Name, $"{device.Name} ({device.Description}), as {source} asks");
             }
             var named = info.Devices.FirstOrDefault(d => d.Name.Equals(requested, StringComparison.OrdinalIgnoreCase));
-            if (requireGpu && named is { Type: not ("gpu" or "igpu") })
-                throw new GpuUnavailableException($"RequireGpu is set, but {source} names {named.Name}, a {named.Type} device.", statuses);
+            if (requireGpu && named is not null && !IsHardwareGpu(named))
+                throw new GpuUnavailableException($"RequireGpu is set, but {source} names {named.Name} ({named.Description}), which is not a hardware GPU.", statuses);
             // A device name, or an assignment spec upstream parses itself.
             return (named?.Name ?? requested, named is null ? $"'{requested}', as {source} gives it (an upstream assignment spec)" : $"{named.Name} ({named.Description}), as {source} asks");
         }
@@ -99,7 +99,7 @@ internal static class BackendSelector
         var usable = statuses.FirstOrDefault(s => s.Usable);
         if (usable is not null)
         {
-            var device = Device(info, d => Is(d.Backend, usable.Name) && d.Type is "gpu" or "igpu")!;
+            var device = Device(info, d => Is(d.Backend, usable.Name) && IsHardwareGpu(d))!;
             return (device.Name, $"{device.Name} ({device.Description}), the first usable of CUDA → ROCm → Vulkan → Metal → CPU");
         }
         if (requireGpu)
@@ -113,6 +113,13 @@ internal static class BackendSelector
 
     private static NativeDevice? Device(NativeRuntimeInfo info, Func<NativeDevice, bool> match) => info.Devices.FirstOrDefault(match);
 
+    // ggml-vulkan reports a CPU rasterizer it was told to use (GGML_VK_VISIBLE_DEVICES) as a GPU: it is known by name.
+    private static readonly string[] s_softwareRenderers = ["llvmpipe", "lavapipe", "softpipe", "swiftshader"];
+
+    /// <summary>A GPU or integrated GPU that is hardware: software rasterizers run on the CPU, slower than the CPU backend.</summary>
+    internal static bool IsHardwareGpu(NativeDevice device)
+        => device.Type is "gpu" or "igpu" && !s_softwareRenderers.Any(r => device.Description.Contains(r, StringComparison.OrdinalIgnoreCase));
+
     private static bool Is(string backend, string name)
         => backend.Equals(name, StringComparison.OrdinalIgnoreCase) || (name == "ROCm" && backend.Equals("HIP", StringComparison.OrdinalIgnoreCase));
 
@@ -121,7 +128,8 @@ internal static class BackendSelector
 
     private static string LastLogLine(IReadOnlyList<string> log, string name)
     {
-        string? line = log.LastOrDefault(l => l.Contains(name, StringComparison.OrdinalIgnoreCase) || l.Contains(name.ToLowerInvariant(), StringComparison.Ordinal));
+        // The backend's own words ("ggml_vulkan: No devices found."), not the loader's note that the module loaded.
+        string? line = log.LastOrDefault(l => l.Contains(name, StringComparison.OrdinalIgnoreCase) && !l.StartsWith("load_backend:", StringComparison.Ordinal));
         return line is null ? "" : $" (ggml: {ModelFiles.DisplayText.Escape(line, 200)})";
     }
 }

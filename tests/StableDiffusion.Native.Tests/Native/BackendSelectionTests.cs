@@ -88,6 +88,14 @@ public sealed class BackendSelectionTests
         // Named, so that upstream's default cannot pick the software device instead.
         Assert.Equal("CPU", Choose(software).Backend);
         Assert.Throws<GpuUnavailableException>(() => Choose(software, option: "Vulkan0", requireGpu: true));
+
+        // Told to use llvmpipe (GGML_VK_VISIBLE_DEVICES), ggml-vulkan reports it as a GPU; it is still not one.
+        var forced = Machine("module\tvulkan\tlibsdnet-ggml-vulkan.so\t1\tcandidate", "chosen\tvulkan\tlibsdnet-ggml-vulkan.so\t1\tregistered",
+            "backend\tVulkan\t1", "backend\tCPU\t1", "device\tVulkan0\tllvmpipe (LLVM 15.0.6, 256 bits)\tgpu\t2147483648\t2147483648", "device\tCPU\tXeon\tcpu\t1\t2");
+        Assert.False(forced.GpuBackends.Single(b => b.Name == "Vulkan").Usable);
+        Assert.Equal("CPU", Choose(forced).Backend);
+        Assert.Equal("Vulkan0", Choose(forced, option: "Vulkan0").Backend); // asked for by name, it is used
+        Assert.Throws<GpuUnavailableException>(() => Choose(forced, requireGpu: true));
     }
 
     [Fact]
