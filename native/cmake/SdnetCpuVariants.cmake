@@ -48,6 +48,27 @@ function(_sdnet_add_cpu_variants)
   endforeach()
 endfunction()
 
+# ggml's linux-arm64 list ends with two SME variants (armv9.2_1, armv9.2_2) that need -march=armv9.2-a+sme, which
+# GCC accepts from version 14 only (Debian 12's cross GCC 12 and Ubuntu 24.04's GCC 13 refuse it, failing the whole
+# build). With such a compiler they are left out, and configure says so: SME machines then get armv8.6_2 instead.
+# ggml defines ggml_add_cpu_backend_variant before it first reads GGML_CPU_ALL_VARIANTS, so it can be wrapped here.
+function(_sdnet_filter_arm_variants)
+  if(NOT GGML_SYSTEM_ARCH STREQUAL "ARM" OR CMAKE_C_COMPILER_ID STREQUAL "MSVC")
+    return()
+  endif()
+  check_c_compiler_flag("-march=armv9.2-a+dotprod+fp16+sve+i8mm+sme" SDNET_HAS_ARMV9_2_SME)
+  if(SDNET_HAS_ARMV9_2_SME)
+    return()
+  endif()
+  function(ggml_add_cpu_backend_variant tag_name)
+    if("SME" IN_LIST ARGN)
+      message(STATUS "sdnet: CPU variant ${tag_name} omitted: ${CMAKE_C_COMPILER_ID} ${CMAKE_C_COMPILER_VERSION} does not accept -march=armv9.2-a+sme")
+      return()
+    endif()
+    _ggml_add_cpu_backend_variant(${tag_name} ${ARGN})
+  endfunction()
+endfunction()
+
 function(_sdnet_watch_cpu_variants variable access value list_file stack)
   get_property(_scheduled GLOBAL PROPERTY SDNET_CPU_VARIANTS_SCHEDULED)
   if(_scheduled OR NOT access STREQUAL "READ_ACCESS")
@@ -56,6 +77,7 @@ function(_sdnet_watch_cpu_variants variable access value list_file stack)
   # ggml/src/CMakeLists.txt is the directory whose variant list this extends.
   if(list_file MATCHES "[/\\\\]ggml[/\\\\]src[/\\\\]CMakeLists\\.txt$")
     set_property(GLOBAL PROPERTY SDNET_CPU_VARIANTS_SCHEDULED ON)
+    _sdnet_filter_arm_variants()
     cmake_language(DEFER CALL _sdnet_add_cpu_variants)
   endif()
 endfunction()
