@@ -15,6 +15,10 @@
 #   whisper         Whisper.net 1.9.1 (+ Whisper.net.Runtime) loaded first in the same process, then generation
 #   llama           LLamaSharp 0.30.0 (+ LLamaSharp.Backend.Cpu) loaded first in the same process, then generation
 #
+# Where a GPU runtime package was packed with a file for this RID (Vulkan, Cuda12, Hip), the run and publish-rid apps
+# reference it too, and its backend module must sit beside the core libraries and be seen by the loader (it need not
+# load: the GPU's driver stack may be missing here).
+#
 # Prints exactly one line per mode on stdout, "<mode>: ok" or "<mode>: FAIL <reason>", and exits 1 if any mode failed.
 # Without a CPU runtime for this machine where build/pack.sh looks ($SDNET_RUNTIMES_DIR/cpu/runtimes, else
 # artifacts/native/cpu/runtimes) it prints "skipped: <reason>" and exits 0. The work folder (logs, apps) is removed
@@ -95,6 +99,21 @@ if [[ -z "$model" ]]; then
 fi
 [[ -f "$model" ]] || fail_all "no test model at '$model'"
 
+# The GPU packages with a backend module for this RID: "<package id>:<file name>".
+gpu_packages=()
+for id in Vulkan Cuda12 Hip; do
+  nupkg="$work/feed/StableDiffusion.Native.Runtime.$id.$version.nupkg"
+  [[ -f "$nupkg" ]] || continue
+  if ! command -v unzip >/dev/null 2>&1; then
+    echo "packaging: unzip is not installed; the apps do not reference $(basename "$nupkg")" >&2
+    continue
+  fi
+  file="$(unzip -Z1 "$nupkg" "runtimes/$rid/native/*" 2>/dev/null | head -n 1)"
+  [[ -z "$file" ]] || gpu_packages+=("StableDiffusion.Native.Runtime.$id:${file##*/}")
+done
+gpu_ids="$(for g in ${gpu_packages[@]+"${gpu_packages[@]}"}; do printf '%s,' "${g%%:*}"; done)"
+gpu_ids="${gpu_ids%,}"
+
 # Sources: the feed for StableDiffusion.Native.*, nuget.org for everything else. Packages land in a folder of this run;
 # the user's NuGet cache may serve nuget.org packages read-only (a fallback folder), unless it holds a 0.0.0-local of
 # ours, which must never stand in for the packages just packed.
@@ -147,9 +166,11 @@ check_mode() { # mode: prints its line, returns 1 on failure
   local -a build=(dotnet publish -c Release -r "$rid" -o "$dir/app" -p:SdnetVersion="$version")
   mkdir -p "$dir"
   cp tests/Packaging/Consumer/Consumer.csproj tests/Packaging/Consumer/Program.cs tests/Packaging/Consumer/Directory.* "$dir/"
+  local gpu=""
+  [[ "$mode" != run && "$mode" != publish-rid ]] || gpu="$gpu_ids"
   case "$mode" in
     run) build=() ;;
-    publish-rid) build+=(--self-contained false) ;;
+    publish-rid) build+=(--self-contained false -p:SdnetRuntimePackages="$gpu") ;;
     self-contained) build+=(--self-contained true) ;;
     single-file) build+=(--self-contained true -p:PublishSingleFile=true) ;;
     aot) build+=(-p:PublishAot=true) ;;
@@ -166,7 +187,7 @@ check_mode() { # mode: prints its line, returns 1 on failure
   else
     # dotnet run restores, builds and starts the app in one go, as a user types it.
     app="$dir/bin/Release/net10.0"
-    run=(dotnet run -c Release -p:SdnetVersion="$version" -p:SdnetConsumer="$variant" --)
+    run=(dotnet run -c Release -p:SdnetVersion="$version" -p:SdnetConsumer="$variant" -p:SdnetRuntimePackages="$gpu" --)
   fi
   if [[ "$mode" == aot ]] && grep -q -E 'warning IL[0-9]+' "$dir/build.log"; then
     echo "$mode: FAIL NativeAOT warnings: $(grep -m 1 -E -o 'warning IL[0-9]+:[^[]*' "$dir/build.log" | cut -c 1-200)"
@@ -208,6 +229,17 @@ check_mode() { # mode: prints its line, returns 1 on failure
   [[ -n "$size" ]] || { echo "$mode: FAIL no PNG was written"; return 1; }
   [[ "$size" == 64x64 ]] || { echo "$mode: FAIL the PNG is $size, not 64x64"; return 1; }
   [[ -n "$seed" ]] || { echo "$mode: FAIL the app printed no seed line"; return 1; }
+
+  # GPU packages: their backend module beside the core libraries, and seen by the loader.
+  local g id file
+  if [[ -n "$gpu" ]]; then
+    for g in "${gpu_packages[@]}"; do
+      id="${g%%:*}" file="${g#*:}"
+      [[ -f "$(dirname "$loaded")/$file" ]] || { echo "$mode: FAIL $id's $file is not beside the runtime in $(dirname "$loaded")"; return 1; }
+      grep -q -E "^module: [a-z0-9]+ $file " "$dir/run.log" || { echo "$mode: FAIL the loader did not see $id's $file"; return 1; }
+      say "$mode: $(grep -m 1 -E "^module: [a-z0-9]+ $file " "$dir/run.log")"
+    done
+  fi
 
   # whisper/llama: their ggml and ours, both mapped into the one process.
   if [[ "$variant" != plain ]]; then

@@ -29,6 +29,8 @@ Console.WriteLine($"runtime: {info.LibraryPath}");
 Console.WriteLine($"cpu variant: {info.CpuVariant ?? "(none)"}");
 Console.WriteLine($"backends: {string.Join(", ", info.Backends)}");
 Console.WriteLine($"devices: {string.Join(", ", info.Devices.Select(d => $"{d.Name} ({d.Type})"))}");
+foreach (var module in info.Modules)
+    Console.WriteLine($"module: {module.Kind} {module.File} {module.Status}");
 
 // Every ggml-family library mapped into this process: ours (libsdnet-*) and, for whisper/llama, theirs.
 if (File.Exists("/proc/self/maps"))
@@ -37,7 +39,7 @@ if (File.Exists("/proc/self/maps"))
                  .Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
                  .Where(p => p.Length >= 6)
                  .Select(p => string.Join(' ', p.Skip(5)))
-                 .Where(p => p.Contains("sdnet", StringComparison.Ordinal) || p.Contains("ggml", StringComparison.Ordinal) || p.Contains("whisper", StringComparison.Ordinal) || p.Contains("llama", StringComparison.Ordinal))
+                 .Where(p => Path.GetFileName(p) is var name && (name.Contains("sdnet", StringComparison.Ordinal) || name.Contains("ggml", StringComparison.Ordinal) || name.Contains("whisper", StringComparison.Ordinal) || name.Contains("llama", StringComparison.Ordinal)))
                  .Distinct())
         Console.WriteLine($"mapped: {lib}");
 }
