@@ -42,6 +42,7 @@ case "$preset" in
   cuda) required+=(libsdnet-ggml-cuda.so) ;;
   vulkan) required+=(libsdnet-ggml-vulkan.so) ;;
   metal) required+=(libsdnet-ggml-metal.so) ;;
+  hip) required+=(libsdnet-ggml-hip.so) ;;
 esac
 for r in "${required[@]}"; do
   [[ -e "$dir/$r" ]] || fail "$r is missing from the $preset runtime"
@@ -55,6 +56,10 @@ if [[ "$os" == Linux ]]; then
   # Where the CUDA runtime libraries (cudart, cublas) are, for ldd; the action puts CUDA_PATH in the environment.
   if [[ -n "${CUDA_PATH:-}" && -d "$CUDA_PATH/lib64" ]]; then
     export LD_LIBRARY_PATH="$CUDA_PATH/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  fi
+  # And the ROCm libraries (HIP runtime, hipBLAS, rocBLAS) for hip; the ROCm step puts ROCM_PATH in the environment.
+  if [[ -n "${ROCM_PATH:-}" && -d "$ROCM_PATH/lib" ]]; then
+    export LD_LIBRARY_PATH="$ROCM_PATH/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
   fi
   for lib in "${libs[@]}"; do
     name="$(basename "$lib")"

@@ -181,7 +181,7 @@ internal static class NativeLocator
     private static List<string> PresetPreference(string dir)
     {
         if (!Directory.Exists(dir)) return [];
-        string[] order = ["cuda", "vulkan", "metal", "cpu", "cpu-native"];
+        string[] order = ["cuda", "hip", "vulkan", "metal", "cpu", "cpu-native"];
         return new DirectoryInfo(dir).EnumerateDirectories()
             .OrderBy(d => Rank(d.Name))
             .ThenByDescending(d => d.LastWriteTimeUtc)
