@@ -50,6 +50,22 @@ case "$rid" in osx-*) lib=libsdnet-stable-diffusion.dylib ;; *) lib=libsdnet-sta
 
 runtimes="${SDNET_RUNTIMES_DIR:-artifacts/native}"
 [[ "$runtimes" = /* ]] || runtimes="$repo/$runtimes"
+# No build in this checkout (a fresh clone): the user cache that `cmake --workflow --preset cpu` fills holds the same
+# runtimes/<rid>/native tree, keyed by the pin. Its newest cpu-<shim> folder stands in as the cpu flavor; a stale one
+# would fail the apps' ABI check loudly, never pass silently.
+cache_link=""
+if [[ -z "${SDNET_RUNTIMES_DIR:-}" && ! -f "$runtimes/cpu/runtimes/$rid/native/$lib" ]]; then
+  pin="$(sed -n 's/.*SDNET_SD_COMMIT[^0-9a-f]*\([0-9a-f]\{40\}\).*/\1/p' native/cmake/SdnetPin.cmake | head -n 1)"
+  case "$rid" in osx-*) cache_root="${SDNET_NATIVE_CACHE:-$HOME/Library/Caches/stable-diffusion-native}" ;;
+    *) cache_root="${SDNET_NATIVE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/stable-diffusion-native}" ;; esac
+  cached="$(ls -1dt "$cache_root/$pin"/cpu-* 2>/dev/null | head -n 1)"
+  if [[ -n "$pin" && -n "$cached" && -f "$cached/runtimes/$rid/native/$lib" ]]; then
+    cache_link="$(mktemp -d "${TMPDIR:-/tmp}/sdnet-runtimes.XXXXXX")"
+    ln -s "$cached" "$cache_link/cpu"
+    runtimes="$cache_link"
+    echo "packaging: packing the cpu runtime from the user cache ($cached)" >&2
+  fi
+fi
 if [[ ! -f "$runtimes/cpu/runtimes/$rid/native/$lib" ]]; then
   echo "skipped: no CPU runtime for $rid to pack ($runtimes/cpu/runtimes/$rid/native/$lib is missing; build it with 'cmake --workflow --preset cpu' or set SDNET_RUNTIMES_DIR)"
   exit 0
@@ -68,6 +84,7 @@ cleanup() {
   else
     rm -rf "$work"
   fi
+  [[ -z "$cache_link" ]] || rm -rf "$cache_link"
 }
 trap cleanup EXIT
 say() { [[ "${SDNET_PACKAGING_VERBOSE:-0}" != 1 ]] || echo "  $*" >&2; }
