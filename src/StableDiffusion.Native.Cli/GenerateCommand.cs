@@ -13,13 +13,7 @@ internal static class GenerateCommand
 {
     public static Command Create()
     {
-        var model = new Option<string?>("--model", "-m") { Description = "Full checkpoint (.safetensors/.gguf), or a model name from the models folder" };
-        var diffusionModel = new Option<string?>("--diffusion-model") { Description = "Standalone diffusion model (Flux, SD3, ...)" };
-        var vae = new Option<string?>("--vae") { Description = "VAE weights" };
-        var taesd = new Option<string?>("--taesd") { Description = "Tiny autoencoder used instead of the VAE (fast decode)" };
-        var clipL = new Option<string?>("--clip_l") { Description = "CLIP-L text encoder" };
-        var clipG = new Option<string?>("--clip_g") { Description = "CLIP-G text encoder" };
-        var t5 = new Option<string?>("--t5xxl") { Description = "T5-XXL text encoder" };
+        var load = new ModelLoadOptions();
         var controlNet = new Option<string?>("--control-net") { Description = "ControlNet weights" };
         var lora = new Option<string[]>("--lora") { Description = "LoRA file, optionally with a multiplier: path[:0.8] (repeatable)", AllowMultipleArgumentsPerToken = false };
         var prompt = new Option<string>("--prompt", "-p") { Description = "What to draw", Required = true };
@@ -43,55 +37,21 @@ internal static class GenerateCommand
         var hiresScale = new Option<float?>("--hires-scale") { Description = "Hires fix: enlarge the first pass by this factor and refine it" };
         var hiresSteps = new Option<int>("--hires-steps") { Description = "Hires fix: steps of the second pass (0: same as --steps)", DefaultValueFactory = _ => 0 };
         var hiresStrength = new Option<float>("--hires-denoising-strength") { Description = "Hires fix: denoising strength of the second pass", DefaultValueFactory = _ => 0.7f };
-        var threads = new Option<int?>("--threads", "-t") { Description = "CPU threads (default: physical cores)" };
-        var type = new Option<string?>("--type") { Description = "Weight type: f16, q8_0, q4_0, ... (converted once and kept in the user cache; see --no-quantization-cache)" };
-        var noCache = new Option<bool>("--no-quantization-cache") { Description = "With --type: convert while loading every time instead of caching the converted file" };
-        var rules = new Option<string?>("--tensor-type-rules") { Description = "Per-tensor types: regex=type,..." };
-        var backend = new Option<string?>("--backend") { Description = "Device for computation (see 'sdnet doctor')" };
-        var flashAttn = new Option<bool>("--flash-attn") { Description = "Use flash attention" };
-        var requireGpu = new Option<bool>("--require-gpu") { Description = "Fail, listing why each GPU backend was rejected, instead of running on the CPU" };
-        var eager = new Option<bool>("--eager-load") { Description = "Load every weight before generating (fails early on bad data)" };
         var output = new Option<string>("--output", "-o") { Description = "Output PNG (a batch adds _2, _3, ...)", DefaultValueFactory = _ => "output.png" };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Show the native log" };
 
         var command = new Command("generate", "Generate images from a prompt (text-to-image, image-to-image, inpainting, ControlNet)")
         {
-            model, diffusionModel, vae, taesd, clipL, clipG, t5, controlNet, lora, prompt, negative, width, height, steps, cfg,
+            controlNet, lora, prompt, negative, width, height, steps, cfg,
             guidance, sampler, scheduler, seed, batch, clipSkip, init, mask, strength, controlImage, controlStrength, vaeTiling,
-            hiresScale, hiresSteps, hiresStrength, noCache,
-            threads, type, rules, backend, flashAttn, requireGpu, eager, output, verbose,
+            hiresScale, hiresSteps, hiresStrength, output, verbose,
         };
+        foreach (var option in load.All) command.Options.Add(option);
         command.SetAction((r, cancellationToken) => Task.FromResult(CliCommon.Run(() =>
         {
             var logger = CliCommon.Logger(r.GetValue(verbose));
             NativeRuntime.Logger = logger;
-            QuantizationType? weightType = null;
-            if (r.GetValue(type) is { } typeName)
-            {
-                if (!QuantizationTypes.TryParse(typeName, out var parsed))
-                    throw new ArgumentException($"Unknown --type '{typeName}'.", "--type");
-                weightType = parsed;
-            }
-            var options = new GeneratorOptions
-            {
-                ModelPath = ModelCommands.ResolveModel(r.GetValue(model)),
-                DiffusionModelPath = r.GetValue(diffusionModel),
-                VaePath = r.GetValue(vae),
-                TaesdPath = r.GetValue(taesd),
-                ClipLPath = r.GetValue(clipL),
-                ClipGPath = r.GetValue(clipG),
-                T5xxlPath = r.GetValue(t5),
-                ControlNetPath = r.GetValue(controlNet),
-                Threads = r.GetValue(threads),
-                WeightType = weightType,
-                QuantizationCache = r.GetValue(noCache) ? QuantizationCacheMode.Off : QuantizationCacheMode.ReadWrite,
-                TensorTypeRules = r.GetValue(rules),
-                Backend = r.GetValue(backend),
-                FlashAttention = r.GetValue(flashAttn) ? true : null,
-                RequireGpu = r.GetValue(requireGpu),
-                EagerLoad = r.GetValue(eager) ? true : null,
-                Logger = logger,
-            };
+            var options = load.Read(r, logger) with { ControlNetPath = r.GetValue(controlNet) };
             Sampler? samplerValue = null;
             if (r.GetValue(sampler) is { } sn)
                 samplerValue = SamplingNames.TryParseSampler(sn, out var s) ? s : throw new ArgumentException($"Unknown sampler '{sn}'.", "--sampling-method");

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using Microsoft.Extensions.Logging;
 using StableDiffusion.Native.ModelFiles;
-using StableDiffusion.Native.Quantization;
 
 namespace StableDiffusion.Native.Cli.Serve;
 
@@ -13,29 +12,18 @@ internal static class ServeCommand
 
     public static Command Create()
     {
-        var model = new Option<string?>("--model", "-m") { Description = "Full checkpoint (.safetensors/.gguf), or a model name from the models folder" };
-        var diffusionModel = new Option<string?>("--diffusion-model") { Description = "Standalone diffusion model (Flux, SD3, ...)" };
-        var vae = new Option<string?>("--vae") { Description = "VAE weights" };
-        var taesd = new Option<string?>("--taesd") { Description = "Tiny autoencoder used instead of the VAE (fast decode)" };
-        var clipL = new Option<string?>("--clip_l") { Description = "CLIP-L text encoder" };
-        var clipG = new Option<string?>("--clip_g") { Description = "CLIP-G text encoder" };
-        var t5 = new Option<string?>("--t5xxl") { Description = "T5-XXL text encoder" };
-        var dir = new Option<string?>("--dir") { Description = "Models folder used to resolve a name" };
+        var load = new ModelLoadOptions();
         var host = new Option<string>("--host") { Description = "Address to listen on (an IP address or localhost); loopback unless you say otherwise", DefaultValueFactory = _ => "127.0.0.1" };
         var port = new Option<int>("--port") { Description = "TCP port (0: any free one)", DefaultValueFactory = _ => 7860 };
         var apiKey = new Option<string?>("--api-key") { Description = $"Require 'Authorization: Bearer KEY' on API requests (default: ${ApiKeyVariable})" };
         var queue = new Option<int>("--queue") { Description = "Requests that may wait while one generates; more get 503", DefaultValueFactory = _ => 4 };
-        var threads = new Option<int?>("--threads", "-t") { Description = "CPU threads (default: physical cores)" };
-        var type = new Option<string?>("--type") { Description = "Weight type: f16, q8_0, q4_0, ... (converted once and cached)" };
-        var backend = new Option<string?>("--backend") { Description = "Device for computation (see 'sdnet doctor')" };
-        var flashAttn = new Option<bool>("--flash-attn") { Description = "Use flash attention" };
-        var requireGpu = new Option<bool>("--require-gpu") { Description = "Fail, listing why each GPU backend was rejected, instead of running on the CPU" };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Show the native log and each request" };
 
         var command = new Command("serve", "Serve a model over HTTP: OpenAI's images API (/v1), AUTOMATIC1111's (/sdapi/v1) and a page (/)")
         {
-            model, diffusionModel, vae, taesd, clipL, clipG, t5, dir, host, port, apiKey, queue, threads, type, backend, flashAttn, requireGpu, verbose,
+            host, port, apiKey, queue, verbose,
         };
+        foreach (var option in load.All) command.Options.Add(option);
         command.SetAction(async (r, cancellationToken) =>
         {
             var stderr = r.InvocationConfiguration.Error;
@@ -46,9 +34,6 @@ internal static class ServeCommand
                 bool isVerbose = r.GetValue(verbose);
                 var logger = CliCommon.Logger(isVerbose);
                 NativeRuntime.Logger = logger;
-                QuantizationType? weightType = null;
-                if (r.GetValue(type) is { } typeName)
-                    weightType = QuantizationTypes.TryParse(typeName, out var parsed) ? parsed : throw new ArgumentException($"Unknown --type '{typeName}'.", "--type");
                 string? key = r.GetValue(apiKey) ?? Environment.GetEnvironmentVariable(ApiKeyVariable);
                 var serveOptions = new ServeOptions
                 {
@@ -59,22 +44,7 @@ internal static class ServeCommand
                     LogLevel = isVerbose ? LogLevel.Information : LogLevel.Warning,
                 };
                 serveOptions.Validate(); // before the model loads: a typo must not cost a load
-                var options = new GeneratorOptions
-                {
-                    ModelPath = ModelCommands.ResolveModel(r.GetValue(model), r.GetValue(dir)),
-                    DiffusionModelPath = r.GetValue(diffusionModel),
-                    VaePath = r.GetValue(vae),
-                    TaesdPath = r.GetValue(taesd),
-                    ClipLPath = r.GetValue(clipL),
-                    ClipGPath = r.GetValue(clipG),
-                    T5xxlPath = r.GetValue(t5),
-                    Threads = r.GetValue(threads),
-                    WeightType = weightType,
-                    Backend = r.GetValue(backend),
-                    FlashAttention = r.GetValue(flashAttn) ? true : null,
-                    RequireGpu = r.GetValue(requireGpu),
-                    Logger = logger,
-                };
+                var options = load.Read(r, logger);
                 if (options.ModelPath is null && options.DiffusionModelPath is null)
                     throw new ArgumentException("serve needs a model: -m MODEL (or --diffusion-model with its encoders and VAE).", "--model");
 
