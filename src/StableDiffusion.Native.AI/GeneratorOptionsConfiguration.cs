@@ -37,6 +37,7 @@ internal static class GeneratorOptionsConfiguration
         [nameof(GeneratorOptions.EnableMmap)] = (o, v, p) => o with { EnableMmap = Bool(v, p) },
         [nameof(GeneratorOptions.EagerLoad)] = (o, v, p) => o with { EagerLoad = Bool(v, p) },
         [nameof(GeneratorOptions.LoraApplyMode)] = (o, v, p) => o with { LoraApplyMode = EnumValue<LoraApplyMode>(v, p) },
+        [nameof(GeneratorOptions.RequireGpu)] = (o, v, p) => o with { RequireGpu = Bool(v, p) },
         [nameof(GeneratorOptions.RpcServers)] = (o, v, _) => o with { RpcServers = v },
         [nameof(GeneratorOptions.MaxVram)] = (o, v, _) => o with { MaxVram = v },
     };

@@ -22,6 +22,9 @@ public sealed record GpuBackendStatus(string Name, bool Usable, string Reason)
 /// </summary>
 internal static class BackendSelector
 {
+    /// <summary>See <see cref="NativeRuntime.BackendVariable"/>; kept here so that this type stays free of the rooms below.</summary>
+    internal const string Variable = "SDNET_BACKEND";
+
     /// <summary>The GPU backends in order of preference, with the module kind of each and what installing it takes.</summary>
     internal static readonly (string Name, string Kind, string Package, string Needs)[] GpuOrder =
     [
@@ -44,9 +47,9 @@ internal static class BackendSelector
             var gpus = own.Where(IsHardwareGpu).ToList();
             string reason;
             if (gpus.Count > 0)
-                reason = "usable: " + string.Join(", ", gpus.Select(d => $"{d.Name} ({d.Description}{Memory(d)})"));
+                reason = "usable: " + string.Join(", ", gpus.Select(d => $"{Printable(d.Name)} ({Printable(d.Description)}{Memory(d)})"));
             else if (registered && own.Count > 0)
-                reason = "only software devices: " + string.Join(", ", own.Select(d => $"{d.Name} ({d.Description}, {d.Type})"));
+                reason = "only software devices: " + string.Join(", ", own.Select(d => $"{Printable(d.Name)} ({Printable(d.Description)}, {d.Type})"));
             else if (registered)
                 reason = "registered, but found no device" + LastLogLine(log, name) + $" (needs {needs})";
             else if (files.Count == 0 && kind == "metal" && !OperatingSystem.IsMacOS())
@@ -56,7 +59,7 @@ internal static class BackendSelector
             else if (files.Count == 0)
                 reason = $"module missing: no ggml-{kind} module beside the runtime (add {package})";
             else if (files.All(m => m.Status.StartsWith("load-failed", StringComparison.Ordinal)))
-                reason = $"its libraries or driver were not found ({needs}): " + files[0].Status["load-failed: ".Length..].Trim();
+                reason = $"its libraries or driver were not found ({needs}): " + Printable(files[0].Status["load-failed: ".Length..].Trim());
             else if (files.All(m => m.Score == 0))
                 reason = "the module reports this machine unsupported";
             else
@@ -72,13 +75,13 @@ internal static class BackendSelector
     internal static (string? Backend, string Why) Choose(NativeRuntimeInfo info, string? option, string? environment, bool requireGpu, bool rpc)
     {
         string? requested = !string.IsNullOrWhiteSpace(option) ? option.Trim() : !string.IsNullOrWhiteSpace(environment) ? environment.Trim() : null;
-        string source = !string.IsNullOrWhiteSpace(option) ? "GeneratorOptions.Backend" : $"{NativeRuntime.BackendVariable}={requested}";
+        string source = !string.IsNullOrWhiteSpace(option) ? "GeneratorOptions.Backend" : $"{Variable}={requested}";
         var statuses = info.GpuBackends;
         if (requested is not null)
         {
             if (requested.Equals("cpu", StringComparison.OrdinalIgnoreCase))
             {
-                if (requireGpu) throw new ArgumentException($"RequireGpu is set, but {source} asks for the CPU.", nameof(GeneratorOptions.RequireGpu));
+                if (requireGpu) throw new ArgumentException($"RequireGpu is set, but {source} asks for the CPU.", "RequireGpu");
                 return (Device(info, d => d.Type == "cpu")?.Name ?? "CPU", $"CPU, as {source} asks");
             }
             var backend = GpuOrder.FirstOrDefault(g => requested.Equals(g.Name, StringComparison.OrdinalIgnoreCase) || requested.Equals(g.Kind, StringComparison.OrdinalIgnoreCase));
@@ -126,10 +129,17 @@ internal static class BackendSelector
     private static string Memory(NativeDevice d)
         => d.TotalMemory > 0 ? string.Create(CultureInfo.InvariantCulture, $", {d.FreeMemory / 1073741824.0:F1} of {d.TotalMemory / 1073741824.0:F1} GiB free") : "";
 
+    /// <summary>Driver text with control characters shown as '?': it reaches terminals and logs.</summary>
+    private static string Printable(string text)
+        => string.Create(text.Length, text, static (span, source) =>
+        {
+            for (int i = 0; i < source.Length; i++) span[i] = char.IsControl(source[i]) ? '?' : source[i];
+        });
+
     private static string LastLogLine(IReadOnlyList<string> log, string name)
     {
         // The backend's own words ("ggml_vulkan: No devices found."), not the loader's note that the module loaded.
         string? line = log.LastOrDefault(l => l.Contains(name, StringComparison.OrdinalIgnoreCase) && !l.StartsWith("load_backend:", StringComparison.Ordinal));
-        return line is null ? "" : $" (ggml: {ModelFiles.DisplayText.Escape(line, 200)})";
+        return line is null ? "" : $" (ggml: {Printable(line.Length > 200 ? line[..200] + "…" : line)})";
     }
 }

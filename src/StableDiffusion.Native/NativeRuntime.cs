@@ -14,7 +14,7 @@ public static class NativeRuntime
     /// Environment variable that picks the device when <see cref="GeneratorOptions.Backend"/> is not set: a device name
     /// ("Vulkan0"), a backend ("cuda", "vulkan", "metal", "rocm": its first device) or <c>cpu</c>.
     /// </summary>
-    public const string BackendVariable = "SDNET_BACKEND";
+    public const string BackendVariable = BackendSelector.Variable;
 
     /// <summary>
     /// A directory holding the runtime, probed before anything else (also settable with the

@@ -107,7 +107,7 @@ public sealed record NativeRuntimeInfo
         string describe;
         try
         {
-            describe = BackendSelector.Choose(info, null, Environment.GetEnvironmentVariable(NativeRuntime.BackendVariable), requireGpu: false, rpc: false).Why;
+            describe = BackendSelector.Choose(info, null, Environment.GetEnvironmentVariable(BackendSelector.Variable), requireGpu: false, rpc: false).Why;
         }
         catch (StableDiffusionException e)
         {
