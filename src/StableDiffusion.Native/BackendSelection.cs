@@ -69,7 +69,7 @@ internal static class BackendSelector
         return statuses;
     }
 
-    /// <summary>The device a generator uses: the name to pass upstream (null: upstream's own default), and how it was chosen.</summary>
+    /// <summary>The device a generator uses: the name to pass upstream (null only with RPC servers: upstream's default), and how it was chosen.</summary>
     /// <exception cref="GpuUnavailableException">A GPU is required (or a GPU backend named) and none is usable.</exception>
     /// <exception cref="ArgumentException">A GPU is required but CPU was asked for.</exception>
     internal static (string? Backend, string Why) Choose(NativeRuntimeInfo info, string? option, string? environment, bool requireGpu, bool rpc)
@@ -107,11 +107,12 @@ internal static class BackendSelector
         }
         if (requireGpu)
             throw new GpuUnavailableException("RequireGpu is set, but no GPU backend can be used here:\n  " + string.Join("\n  ", statuses), statuses);
-        // Only the CPU is left: name it when anything else registered (a software Vulkan device, say), so that upstream's
-        // own default cannot pick that instead; otherwise leave the choice to upstream, which is the same CPU.
+        // Only the CPU is left: name it, never leave the choice to upstream. Upstream's default is the first GPU-type
+        // device in ggml's process-wide registry, and a generator with RpcServers registers RPC devices there for
+        // good: a later generator would otherwise run on a server that may be gone (and a software Vulkan device
+        // could win too).
         var cpu = Device(info, d => Is(d.Backend, "CPU")) ?? Device(info, d => d.Type == "cpu");
-        bool others = info.Devices.Any(d => !ReferenceEquals(d, cpu));
-        return (others ? cpu?.Name ?? "CPU" : null, "CPU (no GPU backend can be used)");
+        return (cpu?.Name ?? "CPU", "CPU (no GPU backend can be used)");
     }
 
     private static NativeDevice? Device(NativeRuntimeInfo info, Func<NativeDevice, bool> match) => info.Devices.FirstOrDefault(match);

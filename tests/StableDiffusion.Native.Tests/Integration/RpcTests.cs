@@ -65,6 +65,11 @@ public sealed class RpcTests(TinyGeneratorFixture fixture)
             if (!process.HasExited) process.Kill(entireProcessTree: true);
             await process.WaitForExitAsync();
         }
+
+        // Upstream keeps the server's device in ggml's process-wide registry: a later generator without RpcServers
+        // must still compute locally, not on the server that is now gone.
+        using var after = Generator.Load(NativeTestEnvironment.TinyOptions);
+        PixelAssert.Identical(fixture.Generator.TextToImage(NativeTestEnvironment.Small(seed: 42))[0].Image, after.TextToImage(NativeTestEnvironment.Small(seed: 42))[0].Image);
     }
 
     private sealed class LineLogger : Microsoft.Extensions.Logging.ILogger
