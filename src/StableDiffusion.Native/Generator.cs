@@ -12,7 +12,7 @@ namespace StableDiffusion.Native;
 /// is not reentrant); use several generators for parallel work. Every argument is checked before any native
 /// call, and native failures surface as <see cref="GenerationException"/> with upstream's error lines.
 /// </summary>
-public sealed class Generator : IDisposable
+public sealed partial class Generator : IDisposable
 {
     private readonly object _gate = new();
     private readonly SdContext _context;
@@ -70,7 +70,7 @@ public sealed class Generator : IDisposable
         string? fit = FitWarning(runtime, backend, options);
         if (fit is not null) options.Logger?.Log(LogLevel.Warning, "{Fit}", fit);
         var effective = ApplyQuantizationCache(options) with { Backend = backend };
-        var context = SdContext.Create(ToSpec(effective), options.Logger, $"the model '{options.ModelPath ?? options.DiffusionModelPath}'", requireImageGeneration: true);
+        var context = SdContext.Create(ToSpec(effective), options.Logger, $"the model '{options.ModelPath ?? options.DiffusionModelPath}'", requireImageGeneration: false);
         return new Generator(context, options, unetChannels);
     }
 
@@ -124,33 +124,7 @@ public sealed class Generator : IDisposable
         return options with { ModelPath = cached, WeightType = null, TensorTypeRules = null };
     }
 
-    internal static ContextSpec ToSpec(GeneratorOptions options) => new()
-    {
-        ModelPath = options.ModelPath,
-        DiffusionModelPath = options.DiffusionModelPath,
-        ClipLPath = options.ClipLPath,
-        ClipGPath = options.ClipGPath,
-        T5xxlPath = options.T5xxlPath,
-        VaePath = options.VaePath,
-        TaesdPath = options.TaesdPath,
-        ControlNetPath = options.ControlNetPath,
-        Embeddings = options.Embeddings.Select(e => (e.Name, e.Path)).ToList(),
-        WeightType = options.WeightType is { } w ? (int)w : null,
-        TensorTypeRules = options.TensorTypeRules,
-        Threads = options.Threads,
-        Backend = options.Backend,
-        ParamsBackend = options.ParamsBackend,
-        // One switch for both: upstream's diffusion-only flag exists for models whose text encoder breaks with it.
-        FlashAttention = options.FlashAttention,
-        DiffusionFlashAttention = options.FlashAttention,
-        DiffusionConvDirect = options.DiffusionConvDirect,
-        VaeConvDirect = options.VaeConvDirect,
-        EnableMmap = options.EnableMmap,
-        EagerLoad = options.EagerLoad,
-        LoraApplyMode = options.LoraApplyMode is { } m ? (int)m : null,
-        RpcServers = options.RpcServers,
-        MaxVram = options.MaxVram,
-    };
+    internal static ContextSpec ToSpec(GeneratorOptions options) => SpecBuilder.Context(options);
 
     /// <summary>Generates images from text.</summary>
     /// <param name="request">What to generate; must have no <see cref="ImageRequest.InitImage"/> or <see cref="ImageRequest.Mask"/>.</param>
@@ -282,6 +256,8 @@ public sealed class Generator : IDisposable
     {
         Validation.Request(request);
         ThrowIfDisposed();
+        if (!CanGenerateImages)
+            throw new NotSupportedException($"The model '{_modelName}' generates videos, not images: use GenerateVideo.");
         cancellationToken.ThrowIfCancellationRequested();
 
         lock (_gate)
@@ -299,7 +275,8 @@ public sealed class Generator : IDisposable
             var callbacks = new NativeCallbacks(
                 OnProgress: progress is null ? null : (step, steps) => progress.Report(new GenerationProgress(tracker.Phase, step, steps, tracker.Image, clock.Elapsed)),
                 OnInfo: tracker.Observe,
-                OnPreview: request.Preview is { } preview ? (step, frame, _) => preview.Report(new PreviewFrame(step, ToImageBuffer(frame))) : null);
+                OnPreview: PreviewSink(request.Preview),
+                Preview: PreviewSpec(request.Preview, request.PreviewOptions));
             var images = _context.GenerateImage(spec, callbacks, Options.Logger, cancellationToken);
 
             var results = new List<GeneratedImage>(images.Count);
@@ -330,39 +307,10 @@ public sealed class Generator : IDisposable
         }
     }
 
-    internal static ImageGenerationSpec ToSpec(ImageRequest request, long seed, Sampler sampler, Scheduler scheduler) => new()
-    {
-        Prompt = request.Prompt,
-        NegativePrompt = request.NegativePrompt,
-        ClipSkip = request.ClipSkip,
-        Width = request.RequestedWidth,
-        Height = request.RequestedHeight,
-        Seed = seed,
-        BatchCount = request.BatchCount,
-        Strength = request.Strength,
-        Sample = new SampleSpec
-        {
-            Steps = request.Steps,
-            CfgScale = request.CfgScale,
-            DistilledGuidance = request.Guidance,
-            Eta = request.Eta,
-            SampleMethod = (int)sampler,
-            Scheduler = (int)scheduler,
-        },
-        // Upstream reads init and control images as RGB and masks as one gray channel, whatever it is handed.
-        InitImage = ToNative(request.InitImage?.ToRgb24()),
-        MaskImage = ToNative(request.Mask?.ToGray8()),
-        ControlImage = ToNative(request.ControlImage?.ToRgb24()),
-        ControlStrength = request.ControlStrength,
-        Loras = request.Loras.Select(l => (l.Path, l.Multiplier)).ToList(),
-        VaeTiling = request.VaeTiling,
-        Hires = request.Hires is { } h
-            ? new HiresSpec { Upscaler = (int)h.Upscaler, ModelPath = h.UpscalerModelPath, Scale = h.Scale, Steps = h.Steps, DenoisingStrength = h.DenoisingStrength }
-            : null,
-    };
+    internal static ImageGenerationSpec ToSpec(ImageRequest request, long seed, Sampler sampler, Scheduler scheduler)
+        => SpecBuilder.Image(request, seed, sampler, scheduler);
 
-    internal static NativeImage ToNative(ImageBuffer? image)
-        => image is null ? default : new NativeImage(image.Width, image.Height, image.BytesPerPixel, image.Pixels);
+    internal static NativeImage ToNative(ImageBuffer? image) => SpecBuilder.ToNative(image);
 
     /// <summary>Adopts the native layer's managed copy: no second copy of the pixels.</summary>
     internal static ImageBuffer ToImageBuffer(NativeImage image)

@@ -74,6 +74,54 @@ public sealed record GeneratorOptions
     /// <summary>GPU memory budget for weight offloading, in upstream's syntax (GiB number, or -1 for auto).</summary>
     public string? MaxVram { get; init; }
 
+    /// <summary>CLIP vision encoder (image prompts: IP-Adapter, Wan image-to-video, unCLIP).</summary>
+    public string? ClipVisionPath { get; init; }
+    /// <summary>LLM text encoder of DiT models that use one (Z-Image, Qwen-Image, FLUX.2, HunyuanVideo, ...).</summary>
+    public string? LlmPath { get; init; }
+    /// <summary>Vision tower of the LLM text encoder (Qwen-Image-Edit's Qwen2.5-VL).</summary>
+    public string? LlmVisionPath { get; init; }
+    /// <summary>High-noise diffusion model of two-stage (MoE) video models (Wan 2.2 A14B).</summary>
+    public string? HighNoiseDiffusionModelPath { get; init; }
+    /// <summary>Unconditional diffusion model of models that guide with a separate one.</summary>
+    public string? UncondDiffusionModelPath { get; init; }
+    /// <summary>Embeddings connectors of models that ship them separately (LTX-2).</summary>
+    public string? EmbeddingsConnectorsPath { get; init; }
+    /// <summary>Audio VAE of audio-video models (LTX-2).</summary>
+    public string? AudioVaePath { get; init; }
+    /// <summary>IP-Adapter weights (image prompts; see <see cref="ImageRequest.IpAdapterImage"/>).</summary>
+    public string? IpAdapterPath { get; init; }
+    /// <summary>AnimateDiff motion module.</summary>
+    public string? MotionModulePath { get; init; }
+    /// <summary>PhotoMaker weights (see <see cref="ImageRequest.PhotoMaker"/>).</summary>
+    public string? PhotoMakerPath { get; init; }
+    /// <summary>PuLID weights (see <see cref="ImageRequest.Pulid"/>).</summary>
+    public string? PulidWeightsPath { get; init; }
+
+    /// <summary>Generator of the initial noise; null keeps upstream's default (<see cref="RngType.Cuda"/>, as A1111 draws it).</summary>
+    public RngType? Rng { get; init; }
+    /// <summary>Generator of the sampler's noise (ancestral and SDE samplers); null uses <see cref="Rng"/>.</summary>
+    public RngType? SamplerRng { get; init; }
+    /// <summary>What the diffusion model predicts; null reads it from the model (set it for v-prediction or flow fine-tunes that do not say).</summary>
+    public Prediction? Prediction { get; init; }
+    /// <summary>Flash attention in the diffusion model only (for models whose text encoder breaks with it); null follows <see cref="FlashAttention"/>.</summary>
+    public bool? DiffusionFlashAttention { get; init; }
+    /// <summary>Use the TAESD only for previews, decoding the final image with the full VAE (upstream default off).</summary>
+    public bool? TaePreviewOnly { get; init; }
+    /// <summary>Force the SDXL VAE's convolution scaling (fixes NaNs of some SDXL VAEs at F16; upstream default off).</summary>
+    public bool? ForceSdxlVaeConvScale { get; init; }
+    /// <summary>The VAE's latent format when upstream cannot tell it from the tensors; null is <see cref="StableDiffusion.Native.VaeFormat.Auto"/>.</summary>
+    public VaeFormat? VaeFormat { get; init; }
+    /// <summary>With <see cref="MaxVram"/>: stream layers to the GPU with prefetching instead of keeping a resident part (upstream default off).</summary>
+    public bool? StreamLayers { get; init; }
+    /// <summary>How multi-device modules are split by default; null keeps upstream's (<see cref="StableDiffusion.Native.SplitMode.Layer"/>).</summary>
+    public SplitMode? SplitMode { get; init; }
+    /// <summary>Per-module split modes, overriding <see cref="SplitMode"/>.</summary>
+    public IReadOnlyDictionary<ModelModule, SplitMode> ModuleSplitModes { get; init; } = new Dictionary<ModelModule, SplitMode>();
+    /// <summary>Let upstream choose weight placement to fit the devices' memory (upstream default off).</summary>
+    public bool? AutoFit { get; init; }
+    /// <summary>Upstream's model arguments as key/value pairs (its <c>model_args</c>, read by some DiTs); checked so none can split another.</summary>
+    public IReadOnlyDictionary<string, string> ModelArguments { get; init; } = new Dictionary<string, string>();
+
     /// <summary>Receives this generator's native log lines (never printed to stdout).</summary>
     public ILogger? Logger { get; init; }
 
@@ -87,4 +135,8 @@ public sealed record GeneratorOptions
 public sealed record Embedding(string Name, string Path);
 
 /// <summary>A LoRA applied to one request.</summary>
-public sealed record LoraReference(string Path, float Multiplier = 1f);
+public sealed record LoraReference(string Path, float Multiplier = 1f)
+{
+    /// <summary>Apply it to the high-noise diffusion model of a two-stage video model (Wan 2.2) instead of the main one.</summary>
+    public bool HighNoise { get; init; }
+}

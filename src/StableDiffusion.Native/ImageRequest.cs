@@ -88,6 +88,60 @@ public sealed record ImageRequest
 
     /// <summary>Second pass at a higher resolution ("hires fix"); null for none.</summary>
     public HiresFix? Hires { get; init; }
+
+    /// <summary>How previews are made and how often; null reports a projection every step when <see cref="Preview"/> is set.</summary>
+    public PreviewOptions? PreviewOptions { get; init; }
+
+    /// <summary>Image guidance scale of instruction-editing models (InstructPix2Pix, Kontext), ≥ 0; null uses <see cref="CfgScale"/>.</summary>
+    public float? ImageCfgScale { get; init; }
+
+    /// <summary>Skip-layer guidance (SD3.5 and other DiTs); null for none.</summary>
+    public SkipLayerGuidance? SkipLayerGuidance { get; init; }
+
+    /// <summary>Shift of a flow model's schedule (SD3: 3, Wan: 5, finite); null keeps the model's default.</summary>
+    public float? FlowShift { get; init; }
+
+    /// <summary>Timestep shift of NitroFusion-style models, 0 to 1000; null for none.</summary>
+    public int? ShiftedTimestep { get; init; }
+
+    /// <summary>Explicit sigmas replacing the scheduler's: descending, finite, ≥ 0, at most 10001; empty for none.</summary>
+    public IReadOnlyList<float> CustomSigmas { get; init; } = [];
+
+    /// <summary>Upstream's extra sampling arguments as key/value pairs (its <c>extra_sample_args</c>); checked so none can split another.</summary>
+    public IReadOnlyDictionary<string, string> ExtraSampleArguments { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Reference images of editing models (Flux Kontext, Qwen-Image-Edit, FLUX.2; <see cref="PixelFormat.Rgb24"/>), at most 16.</summary>
+    public IReadOnlyList<ImageBuffer> ReferenceImages { get; init; } = [];
+
+    /// <summary>How the model uses <see cref="ReferenceImages"/>; null keeps the model's defaults.</summary>
+    public ReferenceImageOptions? ReferenceImageOptions { get; init; }
+
+    /// <summary>IP-Adapter image (needs <see cref="GeneratorOptions.IpAdapterPath"/>; <see cref="PixelFormat.Rgb24"/>).</summary>
+    public ImageBuffer? IpAdapterImage { get; init; }
+
+    /// <summary>IP-Adapter strength, ≥ 0 (upstream default 1).</summary>
+    public float IpAdapterStrength { get; init; } = 1f;
+
+    /// <summary>PhotoMaker personalisation; null for none.</summary>
+    public PhotoMakerOptions? PhotoMaker { get; init; }
+
+    /// <summary>PuLID identity conditioning; null for none.</summary>
+    public PulidOptions? Pulid { get; init; }
+
+    /// <summary>VAE tiling settings; setting them turns tiling on (as <see cref="VaeTiling"/> does, with upstream's defaults).</summary>
+    public VaeTilingOptions? VaeTilingOptions { get; init; }
+
+    /// <summary>A step cache (EasyCache, UCache, DBCache, TaylorSeer, Cache-DiT, Spectrum); null for none.</summary>
+    public StepCacheOptions? Cache { get; init; }
+
+    /// <summary>Layers Qwen-Image-Layered decomposes the image into, 1 to 64 (upstream default 3).</summary>
+    public int? QwenImageLayers { get; init; }
+
+    /// <summary>Make the image wrap around horizontally (seamless tiling along X).</summary>
+    public bool CircularX { get; init; }
+
+    /// <summary>Make the image wrap around vertically (seamless tiling along Y).</summary>
+    public bool CircularY { get; init; }
 }
 
 /// <summary>How the first pass is enlarged before the hires pass (upstream <c>sd_hires_upscaler_t</c>, without "none").</summary>
@@ -128,12 +182,32 @@ public enum HiresUpscaler
 /// <param name="Upscaler">How to enlarge.</param>
 /// <param name="UpscalerModelPath">ESRGAN weights, with <see cref="HiresUpscaler.Model"/>.</param>
 public sealed record HiresFix(float Scale = 2f, int Steps = 0, float DenoisingStrength = 0.7f,
-    HiresUpscaler Upscaler = HiresUpscaler.Latent, string? UpscalerModelPath = null);
+    HiresUpscaler Upscaler = HiresUpscaler.Latent, string? UpscalerModelPath = null)
+{
+    /// <summary>Exact output width of the hires pass, 1 to 8192, instead of <see cref="Scale"/> (set both or neither with <see cref="TargetHeight"/>).</summary>
+    public int? TargetWidth { get; init; }
+
+    /// <summary>Exact output height of the hires pass, 1 to 8192, instead of <see cref="Scale"/>.</summary>
+    public int? TargetHeight { get; init; }
+
+    /// <summary>Tile size of the ESRGAN upscaler, 16 to 4096 pixels (upstream default 128).</summary>
+    public int? UpscaleTileSize { get; init; }
+
+    /// <summary>Explicit sigmas for the second pass (descending, finite, ≥ 0); empty for the scheduler's.</summary>
+    public IReadOnlyList<float> CustomSigmas { get; init; } = [];
+}
 
 /// <summary>A preview of a generation in progress.</summary>
 /// <param name="Step">Sampling step the preview shows.</param>
 /// <param name="Image">The preview (a copy; yours to keep).</param>
-public sealed record PreviewFrame(int Step, ImageBuffer Image);
+public sealed record PreviewFrame(int Step, ImageBuffer Image)
+{
+    /// <summary>Whether this shows the noisy latent rather than the denoised estimate (see <see cref="PreviewOptions.Noisy"/>).</summary>
+    public bool IsNoisy { get; init; }
+
+    /// <summary>The frames of a video preview (the first is <see cref="Image"/>); one for an image.</summary>
+    public IReadOnlyList<ImageBuffer> Frames { get; init; } = [];
+}
 
 /// <summary>Where a generation is.</summary>
 public enum GenerationPhase

@@ -20,6 +20,7 @@ internal static class Validation
         OptionalFile(options.VaePath, nameof(options.VaePath));
         OptionalFile(options.TaesdPath, nameof(options.TaesdPath));
         OptionalFile(options.ControlNetPath, nameof(options.ControlNetPath));
+        foreach (var (path, name) in ComponentPaths(options)) OptionalFile(path, name);
         foreach (var e in options.Embeddings)
         {
             if (e is null || string.IsNullOrWhiteSpace(e.Name))
@@ -44,6 +45,20 @@ internal static class Validation
                 throw new ArgumentException($"TensorTypeRules: {e.Message}", nameof(options.TensorTypeRules), e);
             }
         }
+        Defined(options.Rng, nameof(options.Rng));
+        Defined(options.SamplerRng, nameof(options.SamplerRng));
+        Defined(options.Prediction, nameof(options.Prediction));
+        Defined(options.VaeFormat, nameof(options.VaeFormat));
+        Defined(options.SplitMode, nameof(options.SplitMode));
+        ArgumentNullException.ThrowIfNull(options.ModuleSplitModes, nameof(options.ModuleSplitModes));
+        foreach (var (module, mode) in options.ModuleSplitModes)
+        {
+            Defined<ModelModule>(module, nameof(options.ModuleSplitModes));
+            Defined<SplitMode>(mode, nameof(options.ModuleSplitModes));
+        }
+        KeyValues(options.ModelArguments, nameof(options.ModelArguments));
+        if (options.MaxVram is { } maxVram && !IsSafeSpec(maxVram))
+            throw new ArgumentException("MaxVram: expected a GiB number, -1, or upstream's device assignment (letters, digits, '.', ',', '=', '&', ':', '-').", nameof(options.MaxVram));
         if (!Enum.IsDefined(options.QuantizationCache))
             throw new ArgumentOutOfRangeException(nameof(options.QuantizationCache), options.QuantizationCache, "Unknown quantization cache mode.");
 
@@ -59,6 +74,7 @@ internal static class Validation
         ModelFileOrNull(options.TaesdPath, fileOptions);
         var controlNet = ModelFileOrNull(options.ControlNetPath, fileOptions);
         foreach (var e in options.Embeddings) ModelFileOrNull(e.Path, fileOptions);
+        foreach (var (path, _) in ComponentPaths(options)) ModelFileOrNull(path, fileOptions);
 
         string[] unetNames = ["model.diffusion_model.input_blocks.0.0.weight", "input_blocks.0.0.weight"];
         long? unet = (diffusion is null ? null : FirstConvChannels(diffusion, unetNames)) ?? (model is null ? null : FirstConvChannels(model, unetNames));
@@ -102,15 +118,8 @@ internal static class Validation
             throw new ArgumentOutOfRangeException(nameof(request.Sampler), s, "Unknown sampler.");
         if (request.Scheduler is { } sch && !Enum.IsDefined(sch))
             throw new ArgumentOutOfRangeException(nameof(request.Scheduler), sch, "Unknown scheduler.");
-        ArgumentNullException.ThrowIfNull(request.Loras, nameof(request.Loras));
-        foreach (var lora in request.Loras)
-        {
-            if (lora is null) throw new ArgumentException("Loras contains null.", nameof(request.Loras));
-            ExistingFile(lora.Path, nameof(request.Loras));
-            ModelFileOrNull(lora.Path);
-            if (!float.IsFinite(lora.Multiplier))
-                throw new ArgumentOutOfRangeException(nameof(request.Loras), lora.Multiplier, $"The multiplier of LoRA '{lora.Path}' must be finite.");
-        }
+        Loras(request.Loras, nameof(request.Loras));
+        ImageExtras(request);
 
         if (request.Hires is { } hires)
         {
@@ -145,6 +154,285 @@ internal static class Validation
         }
         if (request.ControlImage is { } control && (control.Width != width || control.Height != height))
             throw new ArgumentException($"ControlImage is {control.Width}x{control.Height} but the request is {width}x{height}.", nameof(request.ControlImage));
+    }
+
+    /// <summary>The component files added for every model family, each validated like the checkpoint.</summary>
+    private static IEnumerable<(string? Path, string Name)> ComponentPaths(GeneratorOptions o) =>
+    [
+        (o.ClipVisionPath, nameof(o.ClipVisionPath)), (o.LlmPath, nameof(o.LlmPath)), (o.LlmVisionPath, nameof(o.LlmVisionPath)),
+        (o.HighNoiseDiffusionModelPath, nameof(o.HighNoiseDiffusionModelPath)), (o.UncondDiffusionModelPath, nameof(o.UncondDiffusionModelPath)),
+        (o.EmbeddingsConnectorsPath, nameof(o.EmbeddingsConnectorsPath)), (o.AudioVaePath, nameof(o.AudioVaePath)),
+        (o.IpAdapterPath, nameof(o.IpAdapterPath)), (o.MotionModulePath, nameof(o.MotionModulePath)), (o.PhotoMakerPath, nameof(o.PhotoMakerPath)),
+        (o.PulidWeightsPath, nameof(o.PulidWeightsPath)),
+    ];
+
+    private static readonly System.Buffers.SearchValues<char> s_specChars =
+        System.Buffers.SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.,=&:-_ ");
+
+    private static bool IsSafeSpec(string value) => value.Length is > 0 and <= 1024 && !value.AsSpan().ContainsAnyExcept(s_specChars);
+
+    private static void Defined<T>(T? value, string name) where T : struct, Enum
+    {
+        if (value is { } v && !Enum.IsDefined(v)) throw new ArgumentOutOfRangeException(name, v, $"Unknown {typeof(T).Name} value.");
+    }
+
+    private static readonly System.Buffers.SearchValues<char> s_keyChars =
+        System.Buffers.SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-");
+
+    /// <summary>
+    /// Upstream splits its argument strings at ',' and ';' and the first '=', and trims: a key of word characters and a
+    /// value without those separators or control characters cannot change another pair's meaning.
+    /// </summary>
+    public static void KeyValues(IReadOnlyDictionary<string, string>? pairs, string name)
+    {
+        ArgumentNullException.ThrowIfNull(pairs, name);
+        foreach (var (key, value) in pairs)
+        {
+            if (string.IsNullOrEmpty(key) || key.Length > 64 || key.AsSpan().ContainsAnyExcept(s_keyChars))
+                throw new ArgumentException($"{name}: the key '{ModelFiles.DisplayText.Escape(key)}' must be 1 to 64 letters, digits, '_', '.' or '-'.", name);
+            if (value is null || value.Length > 1024 || value.AsSpan().IndexOfAny(",;=") >= 0 || value.Any(char.IsControl) || value.Trim().Length == 0)
+                throw new ArgumentException($"{name}: the value of '{key}' must be 1 to 1024 characters without ',', ';', '=' or control characters.", name);
+        }
+    }
+
+    private static void Range(float value, float min, float max, string name)
+    {
+        if (!float.IsFinite(value) || value < min || value > max)
+            throw new ArgumentOutOfRangeException(name, value, $"{name} must be between {min} and {max}.");
+    }
+
+    private static void Range(float? value, float min, float max, string name)
+    {
+        if (value is float v) Range(v, min, max, name);
+    }
+
+    private static void Range(int? value, int min, int max, string name)
+    {
+        if (value is int v && (v < min || v > max)) throw new ArgumentOutOfRangeException(name, v, $"{name} must be between {min} and {max}.");
+    }
+
+    private static void Sigmas(IReadOnlyList<float> sigmas, string name)
+    {
+        ArgumentNullException.ThrowIfNull(sigmas, name);
+        if (sigmas.Count > 10_001) throw new ArgumentException($"{name}: at most 10001 sigmas.", name);
+        for (int i = 0; i < sigmas.Count; i++)
+        {
+            if (!float.IsFinite(sigmas[i]) || sigmas[i] < 0) throw new ArgumentException($"{name}: sigma {i} must be finite and ≥ 0.", name);
+            if (i > 0 && sigmas[i] > sigmas[i - 1]) throw new ArgumentException($"{name}: sigmas must not increase (sigma {i}).", name);
+        }
+    }
+
+    internal static void Sampling(SamplingOptions s, string name)
+    {
+        Range(s.Steps, 1, 10_000, name + ".Steps");
+        Range(s.CfgScale, 0, 1e4f, name + ".CfgScale");
+        Range(s.ImageCfgScale, 0, 1e4f, name + ".ImageCfgScale");
+        Range(s.Guidance, 0, 1e4f, name + ".Guidance");
+        Range(s.Eta, 0, 1e4f, name + ".Eta");
+        Range(s.FlowShift, -1e4f, 1e4f, name + ".FlowShift");
+        Range(s.ShiftedTimestep, 0, 1000, name + ".ShiftedTimestep");
+        Defined(s.Sampler, name + ".Sampler");
+        Defined(s.Scheduler, name + ".Scheduler");
+        if (s.SkipLayerGuidance is { } slg) Slg(slg, name + ".SkipLayerGuidance");
+        Sigmas(s.CustomSigmas, name + ".CustomSigmas");
+        KeyValues(s.ExtraArguments, name + ".ExtraArguments");
+    }
+
+    private static void Slg(SkipLayerGuidance slg, string name)
+    {
+        ArgumentNullException.ThrowIfNull(slg.Layers, name);
+        if (slg.Layers.Count > 1024 || slg.Layers.Any(l => l < 0 || l > 1023))
+            throw new ArgumentException($"{name}: at most 1024 layers, each 0 to 1023.", name);
+        Range(slg.Scale, 0, 1e4f, name + ".Scale");
+        Range(slg.Start, 0, 1, name + ".Start");
+        Range(slg.End, slg.Start, 1, name + ".End");
+    }
+
+    private static void Tiling(VaeTilingOptions? t, string name)
+    {
+        if (t is null) return;
+        Range(t.TileWidth, 0, 4096, name + ".TileWidth");
+        Range(t.TileHeight, 0, 4096, name + ".TileHeight");
+        Range(t.TargetOverlap, 0, 0.9f, name + ".TargetOverlap");
+        Range(t.RelativeWidth, 0, 1, name + ".RelativeWidth");
+        Range(t.RelativeHeight, 0, 1, name + ".RelativeHeight");
+        KeyValues(t.ExtraArguments, name + ".ExtraArguments");
+    }
+
+    internal static void Cache(StepCacheOptions? c, string name)
+    {
+        if (c is null) return;
+        Defined<CacheMode>(c.Mode, name + ".Mode");
+        Range(c.ReuseThreshold, 0, 1e4f, name + ".ReuseThreshold");
+        Range(c.StartPercent, 0, 1, name + ".StartPercent");
+        Range(c.EndPercent, 0, 1, name + ".EndPercent");
+        if ((c.StartPercent ?? 0.15f) >= (c.EndPercent ?? 0.95f))
+            throw new ArgumentException($"{name}: StartPercent must be below EndPercent.", name);
+        Range(c.ErrorDecayRate, 0, 1, name + ".ErrorDecayRate");
+        Range(c.FirstComputeBlocks, 0, 1024, name + ".FirstComputeBlocks");
+        Range(c.LastComputeBlocks, 0, 1024, name + ".LastComputeBlocks");
+        Range(c.ResidualDiffThreshold, 0, 1e4f, name + ".ResidualDiffThreshold");
+        Range(c.MaxWarmupSteps, 0, 10_000, name + ".MaxWarmupSteps");
+        Range(c.MaxCachedSteps, -1, 10_000, name + ".MaxCachedSteps");
+        Range(c.MaxContinuousCachedSteps, -1, 10_000, name + ".MaxContinuousCachedSteps");
+        Range(c.TaylorSeerDerivatives, 0, 8, name + ".TaylorSeerDerivatives");
+        Range(c.TaylorSeerSkipInterval, 1, 100, name + ".TaylorSeerSkipInterval");
+        ArgumentNullException.ThrowIfNull(c.StepComputationMask, name + ".StepComputationMask");
+        if (c.StepComputationMask.Count > 10_000) throw new ArgumentException($"{name}: at most 10000 mask entries.", name);
+        Range(c.SpectrumWeight, 0, 1, name + ".SpectrumWeight");
+        Range(c.SpectrumBasis, 1, 64, name + ".SpectrumBasis");
+        Range(c.SpectrumLambda, 0, 1e4f, name + ".SpectrumLambda");
+        Range(c.SpectrumWindowSize, 1, 1000, name + ".SpectrumWindowSize");
+        Range(c.SpectrumFlexWindow, 0, 1, name + ".SpectrumFlexWindow");
+        Range(c.SpectrumWarmupSteps, 0, 10_000, name + ".SpectrumWarmupSteps");
+        Range(c.SpectrumStopPercent, 0, 1, name + ".SpectrumStopPercent");
+    }
+
+    private static void Images(IReadOnlyList<Imaging.ImageBuffer> images, int max, string name)
+    {
+        ArgumentNullException.ThrowIfNull(images, name);
+        if (images.Count > max) throw new ArgumentException($"{name}: at most {max} images.", name);
+        if (images.Any(i => i is null)) throw new ArgumentException($"{name} contains null.", name);
+    }
+
+    private static void Preview(PreviewOptions? p, string name)
+    {
+        if (p is null) return;
+        Defined<PreviewMode>(p.Mode, name + ".Mode");
+        Range(p.Interval, 1, 10_000, name + ".Interval");
+        if (!p.Denoised && !p.Noisy) throw new ArgumentException($"{name}: ask for denoised or noisy previews (or both).", name);
+    }
+
+    private static void HiresExtras(HiresFix hires, string name)
+    {
+        if (hires.TargetWidth.HasValue != hires.TargetHeight.HasValue)
+            throw new ArgumentException($"{name}: set both TargetWidth and TargetHeight, or neither.", name);
+        Range(hires.TargetWidth, 1, ImageRequest.MaxDimension, name + ".TargetWidth");
+        Range(hires.TargetHeight, 1, ImageRequest.MaxDimension, name + ".TargetHeight");
+        Range(hires.UpscaleTileSize, 16, 4096, name + ".UpscaleTileSize");
+        Sigmas(hires.CustomSigmas, name + ".CustomSigmas");
+    }
+
+    private static void Loras(IReadOnlyList<LoraReference> loras, string name)
+    {
+        ArgumentNullException.ThrowIfNull(loras, name);
+        foreach (var lora in loras)
+        {
+            if (lora is null) throw new ArgumentException($"{name} contains null.", name);
+            ExistingFile(lora.Path, name);
+            ModelFileOrNull(lora.Path);
+            if (!float.IsFinite(lora.Multiplier))
+                throw new ArgumentOutOfRangeException(name, lora.Multiplier, $"The multiplier of LoRA '{lora.Path}' must be finite.");
+        }
+    }
+
+    /// <summary>The request fields every image generation shares beyond the basics.</summary>
+    private static void ImageExtras(ImageRequest r)
+    {
+        Range(r.ImageCfgScale, 0, 1e4f, nameof(r.ImageCfgScale));
+        Range(r.FlowShift, -1e4f, 1e4f, nameof(r.FlowShift));
+        Range(r.ShiftedTimestep, 0, 1000, nameof(r.ShiftedTimestep));
+        if (r.SkipLayerGuidance is { } slg) Slg(slg, nameof(r.SkipLayerGuidance));
+        Sigmas(r.CustomSigmas, nameof(r.CustomSigmas));
+        KeyValues(r.ExtraSampleArguments, nameof(r.ExtraSampleArguments));
+        Images(r.ReferenceImages, 16, nameof(r.ReferenceImages));
+        if (r.ReferenceImageOptions is { } ro)
+        {
+            Defined<ReferenceImagePreset>(ro.Preset, "ReferenceImageOptions.Preset");
+            Defined(ro.IndexMode, "ReferenceImageOptions.IndexMode");
+            Defined(ro.VlmResizeMode, "ReferenceImageOptions.VlmResizeMode");
+            Range(ro.VaeInputMaxPixels, 1, 1 << 28, "ReferenceImageOptions.VaeInputMaxPixels");
+            Range(ro.VlmMinSize, 1, 8192, "ReferenceImageOptions.VlmMinSize");
+            Range(ro.VlmMaxSize, 1, 8192, "ReferenceImageOptions.VlmMaxSize");
+        }
+        Range(r.IpAdapterStrength, 0, 1e4f, nameof(r.IpAdapterStrength));
+        if (r.PhotoMaker is { } pm)
+        {
+            Images(pm.IdImages, 64, "PhotoMaker.IdImages");
+            if (pm.IdImages.Count == 0 && pm.IdEmbeddingPath is null)
+                throw new ArgumentException("PhotoMaker needs IdImages or an IdEmbeddingPath.", nameof(r.PhotoMaker));
+            OptionalFile(pm.IdEmbeddingPath, "PhotoMaker.IdEmbeddingPath");
+            Range(pm.StyleStrength, 0, 100, "PhotoMaker.StyleStrength");
+        }
+        if (r.Pulid is { } pulid)
+        {
+            ExistingFile(pulid.IdEmbeddingPath, "Pulid.IdEmbeddingPath");
+            Range(pulid.IdWeight, -1e4f, 1e4f, "Pulid.IdWeight");
+        }
+        Tiling(r.VaeTilingOptions, nameof(r.VaeTilingOptions));
+        Cache(r.Cache, nameof(r.Cache));
+        Range(r.QwenImageLayers, 1, 64, nameof(r.QwenImageLayers));
+        Preview(r.PreviewOptions, nameof(r.PreviewOptions));
+        if (r.Hires is { } hires) HiresExtras(hires, nameof(r.Hires));
+    }
+
+    public static void Video(VideoRequest r)
+    {
+        ArgumentNullException.ThrowIfNull(r);
+        ArgumentNullException.ThrowIfNull(r.Prompt, nameof(r.Prompt));
+        ArgumentNullException.ThrowIfNull(r.NegativePrompt, nameof(r.NegativePrompt));
+        if (r.Width is int w) Dimension(w, nameof(r.Width));
+        if (r.Height is int h) Dimension(h, nameof(r.Height));
+        Range(r.Frames, 1, VideoRequest.MaxFrames, nameof(r.Frames));
+        Range(r.Fps, 1, 240, nameof(r.Fps));
+        Range(r.Steps, 1, 10_000, nameof(r.Steps));
+        Range(r.CfgScale, 0, 1e4f, nameof(r.CfgScale));
+        Range(r.ImageCfgScale, 0, 1e4f, nameof(r.ImageCfgScale));
+        Range(r.Guidance, 0, 1e4f, nameof(r.Guidance));
+        Range(r.Eta, 0, 1e4f, nameof(r.Eta));
+        Range(r.FlowShift, -1e4f, 1e4f, nameof(r.FlowShift));
+        Range(r.ShiftedTimestep, 0, 1000, nameof(r.ShiftedTimestep));
+        Range(r.MoeBoundary, 0, 1, nameof(r.MoeBoundary));
+        Range(r.Strength, 0, 1, nameof(r.Strength));
+        Range(r.VaceStrength, 0, 1e4f, nameof(r.VaceStrength));
+        Range(r.ClipSkip, -1, 12, nameof(r.ClipSkip));
+        if (r.Seed is long seed && seed < 0)
+            throw new ArgumentOutOfRangeException(nameof(r.Seed), seed, "Seed must be ≥ 0 (leave it null for a random one).");
+        Defined(r.Sampler, nameof(r.Sampler));
+        Defined(r.Scheduler, nameof(r.Scheduler));
+        if (r.SkipLayerGuidance is { } slg) Slg(slg, nameof(r.SkipLayerGuidance));
+        Sigmas(r.CustomSigmas, nameof(r.CustomSigmas));
+        KeyValues(r.ExtraSampleArguments, nameof(r.ExtraSampleArguments));
+        if (r.HighNoiseSampling is { } high) Sampling(high, nameof(r.HighNoiseSampling));
+        Loras(r.Loras, nameof(r.Loras));
+        Tiling(r.VaeTilingOptions, nameof(r.VaeTilingOptions));
+        Cache(r.Cache, nameof(r.Cache));
+        Preview(r.PreviewOptions, nameof(r.PreviewOptions));
+        if (r.Hires is { } hires)
+        {
+            Range(hires.Scale, 1, 8, "Hires.Scale");
+            Range(hires.Steps, 0, 10_000, "Hires.Steps");
+            Range(hires.DenoisingStrength, 0, 1, "Hires.DenoisingStrength");
+            Defined<HiresUpscaler>(hires.Upscaler, "Hires.Upscaler");
+            HiresExtras(hires, nameof(r.Hires));
+        }
+        int width = r.RequestedWidth, height = r.RequestedHeight;
+        Dimension(width, nameof(r.Width));
+        Dimension(height, nameof(r.Height));
+        void SameSize(Imaging.ImageBuffer? image, string name)
+        {
+            if (image is not null && (image.Width != width || image.Height != height))
+                throw new ArgumentException($"{name} is {image.Width}x{image.Height} but the video is {width}x{height}.", name);
+        }
+        SameSize(r.InitImage, nameof(r.InitImage));
+        SameSize(r.EndImage, nameof(r.EndImage));
+        Images(r.ReferenceImages, 16, nameof(r.ReferenceImages));
+        Images(r.ControlFrames, VideoRequest.MaxFrames, nameof(r.ControlFrames));
+        foreach (var frame in r.ControlFrames) SameSize(frame, nameof(r.ControlFrames));
+        ArgumentNullException.ThrowIfNull(r.ReferenceVideos, nameof(r.ReferenceVideos));
+        ArgumentNullException.ThrowIfNull(r.ReferenceAudios, nameof(r.ReferenceAudios));
+        if (r.ReferenceVideos.Count > 16 || r.ReferenceAudios.Count > 16)
+            throw new ArgumentException("At most 16 reference videos and 16 reference audio clips.", nameof(r.ReferenceVideos));
+        foreach (var video in r.ReferenceVideos)
+        {
+            if (video is null) throw new ArgumentException("ReferenceVideos contains null.", nameof(r.ReferenceVideos));
+            Images(video.Frames, VideoRequest.MaxFrames, nameof(r.ReferenceVideos));
+            if (video.Frames.Count == 0) throw new ArgumentException("A reference video needs at least one frame.", nameof(r.ReferenceVideos));
+            if (video.Frames.Any(f => f.Width != video.Frames[0].Width || f.Height != video.Frames[0].Height))
+                throw new ArgumentException("The frames of a reference video must be the same size.", nameof(r.ReferenceVideos));
+            Range(video.Fps, 1, 240, "ReferenceVideo.Fps");
+        }
+        if (r.ReferenceAudios.Any(a => a is null)) throw new ArgumentException("ReferenceAudios contains null.", nameof(r.ReferenceAudios));
     }
 
     public static void Dimension(int value, string name)

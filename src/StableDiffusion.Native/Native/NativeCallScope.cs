@@ -20,13 +20,20 @@ internal sealed class NativeCallScope : IDisposable
     private readonly NativeCallScope? _previous;
     private readonly List<string> _problems = new();
 
-    private NativeCallScope(ILogger? logger, Action<int, int, float>? onProgress, Action<string>? onInfo, Action<int, NativeImage, bool>? onPreview)
+    private readonly NativePreview? _preview;
+
+    private NativeCallScope(ILogger? logger, Action<int, int, float>? onProgress, Action<string>? onInfo,
+        Action<int, IReadOnlyList<NativeImage>, bool>? onPreview, NativePreview? preview)
     {
         Logger = logger;
         OnProgress = onProgress;
         OnInfo = onInfo;
         OnPreview = onPreview;
-        if (onPreview is not null) SubscribePreviews();
+        if (onPreview is not null)
+        {
+            _preview = preview ?? DefaultPreview;
+            SubscribePreviews(_preview);
+        }
         _previous = t_current;
         t_current = this;
     }
@@ -47,12 +54,14 @@ internal sealed class NativeCallScope : IDisposable
         }
     }
 
-    /// <summary>Receives a copy of each preview frame (step, image, is-noisy) of this call.</summary>
-    public Action<int, NativeImage, bool>? OnPreview { get; }
+    /// <summary>Receives a copy of each preview (step, frames, is-noisy) of this call, every <see cref="NativePreview.Interval"/>-th step.</summary>
+    public Action<int, IReadOnlyList<NativeImage>, bool>? OnPreview { get; }
+
+    private static readonly NativePreview DefaultPreview = new((int)preview_t.PREVIEW_PROJ, 1, Denoised: true, Noisy: false);
 
     public static NativeCallScope Enter(ILogger? logger = null, Action<int, int, float>? onProgress = null, Action<string>? onInfo = null,
-        Action<int, NativeImage, bool>? onPreview = null)
-        => new(logger, onProgress, onInfo, onPreview);
+        Action<int, IReadOnlyList<NativeImage>, bool>? onPreview = null, NativePreview? preview = null)
+        => new(logger, onProgress, onInfo, onPreview, preview);
 
     public void Dispose()
     {
@@ -60,17 +69,25 @@ internal sealed class NativeCallScope : IDisposable
         if (OnPreview is not null) UnsubscribePreviews();
     }
 
-    // Upstream's preview callback is process-global and costs work per step, so it is installed only while
-    // at least one call wants previews (calls without a preview sink then pay a cheap latent projection).
+    // Upstream's preview callback and its settings (mode, denoised, noisy) are process-global, and cost work per step:
+    // they are installed only while a call wants previews, and calls that want other settings than the ones installed
+    // wait until those calls end. The interval is applied here, because upstream stores it but never reads it.
     private static readonly object s_previewGate = new();
     private static int s_previewSubscribers;
+    private static NativePreview? s_installed;
 
-    private static unsafe void SubscribePreviews()
+    private static unsafe void SubscribePreviews(NativePreview preview)
     {
+        var settings = preview with { Interval = 1 };
         lock (s_previewGate)
         {
+            while (s_previewSubscribers > 0 && s_installed != settings) Monitor.Wait(s_previewGate);
             if (s_previewSubscribers++ == 0)
-                Sd.sd_set_preview_callback(&PreviewBridge, preview_t.PREVIEW_PROJ, 1, 1, 0, (void*)GCHandle.ToIntPtr(s_routerHandle));
+            {
+                s_installed = settings;
+                Sd.sd_set_preview_callback(&PreviewBridge, (preview_t)settings.Mode, 1, settings.Denoised ? (byte)1 : (byte)0,
+                    settings.Noisy ? (byte)1 : (byte)0, (void*)GCHandle.ToIntPtr(s_routerHandle));
+            }
         }
     }
 
@@ -79,7 +96,11 @@ internal sealed class NativeCallScope : IDisposable
         lock (s_previewGate)
         {
             if (--s_previewSubscribers == 0)
+            {
+                s_installed = null;
                 Sd.sd_set_preview_callback(null, preview_t.PREVIEW_NONE, 1, 0, 0, null);
+                Monitor.PulseAll(s_previewGate);
+            }
         }
     }
 
@@ -88,10 +109,18 @@ internal sealed class NativeCallScope : IDisposable
     {
         try
         {
-            var sink = t_current?.OnPreview;
+            var scope = t_current;
+            var sink = scope?.OnPreview;
             if (sink is null || frames == null || frameCount < 1) return;
-            // Upstream frees the frame when this returns: copy it out.
-            if (SdContext.Copy(frames[0]) is { Channels: 3 } image) sink(step, image, isNoisy != 0);
+            int interval = scope!._preview?.Interval ?? 1;
+            if (interval > 1 && step % interval != 0) return;
+            // Upstream frees the frames when this returns: copy them out.
+            var images = new List<NativeImage>(frameCount);
+            for (int i = 0; i < frameCount; i++)
+            {
+                if (SdContext.Copy(frames[i]) is { Channels: 3 } image) images.Add(image);
+            }
+            if (images.Count > 0) sink(step, images, isNoisy != 0);
         }
         catch
         {

@@ -6,11 +6,16 @@ namespace StableDiffusion.Native.Native;
 /// <summary>What a generation call wants to hear from upstream while it runs (all optional).</summary>
 /// <param name="OnProgress">Step and steps of upstream's progress callback.</param>
 /// <param name="OnInfo">Every INFO/DEBUG line, without upstream's "file.cpp:line - " prefix.</param>
-/// <param name="OnPreview">Step, frame and whether it is the noisy latent.</param>
+/// <param name="OnPreview">Step, frames (one for an image) and whether they show the noisy latent.</param>
+/// <param name="Preview">How upstream should make previews; null with no <paramref name="OnPreview"/>.</param>
 internal sealed record NativeCallbacks(
     Action<int, int>? OnProgress = null,
     Action<string>? OnInfo = null,
-    Action<int, NativeImage, bool>? OnPreview = null);
+    Action<int, IReadOnlyList<NativeImage>, bool>? OnPreview = null,
+    NativePreview? Preview = null);
+
+/// <summary>Upstream's preview settings: <c>preview_t</c> value, every n-th step, denoised and/or noisy latents.</summary>
+internal sealed record NativePreview(int Mode, int Interval, bool Denoised, bool Noisy);
 
 /// <summary>
 /// A loaded upstream <c>sd_ctx_t</c>: the typed face of every call on it. Calls on one context must not overlap
@@ -20,6 +25,10 @@ internal sealed record NativeCallbacks(
 internal sealed unsafe class SdContext : IDisposable
 {
     private readonly SdContextHandle _handle;
+
+    // Upstream clears its cancel flag when a generation starts, so a request to stop after the current image is
+    // remembered here and re-sent from the callbacks until the call returns.
+    private volatile bool _stopNewLatents;
 
     private SdContext(SdContextHandle handle) => _handle = handle;
 
@@ -40,6 +49,11 @@ internal sealed unsafe class SdContext : IDisposable
         }
         if (ctx == null) throw scope.Failure($"stable-diffusion.cpp could not load {what}.");
         var context = new SdContext(new SdContextHandle(ctx));
+        if (!context.SupportsImageGeneration && !context.SupportsVideoGeneration)
+        {
+            context.Dispose();
+            throw scope.Failure($"{what} loaded, but it can generate neither images nor videos.");
+        }
         if (requireImageGeneration && !context.SupportsImageGeneration)
         {
             context.Dispose();
@@ -129,26 +143,12 @@ internal sealed unsafe class SdContext : IDisposable
         try
         {
             var ctx = lease.Context;
-            void Reassert()
+            using (var call = new GenerationCall(this, ctx, callbacks, logger, cancellationToken))
             {
-                if (cancellationToken.IsCancellationRequested) Sd.sd_cancel_generation(ctx, sd_cancel_mode_t.SD_CANCEL_ALL);
+                bool ok = Sd.generate_image(ctx, &p, &images, &count) != 0;
+                cancellationToken.ThrowIfCancellationRequested();
+                if (!ok || images == null || count == 0) throw call.Scope.Failure("stable-diffusion.cpp failed to generate the image.");
             }
-            void OnInfo(string line)
-            {
-                callbacks.OnInfo?.Invoke(line);
-                Reassert();
-            }
-            void OnProgress(int step, int steps, float _)
-            {
-                Reassert();
-                callbacks.OnProgress?.Invoke(step, steps);
-            }
-
-            using var scope = NativeCallScope.Enter(logger, OnProgress, OnInfo, callbacks.OnPreview);
-            using var registration = cancellationToken.Register(static s => ((SdContext)s!).Cancel(), this);
-            bool ok = Sd.generate_image(ctx, &p, &images, &count) != 0;
-            cancellationToken.ThrowIfCancellationRequested();
-            if (!ok || images == null || count == 0) throw scope.Failure("stable-diffusion.cpp failed to generate the image.");
 
             var results = new List<NativeImage>(count);
             for (int i = 0; i < count; i++)
@@ -163,14 +163,120 @@ internal sealed unsafe class SdContext : IDisposable
         }
     }
 
-    /// <summary>Asks upstream to stop every image of the call in flight; safe from any thread, and after disposal.</summary>
-    public void Cancel()
+    /// <summary>
+    /// Runs <c>generate_video</c>, copying the frames and any audio into managed memory (and freeing upstream's with its
+    /// own frees). Cancellation as in <see cref="GenerateImage"/>.
+    /// </summary>
+    /// <exception cref="GenerationException">Upstream failed or returned no frame.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public (IReadOnlyList<NativeImage> Frames, AudioSpec? Audio) GenerateVideo(VideoGenerationSpec spec, NativeCallbacks callbacks, ILogger? logger, CancellationToken cancellationToken)
     {
+        using var arena = new NativeArena();
+        sd_vid_gen_params_t p = default;
+        Sd.sd_vid_gen_params_init(&p);
+        VideoGenParamsMapper.Map(spec, arena, ref p);
+
+        using var lease = new Lease(_handle);
+        sd_image_t* frames = null;
+        sd_audio_t* audio = null;
+        int count = 0;
+        try
+        {
+            var ctx = lease.Context;
+            using (var call = new GenerationCall(this, ctx, callbacks, logger, cancellationToken))
+            {
+                bool ok = Sd.generate_video(ctx, &p, &frames, &count, &audio) != 0;
+                cancellationToken.ThrowIfCancellationRequested();
+                if (!ok || frames == null || count == 0) throw call.Scope.Failure("stable-diffusion.cpp failed to generate the video.");
+            }
+
+            var results = new List<NativeImage>(count);
+            for (int i = 0; i < count; i++)
+            {
+                if (Copy(frames[i]) is { } frame) results.Add(frame);
+            }
+            return (results, CopyAudio(audio));
+        }
+        finally
+        {
+            if (frames != null) Sd.free_sd_images(frames, count);
+            if (audio != null) Sd.free_sd_audio(audio);
+        }
+    }
+
+    /// <summary>A managed copy of audio upstream returned; null when there is none.</summary>
+    internal static AudioSpec? CopyAudio(sd_audio_t* audio)
+    {
+        if (audio == null || audio->data == null || audio->channels == 0 || audio->sample_count == 0 || audio->sample_rate == 0) return null;
+        long length = checked((long)audio->sample_count * audio->channels);
+        if (length > Array.MaxLength) throw new GenerationException("stable-diffusion.cpp returned more audio than fits in memory.", []);
+        float[] samples = new ReadOnlySpan<float>(audio->data, (int)length).ToArray();
+        return new AudioSpec((int)audio->sample_rate, (int)audio->channels, samples);
+    }
+
+    /// <summary>
+    /// The callbacks, cancellation and preview settings of one generation call: cancellation is re-sent from every
+    /// callback because upstream clears its flag when the call starts.
+    /// </summary>
+    private sealed class GenerationCall : IDisposable
+    {
+        private readonly SdContext _owner;
+        private readonly sd_ctx_t* _ctx;
+        private readonly NativeCallbacks _callbacks;
+        private readonly CancellationToken _cancellationToken;
+        private readonly CancellationTokenRegistration _registration;
+
+        public GenerationCall(SdContext owner, sd_ctx_t* ctx, NativeCallbacks callbacks, ILogger? logger, CancellationToken cancellationToken)
+        {
+            _owner = owner;
+            _ctx = ctx;
+            _callbacks = callbacks;
+            _cancellationToken = cancellationToken;
+            owner._stopNewLatents = false;
+            Scope = NativeCallScope.Enter(logger, OnProgress, OnInfo, callbacks.OnPreview, callbacks.Preview);
+            _registration = cancellationToken.Register(static s => ((SdContext)s!).Cancel(), owner);
+        }
+
+        public NativeCallScope Scope { get; }
+
+        private void Reassert()
+        {
+            if (_cancellationToken.IsCancellationRequested) Sd.sd_cancel_generation(_ctx, sd_cancel_mode_t.SD_CANCEL_ALL);
+            else if (_owner._stopNewLatents) Sd.sd_cancel_generation(_ctx, sd_cancel_mode_t.SD_CANCEL_NEW_LATENTS);
+        }
+
+        private void OnInfo(string line)
+        {
+            _callbacks.OnInfo?.Invoke(line);
+            Reassert();
+        }
+
+        private void OnProgress(int step, int steps, float _)
+        {
+            Reassert();
+            _callbacks.OnProgress?.Invoke(step, steps);
+        }
+
+        public void Dispose()
+        {
+            _registration.Dispose();
+            Scope.Dispose();
+            _owner._stopNewLatents = false;
+        }
+    }
+
+    /// <summary>
+    /// Asks upstream to stop every image of the call in flight (or, with <paramref name="newLatentsOnly"/>, to finish the
+    /// current image and skip the rest); safe from any thread, and after disposal.
+    /// </summary>
+    public void Cancel(bool newLatentsOnly = false)
+    {
+        if (newLatentsOnly) _stopNewLatents = true;
         bool added = false;
         try
         {
             _handle.DangerousAddRef(ref added);
-            Sd.sd_cancel_generation(_handle.Pointer, sd_cancel_mode_t.SD_CANCEL_ALL);
+            Sd.sd_cancel_generation(_handle.Pointer, newLatentsOnly ? sd_cancel_mode_t.SD_CANCEL_NEW_LATENTS : sd_cancel_mode_t.SD_CANCEL_ALL);
         }
         catch (ObjectDisposedException)
         {

@@ -1,0 +1,121 @@
+using System.Diagnostics;
+using StableDiffusion.Native.Imaging;
+using StableDiffusion.Native.Native;
+
+namespace StableDiffusion.Native;
+
+public sealed partial class Generator
+{
+    /// <summary>Whether the loaded model makes images (<see cref="TextToImage"/> and the other image calls).</summary>
+    /// <exception cref="ObjectDisposedException">The generator was disposed.</exception>
+    public bool CanGenerateImages
+    {
+        get
+        {
+            ThrowIfDisposed();
+            return _context.SupportsImageGeneration;
+        }
+    }
+
+    /// <summary>Whether the loaded model makes videos (<see cref="GenerateVideo"/>): Wan, LTX, HunyuanVideo, SVD, ...</summary>
+    /// <exception cref="ObjectDisposedException">The generator was disposed.</exception>
+    public bool CanGenerateVideos
+    {
+        get
+        {
+            ThrowIfDisposed();
+            return _context.SupportsVideoGeneration;
+        }
+    }
+
+    /// <summary>
+    /// Asks the image call in flight to finish the image it is sampling and return the images done so far, skipping the
+    /// rest of the batch (upstream's <c>SD_CANCEL_NEW_LATENTS</c>). The call then returns normally, with fewer images.
+    /// Without a call in flight it does nothing. Safe from any thread.
+    /// </summary>
+    public void StopAfterCurrentImage()
+    {
+        if (_disposed) return;
+        _context.Cancel(newLatentsOnly: true);
+    }
+
+    /// <summary>Generates a video (Wan, LTX-2, HunyuanVideo, ...): text-to-video, image-to-video, first-last-frame, VACE.</summary>
+    /// <param name="request">What to generate.</param>
+    /// <param name="progress">Receives phase and step reports on the generating thread.</param>
+    /// <param name="cancellationToken">Stops the generation within a step.</param>
+    /// <returns>The frames, their rate and any audio.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="request"/> or one of its strings is null.</exception>
+    /// <exception cref="ArgumentException">The request is invalid (a value out of range, a missing file, a wrong frame size).</exception>
+    /// <exception cref="NotSupportedException">The model makes images, not videos (see <see cref="CanGenerateVideos"/>).</exception>
+    /// <exception cref="ModelFiles.InvalidModelFileException">A LoRA or upscaler file is malformed or hostile.</exception>
+    /// <exception cref="GenerationException">stable-diffusion.cpp failed.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    /// <exception cref="ObjectDisposedException">The generator was disposed.</exception>
+    public GeneratedVideo GenerateVideo(VideoRequest request, IProgress<GenerationProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        Validation.Video(request);
+        ThrowIfDisposed();
+        cancellationToken.ThrowIfCancellationRequested();
+        if (!CanGenerateVideos)
+            throw new NotSupportedException($"The model '{_modelName}' generates images, not videos: use TextToImage.");
+
+        lock (_gate)
+        {
+            ThrowIfDisposed();
+            cancellationToken.ThrowIfCancellationRequested();
+            long seed = request.Seed ?? Random.Shared.NextInt64(0, 1L << 32);
+            var sampler = request.Sampler ?? (Sampler)_context.DefaultSampleMethod;
+            var scheduler = request.Scheduler ?? (Scheduler)_context.DefaultScheduler((int)sampler);
+            var spec = SpecBuilder.Video(request, seed, sampler, scheduler);
+
+            var clock = Stopwatch.StartNew();
+            var tracker = new GenerationPhaseTracker();
+            var callbacks = new NativeCallbacks(
+                OnProgress: progress is null ? null : (step, steps) => progress.Report(new GenerationProgress(tracker.Phase, step, steps, 0, clock.Elapsed)),
+                OnInfo: tracker.Observe,
+                OnPreview: PreviewSink(request.Preview),
+                Preview: PreviewSpec(request.Preview, request.PreviewOptions));
+            var (frames, audio) = _context.GenerateVideo(spec, callbacks, Options.Logger, cancellationToken);
+            var images = frames.Select(ToImageBuffer).ToList();
+            var parameters = new GenerationParameters
+            {
+                Prompt = request.Prompt,
+                NegativePrompt = request.NegativePrompt,
+                Steps = request.Steps,
+                CfgScale = request.CfgScale,
+                Guidance = request.Guidance,
+                Eta = request.Eta,
+                Seed = seed,
+                Width = images.Count > 0 ? images[0].Width : request.RequestedWidth,
+                Height = images.Count > 0 ? images[0].Height : request.RequestedHeight,
+                Sampler = sampler,
+                Scheduler = scheduler,
+                Model = _modelName,
+                Strength = request.InitImage is null ? null : request.Strength,
+                ClipSkip = request.ClipSkip,
+            };
+            var sound = audio is { } a ? AudioBuffer.Adopt(a.SampleRate, a.Channels, a.Samples.ToArray()) : null;
+            return new GeneratedVideo(images, request.Fps, sound, parameters);
+        }
+    }
+
+    /// <summary>Runs <see cref="GenerateVideo"/> on a dedicated thread.</summary>
+    /// <inheritdoc cref="GenerateVideo" path="/param"/>
+    /// <returns>A task with the video; it faults with the exceptions <see cref="GenerateVideo"/> throws.</returns>
+    public Task<GeneratedVideo> GenerateVideoAsync(VideoRequest request, IProgress<GenerationProgress>? progress = null, CancellationToken cancellationToken = default)
+        => RunAsync(() => GenerateVideo(request, progress, cancellationToken), cancellationToken);
+
+    private static Action<int, IReadOnlyList<NativeImage>, bool>? PreviewSink(IProgress<PreviewFrame>? preview)
+        => preview is null ? null : (step, frames, noisy) =>
+        {
+            var images = frames.Select(ToImageBuffer).ToList();
+            preview.Report(new PreviewFrame(step, images[0]) { IsNoisy = noisy, Frames = images });
+        };
+
+    private static NativePreview? PreviewSpec(IProgress<PreviewFrame>? preview, PreviewOptions? options)
+    {
+        if (preview is null) return null;
+        var o = options ?? new PreviewOptions();
+        return new NativePreview((int)o.Mode, o.Interval, o.Denoised, o.Noisy);
+    }
+}

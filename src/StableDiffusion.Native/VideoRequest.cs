@@ -1,0 +1,168 @@
+using StableDiffusion.Native.Imaging;
+
+namespace StableDiffusion.Native;
+
+/// <summary>
+/// One video generation (upstream <c>sd_vid_gen_params_t</c>): text-to-video, image-to-video (<see cref="InitImage"/>),
+/// first-last-frame (<see cref="EndImage"/>), VACE control (<see cref="ControlFrames"/>) and reference-conditioned video.
+/// Unset values keep upstream's defaults.
+/// </summary>
+public sealed record VideoRequest
+{
+    /// <summary>The most accepted <see cref="Frames"/>.</summary>
+    public const int MaxFrames = 1024;
+
+    /// <summary>What to show. May use upstream's <c>&lt;lora:name:weight&gt;</c> syntax.</summary>
+    public string Prompt { get; init; } = "";
+
+    /// <summary>What to steer away from.</summary>
+    public string NegativePrompt { get; init; } = "";
+
+    /// <summary>Skip the last CLIP layers, -1 to 12; null keeps the model's default.</summary>
+    public int? ClipSkip { get; init; }
+
+    /// <summary>LoRAs of this request (<see cref="LoraReference.HighNoise"/> picks the high-noise model's).</summary>
+    public IReadOnlyList<LoraReference> Loras { get; init; } = [];
+
+    /// <summary>Frame width, 1 to 8192 (default 512 or the init image's); upstream rounds it to the model's multiple.</summary>
+    public int? Width { get; init; }
+
+    /// <summary>Frame height, 1 to 8192 (default 512 or the init image's).</summary>
+    public int? Height { get; init; }
+
+    /// <summary>Frames to generate, 1 to <see cref="MaxFrames"/> (upstream default 6; Wan makes 4k + 1 and rounds others).</summary>
+    public int Frames { get; init; } = 6;
+
+    /// <summary>Frames per second of the result, 1 to 240 (default 16: Wan's rate).</summary>
+    public int Fps { get; init; } = 16;
+
+    /// <summary>Sampling steps, 1 to 10000 (default 20).</summary>
+    public int Steps { get; init; } = 20;
+
+    /// <summary>Classifier-free guidance scale, ≥ 0 (default 7; Wan uses about 6).</summary>
+    public float CfgScale { get; init; } = 7f;
+
+    /// <summary>Image guidance scale, ≥ 0; null uses <see cref="CfgScale"/>.</summary>
+    public float? ImageCfgScale { get; init; }
+
+    /// <summary>Distilled guidance, ≥ 0; null keeps upstream's default.</summary>
+    public float? Guidance { get; init; }
+
+    /// <summary>Skip-layer guidance; null for none.</summary>
+    public SkipLayerGuidance? SkipLayerGuidance { get; init; }
+
+    /// <summary>Sampling method; null uses the model's default.</summary>
+    public Sampler? Sampler { get; init; }
+
+    /// <summary>Noise schedule; null uses the model's default for the sampler.</summary>
+    public Scheduler? Scheduler { get; init; }
+
+    /// <summary>Noise of ancestral samplers, ≥ 0; null keeps upstream's default.</summary>
+    public float? Eta { get; init; }
+
+    /// <summary>Timestep shift, 0 to 1000; null for none.</summary>
+    public int? ShiftedTimestep { get; init; }
+
+    /// <summary>Explicit sigmas (descending, finite, ≥ 0); empty for the scheduler's.</summary>
+    public IReadOnlyList<float> CustomSigmas { get; init; } = [];
+
+    /// <summary>Shift of the flow schedule (Wan: 5 at 480p, 3 at 720p…), finite; null keeps the model's default.</summary>
+    public float? FlowShift { get; init; }
+
+    /// <summary>Upstream's extra sampling arguments as key/value pairs.</summary>
+    public IReadOnlyDictionary<string, string> ExtraSampleArguments { get; init; } = new Dictionary<string, string>();
+
+    /// <summary>Sampling of the high-noise model of a two-stage (MoE) model (Wan 2.2 A14B); null keeps upstream's.</summary>
+    public SamplingOptions? HighNoiseSampling { get; init; }
+
+    /// <summary>Where the high-noise model hands over to the low-noise one, 0 to 1 of the schedule (upstream default 0.875).</summary>
+    public float MoeBoundary { get; init; } = 0.875f;
+
+    /// <summary>How far from <see cref="InitImage"/> or the reference video to go, 0 to 1 (default 0.75).</summary>
+    public float Strength { get; init; } = 0.75f;
+
+    /// <summary>Seed; null picks one (reported in the result).</summary>
+    public long? Seed { get; init; }
+
+    /// <summary>First frame of image-to-video (<see cref="PixelFormat.Rgb24"/>).</summary>
+    public ImageBuffer? InitImage { get; init; }
+
+    /// <summary>Last frame of first-last-frame-to-video.</summary>
+    public ImageBuffer? EndImage { get; init; }
+
+    /// <summary>Reference images (VACE, subject references), at most 16.</summary>
+    public IReadOnlyList<ImageBuffer> ReferenceImages { get; init; } = [];
+
+    /// <summary>Reference videos (video-to-video, audio-video models), at most 16.</summary>
+    public IReadOnlyList<ReferenceVideo> ReferenceVideos { get; init; } = [];
+
+    /// <summary>Reference audio clips (audio-video models), at most 16.</summary>
+    public IReadOnlyList<AudioBuffer> ReferenceAudios { get; init; } = [];
+
+    /// <summary>VACE control frames (depth, pose, ...), each the output size, at most <see cref="MaxFrames"/>.</summary>
+    public IReadOnlyList<ImageBuffer> ControlFrames { get; init; } = [];
+
+    /// <summary>VACE strength, ≥ 0 (upstream default 1).</summary>
+    public float VaceStrength { get; init; } = 1f;
+
+    /// <summary>Decode in tiles (less memory).</summary>
+    public bool VaeTiling { get; init; }
+
+    /// <summary>VAE tiling settings; setting them turns tiling on.</summary>
+    public VaeTilingOptions? VaeTilingOptions { get; init; }
+
+    /// <summary>A step cache; null for none.</summary>
+    public StepCacheOptions? Cache { get; init; }
+
+    /// <summary>A second pass at a higher resolution; null for none.</summary>
+    public HiresFix? Hires { get; init; }
+
+    /// <summary>Wrap around horizontally.</summary>
+    public bool CircularX { get; init; }
+
+    /// <summary>Wrap around vertically.</summary>
+    public bool CircularY { get; init; }
+
+    /// <summary>Receives previews while sampling (see <see cref="PreviewOptions"/>).</summary>
+    public IProgress<PreviewFrame>? Preview { get; init; }
+
+    /// <summary>How previews are made; null reports a projection every step when <see cref="Preview"/> is set.</summary>
+    public PreviewOptions? PreviewOptions { get; init; }
+
+    internal int RequestedWidth => Width ?? InitImage?.Width ?? ImageRequest.DefaultDimension;
+
+    internal int RequestedHeight => Height ?? InitImage?.Height ?? ImageRequest.DefaultDimension;
+}
+
+/// <summary>A reference video: its frames (equal size, <see cref="PixelFormat.Rgb24"/>), rate and optional audio.</summary>
+/// <param name="Frames">The frames, 1 to <see cref="VideoRequest.MaxFrames"/>.</param>
+/// <param name="Fps">Frames per second, 1 to 240.</param>
+/// <param name="Audio">Its sound track, or null.</param>
+public sealed record ReferenceVideo(IReadOnlyList<ImageBuffer> Frames, int Fps, AudioBuffer? Audio = null);
+
+/// <summary>A generated video: its frames, rate, optional sound, and how it was made.</summary>
+public sealed class GeneratedVideo
+{
+    internal GeneratedVideo(IReadOnlyList<ImageBuffer> frames, int fps, AudioBuffer? audio, GenerationParameters parameters)
+    {
+        Frames = frames;
+        Fps = fps;
+        Audio = audio;
+        Parameters = parameters;
+    }
+
+    /// <summary>The frames in order (<see cref="PixelFormat.Rgb24"/>, equal size).</summary>
+    public IReadOnlyList<ImageBuffer> Frames { get; }
+
+    /// <summary>Frames per second.</summary>
+    public int Fps { get; }
+
+    /// <summary>Sound of audio-video models (LTX-2), else null.</summary>
+    public AudioBuffer? Audio { get; }
+
+    /// <summary>The parameters that made it (seed included).</summary>
+    public GenerationParameters Parameters { get; }
+
+    /// <summary>How long it plays.</summary>
+    public TimeSpan Duration => TimeSpan.FromSeconds((double)Frames.Count / Fps);
+}
