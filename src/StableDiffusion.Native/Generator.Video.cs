@@ -119,3 +119,29 @@ public sealed partial class Generator
         return new NativePreview((int)o.Mode, o.Interval, o.Denoised, o.Noisy);
     }
 }
+
+public sealed partial class Generator
+{
+    /// <summary>An ADetailer pass on this generator's context, serialized with its other calls.</summary>
+    internal ImageBuffer RunDetailer(DetailerContext detailer, NativeImage image, string? prompt, string? negativePrompt, string? extraArgs,
+        ImageRequest inpaint, IProgress<GenerationProgress>? progress, Microsoft.Extensions.Logging.ILogger? logger, CancellationToken cancellationToken)
+    {
+        ThrowIfDisposed();
+        if (!CanGenerateImages) throw new NotSupportedException($"The model '{_modelName}' cannot inpaint: it generates videos.");
+        lock (_gate)
+        {
+            ThrowIfDisposed();
+            cancellationToken.ThrowIfCancellationRequested();
+            long seed = inpaint.Seed ?? Random.Shared.NextInt64(0, 1L << 32);
+            var sampler = inpaint.Sampler ?? (Sampler)_context.DefaultSampleMethod;
+            var scheduler = inpaint.Scheduler ?? (Scheduler)_context.DefaultScheduler((int)sampler);
+            var spec = SpecBuilder.Image(inpaint with { Width = inpaint.Width ?? 512, Height = inpaint.Height ?? 512 }, seed, sampler, scheduler);
+            var clock = Stopwatch.StartNew();
+            var tracker = new GenerationPhaseTracker();
+            var callbacks = new NativeCallbacks(
+                OnProgress: progress is null ? null : (step, steps) => progress.Report(new GenerationProgress(tracker.Phase, step, steps, 0, clock.Elapsed)),
+                OnInfo: tracker.Observe);
+            return ToImageBuffer(detailer.Apply(_context, image, prompt, negativePrompt, extraArgs, spec, callbacks, logger ?? Options.Logger, cancellationToken));
+        }
+    }
+}

@@ -48,25 +48,30 @@ public sealed class Upscaler : IDisposable
     /// Null, or <see cref="Factor"/> itself: an ESRGAN model has one scale, and upstream ignores any other, so another
     /// value is refused instead of silently giving a differently sized result.
     /// </param>
-    /// <returns>The enlarged RGB image, <see cref="Factor"/> times the input's size.</returns>
+    /// <param name="repeats">Passes, 1 to 8 (sd-cli's <c>--upscale-repeats</c>): the result is <see cref="Factor"/>^repeats times the input's size.</param>
+    /// <returns>The enlarged RGB image.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="image"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException">The factor is not the model's, or the result would be too large.</exception>
     /// <exception cref="GenerationException">stable-diffusion.cpp failed.</exception>
     /// <exception cref="ObjectDisposedException">The upscaler was disposed.</exception>
-    public ImageBuffer Upscale(ImageBuffer image, int? factor = null)
+    public ImageBuffer Upscale(ImageBuffer image, int? factor = null, int repeats = 1)
     {
         ArgumentNullException.ThrowIfNull(image);
+        if (repeats < 1 || repeats > 8) throw new ArgumentOutOfRangeException(nameof(repeats), repeats, "Repeats must be between 1 and 8.");
         int f = factor ?? Factor;
         if (f != Factor)
             throw new ArgumentOutOfRangeException(nameof(factor), f, $"This model upscales by exactly {Factor}; upstream has no other factor (leave it null).");
         // The result must fit an ImageBuffer; checked before upstream spends minutes on it.
-        if ((long)image.Width * f > ImageBuffer.MaxDimension || (long)image.Height * f > ImageBuffer.MaxDimension)
-            throw new ArgumentOutOfRangeException(nameof(image), $"{image.Width}x{image.Height} x{f} would exceed {ImageBuffer.MaxDimension} pixels per side.");
-        var rgb = image.ToRgb24();
+        long total = (long)Math.Pow(f, repeats);
+        if (image.Width * total > ImageBuffer.MaxDimension || image.Height * total > ImageBuffer.MaxDimension)
+            throw new ArgumentOutOfRangeException(nameof(image), $"{image.Width}x{image.Height} x{total} would exceed {ImageBuffer.MaxDimension} pixels per side.");
+        var result = image.ToRgb24();
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            return Generator.ToImageBuffer(_context.Upscale(Generator.ToNative(rgb), f, _logger));
+            // sd-cli's --upscale-repeats: each pass enlarges the previous result.
+            for (int i = 0; i < repeats; i++) result = Generator.ToImageBuffer(_context.Upscale(Generator.ToNative(result), f, _logger));
+            return result;
         }
     }
 

@@ -204,6 +204,18 @@ internal sealed unsafe class SdContext : IDisposable
         }
     }
 
+    /// <summary>Runs an ADetailer pass (which calls <c>generate_image</c> on this context) with this context's callbacks.</summary>
+    internal delegate bool DetailerCall(sd_ctx_t* ctx);
+
+    internal bool RunDetailer(DetailerCall run, NativeCallbacks callbacks, ILogger? logger, CancellationToken cancellationToken, out GenerationException? failure)
+    {
+        using var lease = new Lease(_handle);
+        using var call = new GenerationCall(this, lease.Context, callbacks, logger, cancellationToken);
+        bool ok = run(lease.Context);
+        failure = ok ? null : call.Scope.Failure("ADetailer failed.");
+        return ok;
+    }
+
     /// <summary>A managed copy of audio upstream returned; null when there is none.</summary>
     internal static AudioSpec? CopyAudio(sd_audio_t* audio)
     {

@@ -18,6 +18,12 @@ public sealed record ConvertOptions
     /// <summary>Rename tensors to upstream's canonical names while converting (upstream's <c>convert_name</c>).</summary>
     public bool ConvertNames { get; init; }
 
+    /// <summary>
+    /// An importance matrix (from <see cref="ImportanceMatrixCollector"/> or llama.cpp's legacy imatrix format) that
+    /// guides low-bit quantization; null for none. Checked by a managed reader before upstream sees it.
+    /// </summary>
+    public string? ImportanceMatrixPath { get; init; }
+
     /// <summary>Replace an existing output file (default). When false an existing output is an error.</summary>
     public bool Overwrite { get; init; } = true;
 
@@ -182,7 +188,8 @@ public static class ModelConverter
                 // Upstream's tensor workers report per-tensor progress on their own threads, where no scope sees
                 // it; a ticker keeps callers informed of the elapsed time meanwhile.
                 using var ticker = progress is null ? null : new Timer(_ => Report(), null, 500, 500);
-                ok = NativeConverter.Convert(plan.Input, plan.Vae, temp, (int)plan.Type, plan.Rules, plan.Options.ConvertNames, plan.Options.Threads ?? 0);
+                ok = ImportanceMatrixFile.ConvertWith(plan.Options.ImportanceMatrixPath, plan.Options.Logger,
+                    () => NativeConverter.Convert(plan.Input, plan.Vae, temp, (int)plan.Type, plan.Rules, plan.Options.ConvertNames, plan.Options.Threads ?? 0));
 
                 problems = scope.Problems;
                 if (!ok) throw scope.Failure($"stable-diffusion.cpp could not convert '{plan.Input}' to {QuantizationTypes.Name(plan.Type)}.");
@@ -245,6 +252,7 @@ public static class ModelConverter
                 throw new ArgumentOutOfRangeException(nameof(type), type, "Upstream cannot convert weights to this type.");
             if (options.Threads is int t && (t < 1 || t > 1024))
                 throw new ArgumentOutOfRangeException(nameof(options.Threads), t, "Threads must be between 1 and 1024 (or null for upstream's choice).");
+            if (options.ImportanceMatrixPath is { } imatrix) ImportanceMatrixFile.Validate(imatrix, nameof(options.ImportanceMatrixPath));
             string? rules = string.IsNullOrEmpty(options.TensorTypeRules) ? null : options.TensorTypeRules;
             if (rules is not null)
             {
