@@ -57,14 +57,8 @@ public sealed class GeneratedImage
     public void SaveAsPng(Stream stream, IEnumerable<KeyValuePair<string, string>>? text)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        var chunks = (text ?? []).Where(t => t.Key != GenerationParameters.PngKeyword).ToList();
-        foreach (var (keyword, _) in chunks)
-        {
-            // PNG keywords: 1-79 Latin-1 characters, printable, no leading, trailing or double spaces.
-            if (string.IsNullOrEmpty(keyword) || keyword.Length > 79 || keyword.Any(c => c is < ' ' or > '~' and < '\u00a1' or > '\u00ff')
-                || keyword.StartsWith(' ') || keyword.EndsWith(' ') || keyword.Contains("  ", StringComparison.Ordinal))
-                throw new ArgumentException($"'{keyword}' is not a PNG text keyword (1-79 printable Latin-1 characters).", nameof(text));
-        }
+        var chunks = PngWriter.CheckText(text, nameof(text));
+        chunks.RemoveAll(t => t.Key == GenerationParameters.PngKeyword);
         chunks.Add(KeyValuePair.Create(GenerationParameters.PngKeyword, Parameters.ToString()));
         PngWriter.Write(stream, Image, chunks);
     }

@@ -15,25 +15,40 @@ internal static class PngWriter
 
     public static void Write(Stream output, ImageBuffer image, IEnumerable<KeyValuePair<string, string>> text)
     {
-        int width = image.Width, height = image.Height;
-        output.Write(Signature);
+        WriteHeader(output, image);
+        foreach (var (keyword, value) in text) WriteText(output, keyword, value);
+        using (var idat = Compress(image)) WriteChunk(output, "IDAT"u8, idat.WrittenSpan);
+        WriteEnd(output);
+    }
 
+    /// <summary>The signature and the IHDR chunk of an 8-bit RGB or gray PNG the size of <paramref name="image"/>.</summary>
+    internal static void WriteHeader(Stream output, ImageBuffer image)
+    {
+        output.Write(Signature);
         Span<byte> ihdr = stackalloc byte[13];
-        BinaryPrimitives.WriteInt32BigEndian(ihdr, width);
-        BinaryPrimitives.WriteInt32BigEndian(ihdr[4..], height);
+        BinaryPrimitives.WriteInt32BigEndian(ihdr, image.Width);
+        BinaryPrimitives.WriteInt32BigEndian(ihdr[4..], image.Height);
         ihdr[8] = 8;  // bit depth
-        int bpp = image.BytesPerPixel;
-        ihdr[9] = bpp == 3 ? (byte)2 : (byte)0;  // colour type: truecolour or greyscale
+        ihdr[9] = image.BytesPerPixel == 3 ? (byte)2 : (byte)0;  // colour type: truecolour or greyscale
         ihdr[10] = ihdr[11] = ihdr[12] = 0; // deflate, adaptive filtering, no interlace
         WriteChunk(output, "IHDR"u8, ihdr);
+    }
 
-        foreach (var (keyword, value) in text) WriteText(output, keyword, value);
+    /// <summary>The IEND chunk that closes every PNG.</summary>
+    internal static void WriteEnd(Stream output) => WriteChunk(output, "IEND"u8, []);
 
+    /// <summary>
+    /// The image data of <paramref name="image"/> as one zlib stream (the payload of IDAT, or of fdAT after its
+    /// sequence number); the caller disposes the buffer, which returns it to the pool.
+    /// </summary>
+    internal static PooledBufferStream Compress(ImageBuffer image)
+    {
         // Rows filtered with "Sub" (cheap, and it helps real images compress), then one zlib stream.
-        int stride = image.Stride;
-        using var idat = new PooledBufferStream(stride * height / 2 + 1024);
-        using (var z = new ZLibStream(idat, CompressionLevel.Fastest, leaveOpen: true))
+        int stride = image.Stride, height = image.Height, bpp = image.BytesPerPixel;
+        var idat = new PooledBufferStream(stride * height / 2 + 1024);
+        try
         {
+            using var z = new ZLibStream(idat, CompressionLevel.Fastest, leaveOpen: true);
             byte[] row = ArrayPool<byte>.Shared.Rent(stride + 1);
             try
             {
@@ -52,11 +67,34 @@ internal static class PngWriter
                 ArrayPool<byte>.Shared.Return(row);
             }
         }
-        WriteChunk(output, "IDAT"u8, idat.WrittenSpan);
-        WriteChunk(output, "IEND"u8, []);
+        catch
+        {
+            idat.Dispose();
+            throw;
+        }
+        return idat;
     }
 
-    private static void WriteText(Stream output, string keyword, string value)
+    /// <summary>
+    /// The text chunks of <paramref name="text"/>, materialised and checked before a byte is written, so that a bad
+    /// keyword cannot leave a half-written file behind.
+    /// </summary>
+    /// <exception cref="ArgumentException">A keyword is not 1 to 79 printable Latin-1 characters.</exception>
+    internal static List<KeyValuePair<string, string>> CheckText(IEnumerable<KeyValuePair<string, string>>? text, string parameterName)
+    {
+        var chunks = (text ?? []).ToList();
+        foreach (var (keyword, value) in chunks)
+        {
+            // PNG keywords: 1-79 Latin-1 characters, printable, no leading, trailing or double spaces.
+            if (string.IsNullOrEmpty(keyword) || keyword.Length > 79 || keyword.Any(c => c is < ' ' or > '~' and < '\u00a1' or > '\u00ff')
+                || keyword.StartsWith(' ') || keyword.EndsWith(' ') || keyword.Contains("  ", StringComparison.Ordinal))
+                throw new ArgumentException($"'{keyword}' is not a PNG text keyword (1-79 printable Latin-1 characters).", parameterName);
+            if (value is null) throw new ArgumentException($"The text of PNG keyword '{keyword}' is null.", parameterName);
+        }
+        return chunks;
+    }
+
+    internal static void WriteText(Stream output, string keyword, string value)
     {
         bool latin1 = value.All(c => c <= 0xFF && c != 0) && keyword.All(c => c is >= (char)32 and <= (char)126);
         if (latin1)
@@ -79,14 +117,18 @@ internal static class PngWriter
         }
     }
 
-    private static void WriteChunk(Stream output, ReadOnlySpan<byte> type, ReadOnlySpan<byte> data)
+    internal static void WriteChunk(Stream output, ReadOnlySpan<byte> type, ReadOnlySpan<byte> data) => WriteChunk(output, type, [], data);
+
+    /// <summary>A chunk whose data is <paramref name="prefix"/> then <paramref name="data"/> (APNG's sequence number, then its payload), without joining them first.</summary>
+    internal static void WriteChunk(Stream output, ReadOnlySpan<byte> type, ReadOnlySpan<byte> prefix, ReadOnlySpan<byte> data)
     {
         Span<byte> header = stackalloc byte[8];
-        BinaryPrimitives.WriteInt32BigEndian(header, data.Length);
+        BinaryPrimitives.WriteInt32BigEndian(header, checked(prefix.Length + data.Length));
         type.CopyTo(header[4..]);
         output.Write(header);
+        output.Write(prefix);
         output.Write(data);
-        uint crc = Crc32.Update(Crc32.Update(0xFFFFFFFFu, type), data) ^ 0xFFFFFFFFu;
+        uint crc = Crc32.Update(Crc32.Update(Crc32.Update(0xFFFFFFFFu, type), prefix), data) ^ 0xFFFFFFFFu;
         Span<byte> trailer = stackalloc byte[4];
         BinaryPrimitives.WriteUInt32BigEndian(trailer, crc);
         output.Write(trailer);
@@ -117,7 +159,7 @@ internal static class PngWriter
     }
 
     /// <summary>A growable write buffer from the array pool (the IDAT payload before its length is known).</summary>
-    private sealed class PooledBufferStream(int initialCapacity) : Stream
+    internal sealed class PooledBufferStream(int initialCapacity) : Stream
     {
         private byte[] _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(initialCapacity, 256));
         private int _length;
