@@ -1,0 +1,126 @@
+using StableDiffusion.Native.Imaging;
+using StableDiffusion.Native.Tests.Native;
+
+namespace StableDiffusion.Native.Tests.Generation;
+
+/// <summary>The parameters added for every upstream feature are checked before native code, with the field named.</summary>
+public sealed class ExtendedValidationTests
+{
+    private static readonly ImageRequest Ok = new() { Prompt = "x", Width = 64, Height = 64 };
+
+    [Theory]
+    [InlineData("a,b", "v")]
+    [InlineData("k", "v,preset=flux2")]
+    [InlineData("k", "v;x=1")]
+    [InlineData("k", "a=b")]
+    [InlineData("", "v")]
+    [InlineData("k", "line\nbreak")]
+    [InlineData("k", " ")]
+    public void Key_value_arguments_cannot_split_into_other_pairs(string key, string value)
+    {
+        var request = Ok with { ExtraSampleArguments = new Dictionary<string, string> { [key] = value } };
+        var e = Assert.ThrowsAny<ArgumentException>(() => Validation.Request(request));
+        Assert.Equal(nameof(ImageRequest.ExtraSampleArguments), e.ParamName);
+    }
+
+    [Fact]
+    public void Composed_argument_strings_are_upstreams_syntax()
+    {
+        Assert.Equal("a=1,b=x", SpecBuilder.KeyValues(new Dictionary<string, string> { ["b"] = "x", ["a"] = "1" }));
+        Assert.Null(SpecBuilder.KeyValues(new Dictionary<string, string>()));
+        Assert.Equal("preset=qwen,resize_before_vae=false,ref_index_mode=increase,vlm_resize_mode=longest_side,vlm_max_size=768",
+            SpecBuilder.ReferenceArgs(new ReferenceImageOptions
+            {
+                Preset = ReferenceImagePreset.Qwen, ResizeBeforeVae = false, IndexMode = ReferenceIndexMode.Increase,
+                VlmResizeMode = VlmResizeMode.LongestSide, VlmMaxSize = 768,
+            }));
+        var spec = SpecBuilder.Context(new GeneratorOptions
+        {
+            ModelPath = "m", SplitMode = SplitMode.Row,
+            ModuleSplitModes = new Dictionary<ModelModule, SplitMode> { [ModelModule.Vae] = SplitMode.Layer, [ModelModule.Diffusion] = SplitMode.Row },
+        });
+        Assert.Equal("row,diffusion=row,vae=layer", spec.SplitMode);
+        Assert.Equal("1,0,1", SpecBuilder.Cache(new StepCacheOptions(CacheMode.DbCache) { StepComputationMask = [true, false, true] })!.ScmMask);
+    }
+
+    public static TheoryData<string, ImageRequest> BadRequests => new()
+    {
+        { "Cache", Ok with { Cache = new StepCacheOptions(CacheMode.EasyCache) { StartPercent = 0.9f, EndPercent = 0.5f } } },
+        { "Cache.SpectrumWeight", Ok with { Cache = new StepCacheOptions(CacheMode.Spectrum) { SpectrumWeight = 2f } } },
+        { "Cache.Mode", Ok with { Cache = new StepCacheOptions((CacheMode)99) } },
+        { "CustomSigmas", Ok with { CustomSigmas = [1f, 2f] } },
+        { "CustomSigmas", Ok with { CustomSigmas = [float.NaN] } },
+        { "SkipLayerGuidance", Ok with { SkipLayerGuidance = new SkipLayerGuidance { Layers = [-1] } } },
+        { "SkipLayerGuidance.End", Ok with { SkipLayerGuidance = new SkipLayerGuidance { Start = 0.5f, End = 0.2f } } },
+        { "FlowShift", Ok with { FlowShift = float.PositiveInfinity } },
+        { "ReferenceImages", Ok with { ReferenceImages = Enumerable.Repeat(ImageBuffer.Filled(PixelFormat.Rgb24, 8, 8, [0, 0, 0]), 17).ToList() } },
+        { "PhotoMaker", Ok with { PhotoMaker = new PhotoMakerOptions() } },
+        { "PhotoMaker.StyleStrength", Ok with { PhotoMaker = new PhotoMakerOptions { IdImages = [ImageBuffer.Filled(PixelFormat.Rgb24, 8, 8, [0, 0, 0])], StyleStrength = 101 } } },
+        { "Pulid.IdEmbeddingPath", Ok with { Pulid = new PulidOptions("/no/such/file") } },
+        { "VaeTilingOptions.TargetOverlap", Ok with { VaeTilingOptions = new VaeTilingOptions { TargetOverlap = 1f } } },
+        { "QwenImageLayers", Ok with { QwenImageLayers = 0 } },
+        { "PreviewOptions.Interval", Ok with { PreviewOptions = new PreviewOptions { Interval = 0 } } },
+        { "PreviewOptions", Ok with { PreviewOptions = new PreviewOptions { Denoised = false, Noisy = false } } },
+        { "Hires", Ok with { Hires = new HiresFix { TargetWidth = 128 } } },
+        { "Hires.UpscaleTileSize", Ok with { Hires = new HiresFix { UpscaleTileSize = 8 } } },
+        { "ReferenceImageOptions.VlmMaxSize", Ok with { ReferenceImageOptions = new ReferenceImageOptions { VlmMaxSize = 0 } } },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadRequests))]
+    public void Bad_values_are_refused_naming_the_field(string field, ImageRequest request)
+    {
+        var e = Assert.ThrowsAny<ArgumentException>(() => Validation.Request(request));
+        Assert.StartsWith(field, e.ParamName);
+    }
+
+    public static TheoryData<string, VideoRequest> BadVideos => new()
+    {
+        { "Frames", new VideoRequest { Frames = 0 } },
+        { "Fps", new VideoRequest { Fps = 0 } },
+        { "MoeBoundary", new VideoRequest { MoeBoundary = 1.5f } },
+        { "HighNoiseSampling.Steps", new VideoRequest { HighNoiseSampling = new SamplingOptions { Steps = 0 } } },
+        { "InitImage", new VideoRequest { Width = 64, Height = 64, InitImage = ImageBuffer.Filled(PixelFormat.Rgb24, 32, 32, [0, 0, 0]) } },
+        { "ControlFrames", new VideoRequest { Width = 64, Height = 64, ControlFrames = [ImageBuffer.Filled(PixelFormat.Rgb24, 32, 32, [0, 0, 0])] } },
+        { "ReferenceVideos", new VideoRequest { ReferenceVideos = [new ReferenceVideo([], 16)] } },
+        { "Seed", new VideoRequest { Seed = -1 } },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadVideos))]
+    public void Bad_video_values_are_refused_naming_the_field(string field, VideoRequest request)
+    {
+        var e = Assert.ThrowsAny<ArgumentException>(() => Validation.Video(request));
+        Assert.StartsWith(field, e.ParamName);
+    }
+
+    [Fact]
+    public void Every_complete_request_passes_validation_but_for_its_files()
+    {
+        // The coverage test's requests name files that do not exist: only file checks may fail on them.
+        var e = Assert.ThrowsAny<ArgumentException>(() => Validation.Video(FieldCoverageTests.AllVideo));
+        Assert.Equal("Loras", e.ParamName);
+        Validation.Video(FieldCoverageTests.AllVideo with { Loras = [] });
+    }
+
+    [Fact]
+    public void Bad_loading_switches_are_refused()
+    {
+        var ok = new GeneratorOptions { ModelPath = "/no/such" };
+        Assert.Throws<ArgumentException>(() => Validation.Options(ok with { LlmPath = "/no/such/llm.gguf", ModelPath = null, DiffusionModelPath = null }));
+        string missing = Assert.Throws<ArgumentException>(() => Validation.Options(new GeneratorOptions { DiffusionModelPath = typeof(ExtendedValidationTests).Assembly.Location, LlmPath = "/no/such/llm.gguf" })).ParamName!;
+        Assert.Equal(nameof(GeneratorOptions.LlmPath), missing);
+        Assert.Throws<ArgumentOutOfRangeException>(() => Validation.Options(new GeneratorOptions { DiffusionModelPath = typeof(ExtendedValidationTests).Assembly.Location, Prediction = (Prediction)42 }));
+        Assert.Throws<ArgumentException>(() => Validation.Options(new GeneratorOptions { DiffusionModelPath = typeof(ExtendedValidationTests).Assembly.Location, MaxVram = "4;rm" }));
+    }
+
+    [Fact]
+    public void Detailer_settings_become_upstreams_arguments_or_fail_in_range()
+    {
+        Assert.Null(Detailer.ExtraArgs(new DetailerRequest()));
+        Assert.Equal("input_size=640,confidence=0.25,mask_mode=merge_invert,sort_by=area",
+            Detailer.ExtraArgs(new DetailerRequest { InputSize = 640, Confidence = 0.25f, MaskMode = DetectionMaskMode.MergeInvert, SortBy = DetectionOrder.Area }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Detailer.ExtraArgs(new DetailerRequest { InputSize = 100 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Detailer.ExtraArgs(new DetailerRequest { Confidence = 1.5f }));
+    }
+}
