@@ -5,6 +5,12 @@ public sealed record TensorSpec(string Name, long[] Shape)
 {
     public long Elements => Shape.Aggregate(1L, (a, d) => a * d);
 
+    /// <summary>
+    /// The mean of the random values, when the default (1 for norm scales and LoRA alphas, else 0) would not do:
+    /// e.g. a bias that steers what upstream infers by running the model.
+    /// </summary>
+    public float? Mean { get; init; }
+
     /// <summary>ggml's order (ne[0] innermost), as upstream logs and reference tables print it.</summary>
     public long[] Ne => Enumerable.Reverse(Shape).ToArray();
 }

@@ -48,7 +48,7 @@ public static class TestModelFactory
                 ulong tensorSeed = ++s * 0x9E3779B97F4A7C15UL;
                 float std = StdFor(t, loraScale);
                 // Norm scales start at 1 like a trained network's; LoRA alphas at 1 so the LoRA really applies.
-                float mean = IsNormWeight(t) || t.Name.EndsWith(".alpha", StringComparison.Ordinal) ? 1f : 0f;
+                float mean = t.Mean ?? (IsNormWeight(t) || t.Name.EndsWith(".alpha", StringComparison.Ordinal) ? 1f : 0f);
                 writer.Add(t.Name, dtype, t.Shape, stream => WriteRandom(stream, t.Elements, dtype, mean, std, tensorSeed));
             }
             writer.WriteFile(path);
