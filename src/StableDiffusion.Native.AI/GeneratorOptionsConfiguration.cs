@@ -40,10 +40,32 @@ internal static class GeneratorOptionsConfiguration
         [nameof(GeneratorOptions.RequireGpu)] = (o, v, p) => o with { RequireGpu = Bool(v, p) },
         [nameof(GeneratorOptions.RpcServers)] = (o, v, _) => o with { RpcServers = v },
         [nameof(GeneratorOptions.MaxVram)] = (o, v, _) => o with { MaxVram = v },
+        [nameof(GeneratorOptions.ClipVisionPath)] = (o, v, _) => o with { ClipVisionPath = v },
+        [nameof(GeneratorOptions.LlmPath)] = (o, v, _) => o with { LlmPath = v },
+        [nameof(GeneratorOptions.LlmVisionPath)] = (o, v, _) => o with { LlmVisionPath = v },
+        [nameof(GeneratorOptions.HighNoiseDiffusionModelPath)] = (o, v, _) => o with { HighNoiseDiffusionModelPath = v },
+        [nameof(GeneratorOptions.UncondDiffusionModelPath)] = (o, v, _) => o with { UncondDiffusionModelPath = v },
+        [nameof(GeneratorOptions.EmbeddingsConnectorsPath)] = (o, v, _) => o with { EmbeddingsConnectorsPath = v },
+        [nameof(GeneratorOptions.AudioVaePath)] = (o, v, _) => o with { AudioVaePath = v },
+        [nameof(GeneratorOptions.IpAdapterPath)] = (o, v, _) => o with { IpAdapterPath = v },
+        [nameof(GeneratorOptions.MotionModulePath)] = (o, v, _) => o with { MotionModulePath = v },
+        [nameof(GeneratorOptions.PhotoMakerPath)] = (o, v, _) => o with { PhotoMakerPath = v },
+        [nameof(GeneratorOptions.PulidWeightsPath)] = (o, v, _) => o with { PulidWeightsPath = v },
+        [nameof(GeneratorOptions.Rng)] = (o, v, p) => o with { Rng = EnumValue<RngType>(v, p) },
+        [nameof(GeneratorOptions.SamplerRng)] = (o, v, p) => o with { SamplerRng = EnumValue<RngType>(v, p) },
+        [nameof(GeneratorOptions.Prediction)] = (o, v, p) => o with { Prediction = EnumValue<Prediction>(v, p) },
+        [nameof(GeneratorOptions.DiffusionFlashAttention)] = (o, v, p) => o with { DiffusionFlashAttention = Bool(v, p) },
+        [nameof(GeneratorOptions.TaePreviewOnly)] = (o, v, p) => o with { TaePreviewOnly = Bool(v, p) },
+        [nameof(GeneratorOptions.ForceSdxlVaeConvScale)] = (o, v, p) => o with { ForceSdxlVaeConvScale = Bool(v, p) },
+        [nameof(GeneratorOptions.VaeFormat)] = (o, v, p) => o with { VaeFormat = EnumValue<VaeFormat>(v, p) },
+        [nameof(GeneratorOptions.StreamLayers)] = (o, v, p) => o with { StreamLayers = Bool(v, p) },
+        [nameof(GeneratorOptions.SplitMode)] = (o, v, p) => o with { SplitMode = EnumValue<SplitMode>(v, p) },
+        [nameof(GeneratorOptions.AutoFit)] = (o, v, p) => o with { AutoFit = Bool(v, p) },
     };
 
-    /// <summary>The keys a section may hold: every scalar option, and <c>Embeddings</c>.</summary>
-    internal static IEnumerable<string> Keys => s_setters.Keys.Append(nameof(GeneratorOptions.Embeddings));
+    /// <summary>The keys a section may hold: every scalar option, <c>Embeddings</c>, and the two maps.</summary>
+    internal static IEnumerable<string> Keys => s_setters.Keys.Append(nameof(GeneratorOptions.Embeddings))
+        .Append(nameof(GeneratorOptions.ModuleSplitModes)).Append(nameof(GeneratorOptions.ModelArguments));
 
     /// <summary>Reads the options a section describes; an empty value leaves its option unset.</summary>
     /// <exception cref="ArgumentException">An unknown key, a value of the wrong kind, or neither ModelPath nor DiffusionModelPath.</exception>
@@ -56,6 +78,17 @@ internal static class GeneratorOptionsConfiguration
             if (string.Equals(child.Key, nameof(GeneratorOptions.Embeddings), StringComparison.OrdinalIgnoreCase))
             {
                 options = options with { Embeddings = Embeddings(child) };
+                continue;
+            }
+            if (string.Equals(child.Key, nameof(GeneratorOptions.ModuleSplitModes), StringComparison.OrdinalIgnoreCase))
+            {
+                options = options with { ModuleSplitModes = child.GetChildren().ToDictionary(c => EnumValue<ModelModule>(c.Key, c.Path), c => EnumValue<SplitMode>(c.Value ?? "", c.Path)) };
+                continue;
+            }
+            if (string.Equals(child.Key, nameof(GeneratorOptions.ModelArguments), StringComparison.OrdinalIgnoreCase))
+            {
+                // Checked like every other value when the generator loads (keys and values that cannot split upstream's list).
+                options = options with { ModelArguments = child.GetChildren().ToDictionary(c => c.Key, c => c.Value ?? "", StringComparer.Ordinal) };
                 continue;
             }
             if (!s_setters.TryGetValue(child.Key, out var setter))

@@ -165,4 +165,29 @@ public sealed class GeneratedVideo
 
     /// <summary>How long it plays.</summary>
     public TimeSpan Duration => TimeSpan.FromSeconds((double)Frames.Count / Fps);
+
+    private KeyValuePair<string, string>[] Text => [new(GenerationParameters.PngKeyword, Parameters.ToString())];
+
+    /// <summary>Writes an animated PNG (plays in every current browser) with the parameters embedded, looping forever.</summary>
+    /// <param name="path">The file to write.</param>
+    /// <exception cref="ArgumentException">The path is empty.</exception>
+    /// <exception cref="IOException">The file could not be written.</exception>
+    public void SaveAsAnimatedPng(string path) => AnimatedPngWriter.WriteFile(Frames, path, Fps, 0, Text);
+
+    /// <summary>Writes each frame as a PNG, numbered like sd-cli's output (<c>frame_%03d.png</c>; without <c>%d</c>, <c>_N</c> before the extension).</summary>
+    /// <param name="pattern">The file name pattern.</param>
+    /// <returns>The paths written, in frame order.</returns>
+    /// <exception cref="ArgumentException">The pattern is invalid.</exception>
+    /// <exception cref="IOException">A file could not be written.</exception>
+    public IReadOnlyList<string> SaveFrames(string pattern) => PngSequenceWriter.Write(Frames, pattern, 0, Text);
+
+    /// <summary>Writes the sound track as a 16-bit PCM WAV file.</summary>
+    /// <param name="path">The file to write.</param>
+    /// <exception cref="InvalidOperationException">The video has no audio (<see cref="Audio"/> is null).</exception>
+    /// <exception cref="IOException">The file could not be written.</exception>
+    public void SaveAudioAsWav(string path)
+    {
+        if (Audio is null) throw new InvalidOperationException("This video has no audio.");
+        WavWriter.WriteFile(Audio, path);
+    }
 }

@@ -134,7 +134,13 @@ public sealed class ServiceCollectionTests
             ("Embeddings:0:Name", "easynegative"),
             ("Embeddings:0:Path", "emb/easynegative.safetensors"),
             ("Embeddings:1:name", "other"),
-            ("Embeddings:1:path", "emb/other.pt")));
+            ("Embeddings:1:path", "emb/other.pt"),
+            ("ClipVisionPath", "cv.safetensors"), ("LlmPath", "qwen3.gguf"), ("LlmVisionPath", "vl.gguf"), ("HighNoiseDiffusionModelPath", "hn.gguf"),
+            ("UncondDiffusionModelPath", "un.gguf"), ("EmbeddingsConnectorsPath", "ec.safetensors"), ("AudioVaePath", "avae.safetensors"),
+            ("IpAdapterPath", "ip.safetensors"), ("MotionModulePath", "mm.safetensors"), ("PhotoMakerPath", "pm.safetensors"), ("PulidWeightsPath", "pu.safetensors"),
+            ("Rng", "cpu"), ("SamplerRng", "Cuda"), ("Prediction", "flow"), ("DiffusionFlashAttention", "true"), ("TaePreviewOnly", "true"),
+            ("ForceSdxlVaeConvScale", "false"), ("VaeFormat", "wan"), ("StreamLayers", "true"), ("SplitMode", "row"), ("AutoFit", "true"),
+            ("ModuleSplitModes:vae", "layer"), ("ModelArguments:some_key", "1")));
         var expected = new GeneratorOptions
         {
             ModelPath = "m.safetensors",
@@ -162,8 +168,17 @@ public sealed class ServiceCollectionTests
             RpcServers = "host:50052",
             MaxVram = "6",
             Embeddings = options.Embeddings,
+            ClipVisionPath = "cv.safetensors", LlmPath = "qwen3.gguf", LlmVisionPath = "vl.gguf", HighNoiseDiffusionModelPath = "hn.gguf",
+            UncondDiffusionModelPath = "un.gguf", EmbeddingsConnectorsPath = "ec.safetensors", AudioVaePath = "avae.safetensors",
+            IpAdapterPath = "ip.safetensors", MotionModulePath = "mm.safetensors", PhotoMakerPath = "pm.safetensors", PulidWeightsPath = "pu.safetensors",
+            Rng = RngType.Cpu, SamplerRng = RngType.Cuda, Prediction = Prediction.Flow, DiffusionFlashAttention = true, TaePreviewOnly = true,
+            ForceSdxlVaeConvScale = false, VaeFormat = VaeFormat.Wan, StreamLayers = true, SplitMode = SplitMode.Row, AutoFit = true,
+            // The maps are compared below: records compare collections by reference.
+            ModuleSplitModes = options.ModuleSplitModes, ModelArguments = options.ModelArguments,
         };
         Assert.Equal(expected, options);
+        Assert.Equal(new Dictionary<ModelModule, SplitMode> { [ModelModule.Vae] = SplitMode.Layer }, options.ModuleSplitModes);
+        Assert.Equal(new Dictionary<string, string> { ["some_key"] = "1" }, options.ModelArguments);
         Assert.Equal(new[] { new Embedding("easynegative", "emb/easynegative.safetensors"), new Embedding("other", "emb/other.pt") }, options.Embeddings);
     }
 
