@@ -38,7 +38,7 @@ public sealed partial class Generator : IDisposable
     /// <exception cref="ArgumentException">A path is missing or invalid, or an option is out of range.</exception>
     /// <exception cref="InvalidModelFileException">A model file is malformed, hostile, or a refused format (pickle).</exception>
     /// <exception cref="NativeRuntimeException">No usable native runtime was found (<see cref="NativeAbiMismatchException"/>: the wrong build).</exception>
-    /// <exception cref="GenerationException">stable-diffusion.cpp refused the model, converting it failed, or it cannot generate images.</exception>
+    /// <exception cref="GenerationException">stable-diffusion.cpp refused the model, converting it failed, or it can generate neither images nor videos.</exception>
     /// <exception cref="IOException">The quantize-once cache could not be written (with <see cref="GeneratorOptions.WeightType"/>).</exception>
     /// <exception cref="UnauthorizedAccessException">The quantize-once cache folder may not be written.</exception>
     public static Generator Load(GeneratorOptions options) => LoadValidated(options, Validation.Options(options));
@@ -70,7 +70,7 @@ public sealed partial class Generator : IDisposable
         string? fit = FitWarning(runtime, backend, options);
         if (fit is not null) options.Logger?.Log(LogLevel.Warning, "{Fit}", fit);
         var effective = ApplyQuantizationCache(options) with { Backend = backend };
-        var context = SdContext.Create(ToSpec(effective), options.Logger, $"the model '{options.ModelPath ?? options.DiffusionModelPath}'", requireImageGeneration: false);
+        var context = SdContext.Create(ToSpec(effective), options.Logger, $"the model '{options.ModelPath ?? options.DiffusionModelPath}'");
         return new Generator(context, options, unetChannels);
     }
 
@@ -83,7 +83,7 @@ public sealed partial class Generator : IDisposable
     {
         var device = runtime.Devices.FirstOrDefault(d => d.Name == backend);
         if (device is not { Type: "gpu" or "igpu", FreeMemory: > 0 }) return null;
-        string?[] paths = [options.ModelPath, options.DiffusionModelPath, options.ClipLPath, options.ClipGPath, options.T5xxlPath, options.VaePath, options.TaesdPath, options.ControlNetPath];
+        string?[] paths = [.. ComponentFiles(options)];
         var infos = new List<ModelInfo>();
         foreach (string path in paths.OfType<string>())
         {
@@ -116,8 +116,7 @@ public sealed partial class Generator : IDisposable
     {
         if (options.WeightType is not QuantizationType type || options.QuantizationCache == QuantizationCacheMode.Off || options.ModelPath is null)
             return options;
-        if (options.DiffusionModelPath is not null || options.ClipLPath is not null || options.ClipGPath is not null || options.T5xxlPath is not null
-            || options.VaePath is not null || options.TaesdPath is not null || options.ControlNetPath is not null)
+        if (ComponentFiles(options).Skip(1).Any(p => p is not null))
             return options;
         var cache = new QuantizedModelCache(options.QuantizationCacheDirectory);
         string cached = cache.GetOrCreate(options.ModelPath, type, options.TensorTypeRules, options.Logger, options.AllowLegacyPickle, threads: options.Threads);
@@ -125,6 +124,14 @@ public sealed partial class Generator : IDisposable
     }
 
     internal static ContextSpec ToSpec(GeneratorOptions options) => SpecBuilder.Context(options);
+
+    /// <summary>Every weight file a load reads, the checkpoint first.</summary>
+    private static IEnumerable<string?> ComponentFiles(GeneratorOptions o) =>
+    [
+        o.ModelPath, o.DiffusionModelPath, o.ClipLPath, o.ClipGPath, o.T5xxlPath, o.VaePath, o.TaesdPath, o.ControlNetPath, o.ClipVisionPath, o.LlmPath,
+        o.LlmVisionPath, o.HighNoiseDiffusionModelPath, o.UncondDiffusionModelPath, o.EmbeddingsConnectorsPath, o.AudioVaePath, o.IpAdapterPath,
+        o.MotionModulePath, o.PhotoMakerPath, o.PulidWeightsPath,
+    ];
 
     /// <summary>Generates images from text.</summary>
     /// <param name="request">What to generate; must have no <see cref="ImageRequest.InitImage"/> or <see cref="ImageRequest.Mask"/>.</param>

@@ -32,9 +32,9 @@ internal sealed unsafe class SdContext : IDisposable
 
     private SdContext(SdContextHandle handle) => _handle = handle;
 
-    /// <summary>Loads a model; fails with upstream's error lines when it returns NULL (or cannot generate images, when required).</summary>
+    /// <summary>Loads a model; fails with upstream's error lines when it returns NULL or the model can generate nothing.</summary>
     /// <exception cref="GenerationException">Upstream refused the model, or it cannot do what was required.</exception>
-    public static SdContext Create(ContextSpec spec, ILogger? logger, string what, bool requireImageGeneration)
+    public static SdContext Create(ContextSpec spec, ILogger? logger, string what)
     {
         NativeRuntimeLoader.EnsureLoaded();
         using var arena = new NativeArena();
@@ -53,12 +53,6 @@ internal sealed unsafe class SdContext : IDisposable
         {
             context.Dispose();
             throw scope.Failure($"{what} loaded, but it can generate neither images nor videos.");
-        }
-        if (requireImageGeneration && !context.SupportsImageGeneration)
-        {
-            context.Dispose();
-            // Inside the scope, so the exception carries what upstream logged while loading.
-            throw scope.Failure($"{what} loaded, but it cannot generate images (a video-only model?).");
         }
         return context;
     }
