@@ -153,4 +153,84 @@ public sealed unsafe class ParamsMapperTests
         }
         Assert.Equal((1u, 3u, 1u), (p.lora_count, p.init_image.channel, p.mask_image.channel));
     }
+
+    [SkippableFact]
+    public void Every_new_context_field_shows_in_upstreams_own_description()
+    {
+        NativeTestEnvironment.Require();
+        using var arena = new NativeArena();
+        sd_ctx_params_t p;
+        Sd.sd_ctx_params_init(&p);
+        string defaults = ContextParamsMapper.Describe(p);
+        ContextParamsMapper.Map(Generator.ToSpec(FieldCoverageTests.AllOptions with { DiffusionFlashAttention = true }), arena, ref p);
+        string text = ContextParamsMapper.Describe(p);
+        foreach (string line in new[]
+        {
+            "clip_vision_path: cv.safetensors", "llm_path: llm.gguf", "llm_vision_path: llmv.gguf", "high_noise_diffusion_model_path: hn.gguf",
+            "uncond_diffusion_model_path: un.gguf", "embeddings_connectors_path: ec.safetensors", "audio_vae_path: avae.safetensors",
+            "photo_maker_path: pm.safetensors", "pulid_weights_path: pulid.safetensors", "rng_type: cpu", "sampler_rng_type: std_default",
+            "prediction: sd3_flow", "stream_layers: true", "split_mode: row,te=layer", "model_args: qwen_image_zero_cond_t=true", "auto_fit: true",
+            "diffusion_flash_attn: true", "vae_format: wan",
+        })
+        {
+            Assert.Contains(line + "\n", text);
+            Assert.DoesNotContain(line + "\n", defaults);
+        }
+        // Not in upstream's printer: read back from the struct itself.
+        Assert.Equal(("ip.safetensors", "mm.safetensors"), (Str(p.ip_adapter_path), Str(p.motion_module_path)));
+        Assert.Equal(((byte)1, (byte)1), (p.tae_preview_only, p.force_sdxl_vae_conv_scale));
+    }
+
+    [SkippableFact]
+    public void Every_new_request_field_shows_in_upstreams_own_description()
+    {
+        NativeTestEnvironment.Require();
+        using var arena = new NativeArena();
+        sd_img_gen_params_t p;
+        Sd.sd_img_gen_params_init(&p);
+        string defaults = ImageGenParamsMapper.Describe(p);
+        ImageGenParamsMapper.Map(Generator.ToSpec(FieldCoverageTests.AllRequest, 1234, Sampler.DpmPlusPlus2M, Scheduler.Karras), arena, ref p);
+        string text = ImageGenParamsMapper.Describe(p);
+        foreach (string part in new[]
+        {
+            "img_cfg: 1.50", "slg.layer_count: 2", "slg.layer_start: 0.05", "slg.layer_end: 0.30", "slg.scale: 2.50", "shifted_timestep: 250",
+            "flow_shift: 3.00", "extra_sample_args: apg_eta=0.5", "qwen_image_layers: 4\n", "ref_images_count: 2\n",
+            "ref_image_args: preset=qwen,resize_before_vae=false\n", "photo maker: {style_strength = 30.00, id_images_count = 1, id_embed_path = id.bin}",
+            "VAE tiling: true (temporal=true, extra_tiling_args=temporal_overlap=2)", "circular_x: true", "circular_y: true", "target=144x120",
+        })
+        {
+            Assert.Contains(part, text);
+            Assert.DoesNotContain(part, defaults);
+        }
+        // Upstream's printer names only EasyCache and UCache; the cache fields are read back from the struct.
+        Assert.Equal((sd_cache_mode_t.SD_CACHE_CACHE_DIT, 4, 2, 0.8f), (p.cache.mode, p.cache.Fn_compute_blocks, p.cache.Bn_compute_blocks, p.cache.spectrum_stop_percent));
+        Assert.Equal("1,0,1", Str(p.cache.scm_mask));
+        Assert.Equal((64, 3, 0.7f), (p.hires.upscale_tile_size, p.hires.custom_sigmas_count, p.ip_adapter_strength));
+        Assert.Equal(("face.safetensors", 0.8f), (Str(p.pulid_params.id_embedding_path), p.pulid_params.id_weight));
+        Assert.Equal((32, 48, 0.25f), (p.vae_tiling_params.tile_size_x, p.vae_tiling_params.tile_size_y, p.vae_tiling_params.target_overlap));
+    }
+
+    [Fact]
+    public void Video_mapper_sets_every_field_of_the_request()
+    {
+        using var arena = new NativeArena();
+        var p = default(sd_vid_gen_params_t);
+        VideoGenParamsMapper.Map(SpecBuilder.Video(FieldCoverageTests.AllVideo, 77, Sampler.Euler, Scheduler.Simple), arena, ref p);
+        Assert.Equal(("waves", "static", 1), (Str(p.prompt), Str(p.negative_prompt), p.clip_skip));
+        Assert.Equal((96, 80, 9, 24, 77L), (p.width, p.height, p.video_frames, p.fps, p.seed));
+        Assert.Equal((0.9f, 0.5f, 0.5f), (p.moe_boundary, p.strength, p.vace_strength));
+        Assert.Equal((1u, (byte)1, "l.safetensors"), (p.lora_count, p.loras[0].is_high_noise, Str(p.loras[0].path)));
+        Assert.Equal((96u, 96u, 1, 3), (p.init_image.width, p.end_image.width, p.ref_images_count, p.control_frames_size));
+        Assert.Equal((1, 2, 12, 16000u, 1ul), (p.ref_videos_count, p.ref_videos[0].frame_count, p.ref_videos[0].fps, p.ref_videos[0].audio.sample_rate, p.ref_videos[0].audio.channels));
+        Assert.Equal((2ul, 0.1f), (p.ref_videos[0].audio.sample_count, p.ref_videos[0].audio.data[0]));
+        Assert.Equal((1, 22050u, 2u, 1ul), (p.ref_audios_count, p.ref_audios[0].sample_rate, p.ref_audios[0].channels, p.ref_audios[0].sample_count));
+        Assert.Equal((5, 6f, 2f, 3f, 5f), (p.sample_params.sample_steps, p.sample_params.guidance.txt_cfg, p.sample_params.guidance.img_cfg, p.sample_params.guidance.distilled_guidance, p.sample_params.flow_shift));
+        Assert.Equal((sample_method_t.EULER_SAMPLE_METHOD, scheduler_t.SIMPLE_SCHEDULER, 2), (p.sample_params.sample_method, p.sample_params.scheduler, p.sample_params.custom_sigmas_count));
+        Assert.Equal((3, 4f, sample_method_t.HEUN_SAMPLE_METHOD, scheduler_t.KARRAS_SCHEDULER, 8f), (p.high_noise_sample_params.sample_steps,
+            p.high_noise_sample_params.guidance.txt_cfg, p.high_noise_sample_params.sample_method, p.high_noise_sample_params.scheduler, p.high_noise_sample_params.flow_shift));
+        Assert.Equal(("k=v", "a=b"), (Str(p.sample_params.extra_sample_args), Str(p.high_noise_sample_params.extra_sample_args)));
+        Assert.Equal(((nuint)2, 7, 8), (p.sample_params.guidance.slg.layer_count, p.sample_params.guidance.slg.layers[0], p.sample_params.guidance.slg.layers[1]));
+        Assert.Equal(((byte)1, (byte)1, (byte)1, (byte)1), (p.vae_tiling_params.enabled, p.hires.enabled, p.circular_x, p.circular_y));
+        Assert.Equal(sd_cache_mode_t.SD_CACHE_CACHE_DIT, p.cache.mode);
+    }
 }
