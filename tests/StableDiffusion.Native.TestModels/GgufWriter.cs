@@ -58,7 +58,16 @@ public sealed class GgufWriter
     {
         long elements = ne.Aggregate(1L, (a, d) => a * d);
         long bytes = elements / blockSize * typeSize;
-        _tensors.Add(new TensorEntry(name, ne, type, bytes, data, offsetOverride));
+        _tensors.Add(new TensorEntry(name, ne, type, bytes, data, offsetOverride, null));
+        return this;
+    }
+
+    /// <summary>Adds a tensor whose bytes a callback streams at write time, so large test models never sit in memory.</summary>
+    public GgufWriter AddTensor(string name, long[] ne, uint type, int blockSize, int typeSize, Action<Stream> writeData)
+    {
+        ArgumentNullException.ThrowIfNull(writeData);
+        long elements = ne.Aggregate(1L, (a, d) => a * d);
+        _tensors.Add(new TensorEntry(name, ne, type, elements / blockSize * typeSize, null, null, writeData));
         return this;
     }
 
@@ -117,7 +126,21 @@ public sealed class GgufWriter
             long target = dataStart + (long)offsets[i];
             if (output.Position < target) WriteZeros(w, target - output.Position);
             if (output.Position != target) continue; // overlapping/crafted offsets: data already covered
-            if (t.Data is not null) w.Write(t.Data); else WriteZeros(w, t.Bytes);
+            if (t.Data is not null)
+            {
+                w.Write(t.Data);
+            }
+            else if (t.WriteData is not null)
+            {
+                w.Flush();
+                long before = output.Position;
+                t.WriteData(output);
+                if (output.Position - before != t.Bytes) throw new InvalidOperationException($"{t.Name}: wrote {output.Position - before} bytes, expected {t.Bytes}.");
+            }
+            else
+            {
+                WriteZeros(w, t.Bytes);
+            }
             WriteZeros(w, (long)Pad((ulong)output.Position - (ulong)dataStart) - (output.Position - dataStart));
         }
         w.Flush();
@@ -144,5 +167,5 @@ public sealed class GgufWriter
         w.Write(b);
     }
 
-    private sealed record TensorEntry(string Name, long[] Ne, uint Type, long Bytes, byte[]? Data, ulong? OffsetOverride);
+    private sealed record TensorEntry(string Name, long[] Ne, uint Type, long Bytes, byte[]? Data, ulong? OffsetOverride, Action<Stream>? WriteData);
 }

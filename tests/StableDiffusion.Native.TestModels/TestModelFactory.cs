@@ -8,7 +8,7 @@ namespace StableDiffusion.Native.TestModels;
 /// (1/sqrt(fan-in), unit norms) so activations stay finite and generation runs end to end; images are noise.
 /// Files are cached under a temp folder keyed by everything that shapes their content.
 /// </summary>
-public static class TestModelFactory
+public static partial class TestModelFactory
 {
     private const int LayoutVersion = 1;
 
@@ -73,13 +73,14 @@ public static class TestModelFactory
         }
     }
 
+    // Wan's RMS_norm keeps its scale as a (C, 1, 1[, 1]) ".gamma".
     private static bool IsNormWeight(TensorSpec t)
-        => t.Shape.Length == 1 && t.Name.EndsWith(".weight", StringComparison.Ordinal);
+        => (t.Shape.Length == 1 && t.Name.EndsWith(".weight", StringComparison.Ordinal)) || t.Name.EndsWith(".gamma", StringComparison.Ordinal);
 
     private static float StdFor(TensorSpec t, bool loraScale)
     {
         if (t.Name.EndsWith(".alpha", StringComparison.Ordinal)) return 0f;
-        if (t.Shape.Length <= 1) return IsNormWeight(t) ? 0.02f : 0.01f;
+        if (t.Shape.Length <= 1 || IsNormWeight(t)) return IsNormWeight(t) ? 0.02f : 0.01f;
         if (t.Name.Contains("embedding")) return 0.02f;
         long fanIn = t.Elements / t.Shape[0];
         float std = 1f / MathF.Sqrt(fanIn);
