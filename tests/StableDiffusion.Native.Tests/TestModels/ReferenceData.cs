@@ -10,6 +10,9 @@ internal static class ReferenceData
 {
     public static string? Sd1TensorTable => Find("sd1-tensors.tsv");
 
+    /// <summary>Any table by file name, or null when it is not there.</summary>
+    public static string? Table(string file) => Find(file);
+
     public static string SkipReason(string file) =>
         $"reference table {file} not found (set SDNET_REFERENCE_DIR, or keep shared/reference/ beside the checkout)";
 
