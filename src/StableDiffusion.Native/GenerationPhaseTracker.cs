@@ -31,6 +31,16 @@ internal sealed class GenerationPhaseTracker
         {
             Phase = GenerationPhase.Decoding;
         }
+        // Videos say so at DEBUG: each sampling stage opens with "sample 4x4x2" ("sample(high noise) 4x4x2" for a
+        // two-expert model's first), the decode with "decode_video_outputs latent 4x4x2x16".
+        else if (line.StartsWith("sample ", StringComparison.Ordinal) || line.StartsWith("sample(", StringComparison.Ordinal))
+        {
+            Phase = GenerationPhase.Sampling;
+        }
+        else if (line.StartsWith("decode_video_outputs latent ", StringComparison.Ordinal))
+        {
+            Phase = GenerationPhase.Decoding;
+        }
         // Weights load lazily inside the first sampling or decoding; upstream reports that through the same
         // progress callback, bracketed by these two lines, after which the interrupted phase resumes.
         else if (line.StartsWith("loading ", StringComparison.Ordinal) && line.Contains(" tensors from ", StringComparison.Ordinal))

@@ -34,6 +34,37 @@ public sealed class GenerationPhaseTrackerTests
         Assert.Equal(GenerationPhase.Decoding, t.Phase);
     }
 
+    [Fact]
+    public void A_video_goes_loading_sampling_per_stage_then_decoding()
+    {
+        var t = new GenerationPhaseTracker();
+        t.Observe("generate_video 32x32x5");
+        Assert.Equal(GenerationPhase.Loading, t.Phase);
+        t.Observe("sample(high noise) 4x4x2");
+        Assert.Equal(GenerationPhase.Sampling, t.Phase);
+        t.Observe("loading 825 tensors from wan.gguf");
+        Assert.Equal(GenerationPhase.Loading, t.Phase);
+        t.Observe("loading tensors completed, taking 0.80s");
+        Assert.Equal(GenerationPhase.Sampling, t.Phase);
+        t.Observe("sampling(high noise) completed, taking 12.98s");
+        t.Observe("sample 4x4x2");
+        Assert.Equal(GenerationPhase.Sampling, t.Phase);
+        t.Observe("sampling completed, taking 35.11s");
+        t.Observe("decode_video_outputs latent 4x4x2x16");
+        Assert.Equal((GenerationPhase.Decoding, 0), (t.Phase, t.Image));
+    }
+
+    [Theory]
+    [InlineData("sample_method: euler")]
+    [InlineData("sampling using Euler method")]
+    [InlineData("decode_video_outputs decoded 32x32x5x3")]
+    public void Lines_that_only_look_like_video_phases_change_nothing(string line)
+    {
+        var t = new GenerationPhaseTracker();
+        t.Observe(line);
+        Assert.Equal(GenerationPhase.Loading, t.Phase);
+    }
+
     [Theory]
     [InlineData("generating image: x/2 - seed 1")]
     [InlineData("generating image: /2")]
