@@ -1,0 +1,289 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.Logging;
+using StableDiffusion.Native.Imaging;
+using StableDiffusion.Native.TestModels;
+
+namespace StableDiffusion.Native.Tests.Integration;
+
+/// <summary>
+/// Z-Image, Qwen-Image and Wan end to end through the split-file options (diffusion model, LLM or UMT5, VAE)
+/// with the smallest random-weight models upstream loads (<see cref="FamilyTestModels"/>). The pictures are
+/// noise; what is checked is what the API promises: sizes, frame counts, seeds that reproduce, progress.
+/// Skipped without a runtime, and when the runtime's tokenizer vocabulary is a placeholder (prompts would not
+/// reach the model, so nothing here would mean what it says).
+/// </summary>
+[Collection(NativeCollection.Name)]
+public sealed class DitFamilyTests(DitFamilyFixture fixture) : IClassFixture<DitFamilyFixture>
+{
+    private static ImageRequest Picture(long seed, string prompt = "a lighthouse at dusk") => new()
+    {
+        Prompt = prompt,
+        Width = 64,
+        Height = 64,
+        Steps = 2,
+        Seed = seed,
+    };
+
+    [SkippableFact]
+    public void Z_image_makes_the_requested_size_reproducibly_and_reports_each_step()
+    {
+        var z = fixture.ZImage;
+        var reports = new List<GenerationProgress>();
+        var a = z.Generator.TextToImage(Picture(42), new SyncProgress(reports.Add))[0];
+        var b = z.Generator.TextToImage(Picture(42))[0];
+        var c = z.Generator.TextToImage(Picture(43))[0];
+
+        Assert.Equal((64, 64), (a.Width, a.Height));
+        Assert.Equal(Path.GetFileName(fixture.ZImageFiles.DiffusionModel), a.Parameters.Model);
+        Assert.True(PixelAssert.Bytes(a.Image).Distinct().Count() > 8);
+        PixelAssert.Identical(a.Image, b.Image);
+        PixelAssert.Different(a.Image, c.Image);
+        AssertSamplingSteps(reports, 2);
+    }
+
+    [SkippableFact]
+    public void Z_image_prompts_reach_the_model()
+    {
+        var z = fixture.ZImage;
+        var cat = z.Generator.TextToImage(Picture(42, "a cat"))[0];
+        var dog = z.Generator.TextToImage(Picture(42, "a dog"))[0];
+        PixelAssert.Different(cat.Image, dog.Image);
+        // The chat template's special tokens and the prompt's words are whole tokens of the vocabulary.
+        Assert.Contains(z.Lines, l => l.Contains("split prompt \"a cat\" to 2 tokens [\"a\", \"Ġcat\", ]", StringComparison.Ordinal));
+        Assert.Contains(z.Lines, l => l.Contains("\"<|im_start|>\", \"user\"", StringComparison.Ordinal));
+    }
+
+    [SkippableFact]
+    public void Qwen_image_makes_the_requested_size_reproducibly_and_reports_each_step()
+    {
+        var q = fixture.QwenImage;
+        var request = Picture(42) with { CfgScale = 1f };
+        var reports = new List<GenerationProgress>();
+        var a = q.Generator.TextToImage(request, new SyncProgress(reports.Add))[0];
+        var b = q.Generator.TextToImage(request)[0];
+
+        Assert.Equal((64, 64), (a.Width, a.Height));
+        Assert.True(PixelAssert.Bytes(a.Image).Distinct().Count() > 8);
+        PixelAssert.Identical(a.Image, b.Image);
+        AssertSamplingSteps(reports, 2);
+    }
+
+    [SkippableFact]
+    public void Wan_makes_the_requested_frames_reproducibly_and_reports_each_step()
+    {
+        var wan = fixture.Wan;
+        Assert.True(wan.Generator.CanGenerateVideos);
+        var reports = new List<GenerationProgress>();
+        var a = wan.Generator.GenerateVideo(DitFamilyFixture.Clip(42), new SyncProgress(reports.Add));
+        fixture.RequireUmt5Vocabulary("a lighthouse at dusk");
+        var b = fixture.WanBaseline;
+
+        Assert.Equal(5, a.Frames.Count);
+        Assert.Equal(16, a.Fps);
+        Assert.All(a.Frames, f => Assert.Equal((32, 32, PixelFormat.Rgb24), (f.Width, f.Height, f.Format)));
+        Assert.Equal(42, a.Parameters.Seed);
+        for (int i = 0; i < a.Frames.Count; i++) PixelAssert.Identical(a.Frames[i], b.Frames[i]);
+        // A video, not one picture five times.
+        Assert.Contains(a.Frames.Skip(1), f => !PixelAssert.Bytes(f).AsSpan().SequenceEqual(PixelAssert.Bytes(a.Frames[0])));
+        AssertSamplingSteps(reports, 2);
+    }
+
+    [SkippableFact]
+    public void Wan_two_expert_pair_samples_with_the_high_noise_model_first()
+    {
+        var baseline = fixture.WanBaseline;
+        fixture.RequireUmt5Vocabulary("a lighthouse at dusk");
+        var files = fixture.WanFiles;
+        using var pair = Generator.Load(DitFamilyFixture.Options(files, t5: true) with { HighNoiseDiffusionModelPath = FamilyTestModels.WanHighNoiseTransformer() });
+        var reports = new List<GenerationProgress>();
+        var video = pair.GenerateVideo(DitFamilyFixture.Clip(42) with { HighNoiseSampling = new SamplingOptions { Steps = 1, CfgScale = 1f } }, new SyncProgress(reports.Add));
+
+        Assert.Equal(5, video.Frames.Count);
+        Assert.All(video.Frames, f => Assert.Equal((32, 32), (f.Width, f.Height)));
+        // Same seed, same low-noise model: only the high-noise expert can make the difference.
+        PixelAssert.Different(baseline.Frames[0], video.Frames[0]);
+        // The high-noise stage's step, then the low-noise stage's two.
+        var sampling = reports.Where(r => r.Phase == GenerationPhase.Sampling).Select(r => (r.Step, r.Steps));
+        Assert.Equal([(0, 1), (1, 1), (0, 2), (1, 2), (2, 2)], sampling);
+    }
+
+    private static void AssertSamplingSteps(List<GenerationProgress> reports, int steps)
+    {
+        var sampling = reports.Where(r => r.Phase == GenerationPhase.Sampling).ToList();
+        Assert.True(Enumerable.Range(0, steps + 1).SequenceEqual(sampling.Select(r => r.Step)),
+            "reports: " + string.Join(", ", reports.Select(r => $"{r.Phase} {r.Step}/{r.Steps}")));
+        Assert.All(sampling, r => Assert.Equal(steps, r.Steps));
+        Assert.True(reports.Select(r => r.Elapsed).SequenceEqual(reports.Select(r => r.Elapsed).Order()));
+    }
+}
+
+/// <summary>The placeholder probes on upstream's own log lines (from runtimes built with the placeholders and with real-format vocabularies).</summary>
+public sealed class DitVocabularyProbeTests
+{
+    [Fact]
+    public void Qwen2_merges_are_a_placeholder_only_when_upstream_read_none()
+    {
+        Assert.True(DitFamilyFixture.QwenMergesArePlaceholder(["qwen2_tokenizer.cpp:14   - merges size 0", "qwen2_tokenizer.cpp:39   - vocab size: 287"]));
+        Assert.False(DitFamilyFixture.QwenMergesArePlaceholder(["qwen2_tokenizer.cpp:14   - merges size 151387"]));
+        Assert.False(DitFamilyFixture.QwenMergesArePlaceholder(["unrelated"]));
+    }
+
+    [Fact]
+    public void Umt5_vocabulary_is_a_placeholder_when_the_prompt_split_into_nothing()
+    {
+        Assert.True(DitFamilyFixture.Umt5VocabularyIsPlaceholder(["t5_unigram_tokenizer.cpp:336  - split prompt \"a cat\" to tokens []"], "a cat"));
+        Assert.False(DitFamilyFixture.Umt5VocabularyIsPlaceholder(["t5_unigram_tokenizer.cpp:336  - split prompt \"a cat\" to tokens [\"▁a\", \"▁cat\", ]"], "a cat"));
+        // The empty negative prompt splits into nothing with any vocabulary.
+        Assert.False(DitFamilyFixture.Umt5VocabularyIsPlaceholder(["t5_unigram_tokenizer.cpp:336  - split prompt \"\" to tokens []"], "a cat"));
+    }
+}
+
+/// <summary>One generator per family, loaded on first use and kept for the class; each keeps its native log.</summary>
+public sealed partial class DitFamilyFixture : IDisposable
+{
+    private readonly Lazy<DitModel> _zFiles = new(() => FamilyTestModels.ZImage());
+    private readonly Lazy<DitModel> _qwenFiles = new(() => FamilyTestModels.QwenImage());
+    private readonly Lazy<DitModel> _wanFiles = new(() => FamilyTestModels.Wan21T2V());
+    private readonly Lazy<LoggedGenerator> _z;
+    private readonly Lazy<LoggedGenerator> _qwen;
+    private readonly Lazy<LoggedGenerator> _wan;
+    private readonly Lazy<GeneratedVideo> _wanBaseline;
+
+    public DitFamilyFixture()
+    {
+        _z = new(() => LoggedGenerator.Load(Options(_zFiles.Value, t5: false)));
+        _qwen = new(() => LoggedGenerator.Load(Options(_qwenFiles.Value, t5: false)));
+        _wan = new(() => LoggedGenerator.Load(Options(_wanFiles.Value, t5: true)));
+        _wanBaseline = new(() => _wan.Value.Generator.GenerateVideo(Clip(42)));
+    }
+
+    public DitModel ZImageFiles => _zFiles.Value;
+
+    public DitModel WanFiles => _wanFiles.Value;
+
+    public LoggedGenerator ZImage => Qwen2Ready(_z);
+
+    public LoggedGenerator QwenImage => Qwen2Ready(_qwen);
+
+    public LoggedGenerator Wan
+    {
+        get
+        {
+            NativeTestEnvironment.Require();
+            return _wan.Value;
+        }
+    }
+
+    /// <summary>Wan's video for <c>Clip(42)</c>, made once for the tests that compare against it.</summary>
+    public GeneratedVideo WanBaseline
+    {
+        get
+        {
+            _ = Wan;
+            return _wanBaseline.Value;
+        }
+    }
+
+    /// <summary>
+    /// A short clip: 5 frames (Wan makes 4k + 1; two latent frames), 32×32, 2 steps. cfg 1 samples without the
+    /// unconditioned pass: Wan's cross attention over its 512 text states is most of the cost of a step.
+    /// </summary>
+    public static VideoRequest Clip(long seed, string prompt = "a lighthouse at dusk") => new()
+    {
+        Prompt = prompt,
+        Width = 32,
+        Height = 32,
+        Frames = 5,
+        Steps = 2,
+        CfgScale = 1f,
+        Seed = seed,
+    };
+
+    public static GeneratorOptions Options(DitModel files, bool t5) => new()
+    {
+        DiffusionModelPath = files.DiffusionModel,
+        T5xxlPath = t5 ? files.TextEncoder : null,
+        LlmPath = t5 ? null : files.TextEncoder,
+        VaePath = files.Vae,
+        Threads = 2,
+    };
+
+    /// <summary>
+    /// Upstream's Qwen2 tokenizer logs how many merges it read when the model loads; with the placeholder merge list
+    /// (none) prompts fall apart into bytes and the chat template's special tokens get ids 256.. instead of 151643..
+    /// </summary>
+    private static LoggedGenerator Qwen2Ready(Lazy<LoggedGenerator> lazy)
+    {
+        NativeTestEnvironment.Require();
+        var g = lazy.Value;
+        Skip.If(QwenMergesArePlaceholder(g.Lines),
+            "the runtime's Qwen2 merge list is a placeholder (upstream logged 'merges size 0'): prompts would not tokenize as Qwen's do");
+        return g;
+    }
+
+    internal static bool QwenMergesArePlaceholder(IEnumerable<string> lines)
+        => lines.Select(l => MergesLine().Match(l)).FirstOrDefault(m => m.Success) is { } m && m.Groups[1].Value == "0";
+
+    internal static bool Umt5VocabularyIsPlaceholder(IEnumerable<string> lines, string prompt)
+        => lines.Any(l => l.Contains($"split prompt \"{prompt}\" to tokens []", StringComparison.Ordinal));
+
+    /// <summary>
+    /// Upstream's UMT5 tokenizer logs nothing at load; with the placeholder vocabulary ("{}") a prompt tokenizes to
+    /// nothing at all, which the generation's log shows.
+    /// </summary>
+    public void RequireUmt5Vocabulary(string prompt)
+    {
+        var g = Wan;
+        _ = WanBaseline;
+        Skip.If(Umt5VocabularyIsPlaceholder(g.Lines, prompt),
+            $"the runtime's UMT5 vocabulary is a placeholder (upstream split \"{prompt}\" into no tokens): prompts would not reach Wan");
+    }
+
+    public void Dispose()
+    {
+        foreach (var g in new[] { _z, _qwen, _wan })
+            if (g.IsValueCreated) g.Value.Generator.Dispose();
+    }
+
+    [GeneratedRegex(@"merges size (\d+)")]
+    private static partial Regex MergesLine();
+}
+
+/// <summary>A generator and every native log line it has produced (DEBUG included: that is where tokenization shows).</summary>
+public sealed class LoggedGenerator : ILogger
+{
+    private readonly List<string> _lines = [];
+
+    private LoggedGenerator()
+    {
+    }
+
+    public Generator Generator { get; private set; } = null!;
+
+    public IReadOnlyList<string> Lines
+    {
+        get
+        {
+            lock (_lines) return _lines.ToList();
+        }
+    }
+
+    public static LoggedGenerator Load(GeneratorOptions options)
+    {
+        var g = new LoggedGenerator();
+        g.Generator = Generator.Load(options with { Logger = g });
+        return g;
+    }
+
+    IDisposable? ILogger.BeginScope<TState>(TState state) => null;
+
+    bool ILogger.IsEnabled(LogLevel logLevel) => true;
+
+    void ILogger.Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+    {
+        lock (_lines) _lines.Add(formatter(state, exception));
+    }
+
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Lines.Count} log lines");
+}
