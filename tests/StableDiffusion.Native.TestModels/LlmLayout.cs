@@ -1,4 +1,4 @@
-using static StableDiffusion.Native.TestModels.DitParts;
+using static StableDiffusion.Native.TestModels.LayoutParts;
 
 namespace StableDiffusion.Native.TestModels;
 

@@ -42,7 +42,7 @@ public static partial class TestModelFactory
                 }
                 else
                 {
-                    float mean = IsNormWeight(t) ? 1f : 0f;
+                    float mean = t.Mean ?? (IsNormWeight(t) ? 1f : 0f);
                     writer.AddTensor(t.Name, ne, GgmlF16, 1, 2, stream => WriteRandom(stream, t.Elements, "F16", mean, std, tensorSeed));
                 }
             }

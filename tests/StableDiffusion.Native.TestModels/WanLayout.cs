@@ -1,4 +1,4 @@
-using static StableDiffusion.Native.TestModels.DitParts;
+using static StableDiffusion.Native.TestModels.LayoutParts;
 
 namespace StableDiffusion.Native.TestModels;
 
@@ -92,7 +92,7 @@ public static class WanLayout
             if (i != mult.Length - 1)
             {
                 string r = $"{e}downsamples.{index++}";
-                t.AddRange(Conv2d(r + ".resample.1", outDim, outDim, 3));
+                t.AddRange(Conv(r + ".resample.1", outDim, outDim, 3));
                 if (temporalDown[i]) t.AddRange(CausalConv(r + ".time_conv", outDim, outDim, 3, 1, 1));
             }
         }
@@ -120,7 +120,7 @@ public static class WanLayout
             if (i != mult.Length - 1)
             {
                 string r = $"{d}upsamples.{index++}";
-                t.AddRange(Conv2d(r + ".resample.1", outDim, outDim / 2, 3));
+                t.AddRange(Conv(r + ".resample.1", outDim, outDim / 2, 3));
                 if (temporalUp[i]) t.AddRange(CausalConv(r + ".time_conv", outDim, outDim * 2, 3, 1, 1));
             }
         }
@@ -135,8 +135,8 @@ public static class WanLayout
         foreach (var s in Residual(p + ".0", ch, ch)) yield return s;
         // The attention block normalizes images, so its gamma is (C, 1, 1) rather than (C, 1, 1, 1).
         yield return Gamma(p + ".1.norm", ch, 3);
-        foreach (var s in Conv2d(p + ".1.to_qkv", ch, 3 * ch, 1)) yield return s;
-        foreach (var s in Conv2d(p + ".1.proj", ch, ch, 1)) yield return s;
+        foreach (var s in Conv(p + ".1.to_qkv", ch, 3 * ch, 1)) yield return s;
+        foreach (var s in Conv(p + ".1.proj", ch, ch, 1)) yield return s;
         foreach (var s in Residual(p + ".2", ch, ch)) yield return s;
     }
 
@@ -151,6 +151,12 @@ public static class WanLayout
     }
 
     private static IEnumerable<TensorSpec> CausalConv(string p, int inCh, int outCh, int k) => Conv3d(p, inCh, outCh, k, k, k);
+
+    private static IEnumerable<TensorSpec> Conv3d(string p, long inCh, long outCh, int kt, int kh, int kw)
+    {
+        yield return new(p + ".weight", [outCh, inCh, kt, kh, kw]);
+        yield return new(p + ".bias", [outCh]);
+    }
 
     private static IEnumerable<TensorSpec> CausalConv(string p, int inCh, int outCh, int kt, int kh, int kw) => Conv3d(p, inCh, outCh, kt, kh, kw);
 

@@ -95,7 +95,7 @@ public sealed class DitFamilyTests(DitFamilyFixture fixture) : IClassFixture<Dit
         var baseline = fixture.WanBaseline;
         fixture.RequireUmt5Vocabulary("a lighthouse at dusk");
         var files = fixture.WanFiles;
-        using var pair = Generator.Load(DitFamilyFixture.Options(files, t5: true) with { HighNoiseDiffusionModelPath = FamilyTestModels.WanHighNoiseTransformer() });
+        using var pair = Generator.Load(DitFamilyFixture.Options(files) with { HighNoiseDiffusionModelPath = FamilyTestModels.WanHighNoiseTransformer() });
         var reports = new List<GenerationProgress>();
         var video = pair.GenerateVideo(DitFamilyFixture.Clip(42) with { HighNoiseSampling = new SamplingOptions { Steps = 1, CfgScale = 1f } }, new SyncProgress(reports.Add));
 
@@ -142,9 +142,9 @@ public sealed class DitVocabularyProbeTests
 /// <summary>One generator per family, loaded on first use and kept for the class; each keeps its native log.</summary>
 public sealed partial class DitFamilyFixture : IDisposable
 {
-    private readonly Lazy<DitModel> _zFiles = new(() => FamilyTestModels.ZImage());
-    private readonly Lazy<DitModel> _qwenFiles = new(() => FamilyTestModels.QwenImage());
-    private readonly Lazy<DitModel> _wanFiles = new(() => FamilyTestModels.Wan21T2V());
+    private readonly Lazy<SplitModel> _zFiles = new(() => FamilyTestModels.ZImage());
+    private readonly Lazy<SplitModel> _qwenFiles = new(() => FamilyTestModels.QwenImage());
+    private readonly Lazy<SplitModel> _wanFiles = new(() => FamilyTestModels.Wan21T2V());
     private readonly Lazy<LoggedGenerator> _z;
     private readonly Lazy<LoggedGenerator> _qwen;
     private readonly Lazy<LoggedGenerator> _wan;
@@ -152,15 +152,15 @@ public sealed partial class DitFamilyFixture : IDisposable
 
     public DitFamilyFixture()
     {
-        _z = new(() => LoggedGenerator.Load(Options(_zFiles.Value, t5: false)));
-        _qwen = new(() => LoggedGenerator.Load(Options(_qwenFiles.Value, t5: false)));
-        _wan = new(() => LoggedGenerator.Load(Options(_wanFiles.Value, t5: true)));
+        _z = new(() => LoggedGenerator.Load(Options(_zFiles.Value)));
+        _qwen = new(() => LoggedGenerator.Load(Options(_qwenFiles.Value)));
+        _wan = new(() => LoggedGenerator.Load(Options(_wanFiles.Value)));
         _wanBaseline = new(() => _wan.Value.Generator.GenerateVideo(Clip(42)));
     }
 
-    public DitModel ZImageFiles => _zFiles.Value;
+    public SplitModel ZImageFiles => _zFiles.Value;
 
-    public DitModel WanFiles => _wanFiles.Value;
+    public SplitModel WanFiles => _wanFiles.Value;
 
     public LoggedGenerator ZImage => Qwen2Ready(_z);
 
@@ -200,11 +200,11 @@ public sealed partial class DitFamilyFixture : IDisposable
         Seed = seed,
     };
 
-    public static GeneratorOptions Options(DitModel files, bool t5) => new()
+    public static GeneratorOptions Options(SplitModel files) => new()
     {
         DiffusionModelPath = files.DiffusionModel,
-        T5xxlPath = t5 ? files.TextEncoder : null,
-        LlmPath = t5 ? null : files.TextEncoder,
+        T5xxlPath = files.T5xxl,
+        LlmPath = files.Llm,
         VaePath = files.Vae,
         Threads = 2,
     };
