@@ -34,6 +34,7 @@ public sealed class DitFamilyTests(DitFamilyFixture fixture) : IClassFixture<Dit
         var b = z.Generator.TextToImage(Picture(42))[0];
         var c = z.Generator.TextToImage(Picture(43))[0];
 
+        Assert.Contains(z.Lines, l => l.Contains("Version: Z-Image ", StringComparison.Ordinal));
         Assert.Equal((64, 64), (a.Width, a.Height));
         Assert.Equal(Path.GetFileName(fixture.ZImageFiles.DiffusionModel), a.Parameters.Model);
         Assert.True(PixelAssert.Bytes(a.Image).Distinct().Count() > 8);
@@ -63,6 +64,7 @@ public sealed class DitFamilyTests(DitFamilyFixture fixture) : IClassFixture<Dit
         var a = q.Generator.TextToImage(request, new SyncProgress(reports.Add))[0];
         var b = q.Generator.TextToImage(request)[0];
 
+        Assert.Contains(q.Lines, l => l.Contains("Version: Qwen Image ", StringComparison.Ordinal));
         Assert.Equal((64, 64), (a.Width, a.Height));
         Assert.True(PixelAssert.Bytes(a.Image).Distinct().Count() > 8);
         PixelAssert.Identical(a.Image, b.Image);
@@ -79,6 +81,8 @@ public sealed class DitFamilyTests(DitFamilyFixture fixture) : IClassFixture<Dit
         fixture.RequireUmt5Vocabulary("a lighthouse at dusk");
         var b = fixture.WanBaseline;
 
+        Assert.Contains(wan.Lines, l => l.Contains("Version: Wan 2.x ", StringComparison.Ordinal));
+        Assert.Contains(wan.Lines, l => l.EndsWith("Wan2.1-T2V-1.3B", StringComparison.Ordinal));
         Assert.Equal(5, a.Frames.Count);
         Assert.Equal(16, a.Fps);
         Assert.All(a.Frames, f => Assert.Equal((32, 32, PixelFormat.Rgb24), (f.Width, f.Height, f.Format)));
@@ -218,7 +222,8 @@ public sealed partial class DitFamilyFixture : IDisposable
         NativeTestEnvironment.Require();
         var g = lazy.Value;
         Skip.If(QwenMergesArePlaceholder(g.Lines),
-            "the runtime's Qwen2 merge list is a placeholder (upstream logged 'merges size 0'): prompts would not tokenize as Qwen's do");
+            "the runtime's Qwen2 merge list is upstream's placeholder (it logged 'merges size 0'): prompts would not tokenize as Qwen's do; "
+            + "build it with a merge list in src/tokenizers/vocab/qwen_merges.hpp to test Z-Image and Qwen-Image");
         return g;
     }
 
@@ -237,7 +242,8 @@ public sealed partial class DitFamilyFixture : IDisposable
         var g = Wan;
         _ = WanBaseline;
         Skip.If(Umt5VocabularyIsPlaceholder(g.Lines, prompt),
-            $"the runtime's UMT5 vocabulary is a placeholder (upstream split \"{prompt}\" into no tokens): prompts would not reach Wan");
+            $"the runtime's UMT5 vocabulary is upstream's placeholder (it split \"{prompt}\" into no tokens): prompts would not reach Wan; "
+            + "build it with a UMT5 tokenizer.json in src/tokenizers/vocab/umt5.hpp to test Wan");
     }
 
     public void Dispose()
