@@ -90,21 +90,8 @@ internal static class SpecBuilder
         Seed = seed,
         BatchCount = request.BatchCount,
         Strength = request.Strength,
-        Sample = new SampleSpec
-        {
-            Steps = request.Steps,
-            CfgScale = request.CfgScale,
-            ImageCfg = request.ImageCfgScale,
-            DistilledGuidance = request.Guidance,
-            Slg = Slg(request.SkipLayerGuidance),
-            Eta = request.Eta,
-            SampleMethod = (int)sampler,
-            Scheduler = (int)scheduler,
-            ShiftedTimestep = request.ShiftedTimestep,
-            CustomSigmas = request.CustomSigmas,
-            FlowShift = request.FlowShift,
-            ExtraArgs = KeyValues(request.ExtraSampleArguments),
-        },
+        Sample = MainSample(request.Steps, request.CfgScale, request.ImageCfgScale, request.Guidance, request.SkipLayerGuidance, request.Eta,
+            sampler, scheduler, request.ShiftedTimestep, request.CustomSigmas, request.FlowShift, request.ExtraSampleArguments),
         // Upstream reads init and control images as RGB and masks as one gray channel, whatever it is handed.
         InitImage = Rgb(request.InitImage),
         MaskImage = ToNative(request.Mask?.ToGray8()),
@@ -139,21 +126,8 @@ internal static class SpecBuilder
         ControlFrames = request.ControlFrames.Select(Rgb).ToList(),
         Width = request.RequestedWidth,
         Height = request.RequestedHeight,
-        Sample = new SampleSpec
-        {
-            Steps = request.Steps,
-            CfgScale = request.CfgScale,
-            ImageCfg = request.ImageCfgScale,
-            DistilledGuidance = request.Guidance,
-            Slg = Slg(request.SkipLayerGuidance),
-            Eta = request.Eta,
-            SampleMethod = (int)sampler,
-            Scheduler = (int)scheduler,
-            ShiftedTimestep = request.ShiftedTimestep,
-            CustomSigmas = request.CustomSigmas,
-            FlowShift = request.FlowShift,
-            ExtraArgs = KeyValues(request.ExtraSampleArguments),
-        },
+        Sample = MainSample(request.Steps, request.CfgScale, request.ImageCfgScale, request.Guidance, request.SkipLayerGuidance, request.Eta,
+            sampler, scheduler, request.ShiftedTimestep, request.CustomSigmas, request.FlowShift, request.ExtraSampleArguments),
         HighNoiseSample = Sample(request.HighNoiseSampling),
         MoeBoundary = request.MoeBoundary,
         Strength = request.Strength,
@@ -167,6 +141,15 @@ internal static class SpecBuilder
         CircularX = request.CircularX,
         CircularY = request.CircularY,
     };
+
+    /// <summary>The main sampling of an image or video request, whose fields the request holds flat.</summary>
+    private static SampleSpec MainSample(int steps, float cfg, float? imageCfg, float? guidance, SkipLayerGuidance? slg, float? eta, Sampler sampler,
+        Scheduler scheduler, int? shiftedTimestep, IReadOnlyList<float> sigmas, float? flowShift, IReadOnlyDictionary<string, string> extra)
+        => Sample(new SamplingOptions
+        {
+            Steps = steps, CfgScale = cfg, ImageCfgScale = imageCfg, Guidance = guidance, SkipLayerGuidance = slg, Eta = eta, Sampler = sampler,
+            Scheduler = scheduler, ShiftedTimestep = shiftedTimestep, CustomSigmas = sigmas, FlowShift = flowShift, ExtraArguments = extra,
+        })!;
 
     internal static SampleSpec? Sample(SamplingOptions? s) => s is null ? null : new SampleSpec
     {

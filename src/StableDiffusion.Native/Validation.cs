@@ -326,15 +326,22 @@ internal static class Validation
         }
     }
 
+    /// <summary>The sampling fields image and video requests hold flat beside the basic ones (names as on both records).</summary>
+    private static void SamplingExtras(float? imageCfg, float? flowShift, int? shiftedTimestep, SkipLayerGuidance? slg, IReadOnlyList<float> sigmas,
+        IReadOnlyDictionary<string, string> extra)
+    {
+        Range(imageCfg, 0, 1e4f, nameof(ImageRequest.ImageCfgScale));
+        Range(flowShift, -1e4f, 1e4f, nameof(ImageRequest.FlowShift));
+        Range(shiftedTimestep, 0, 1000, nameof(ImageRequest.ShiftedTimestep));
+        if (slg is not null) Slg(slg, nameof(ImageRequest.SkipLayerGuidance));
+        Sigmas(sigmas, nameof(ImageRequest.CustomSigmas));
+        KeyValues(extra, nameof(ImageRequest.ExtraSampleArguments));
+    }
+
     /// <summary>The request fields every image generation shares beyond the basics.</summary>
     private static void ImageExtras(ImageRequest r)
     {
-        Range(r.ImageCfgScale, 0, 1e4f, nameof(r.ImageCfgScale));
-        Range(r.FlowShift, -1e4f, 1e4f, nameof(r.FlowShift));
-        Range(r.ShiftedTimestep, 0, 1000, nameof(r.ShiftedTimestep));
-        if (r.SkipLayerGuidance is { } slg) Slg(slg, nameof(r.SkipLayerGuidance));
-        Sigmas(r.CustomSigmas, nameof(r.CustomSigmas));
-        KeyValues(r.ExtraSampleArguments, nameof(r.ExtraSampleArguments));
+        SamplingExtras(r.ImageCfgScale, r.FlowShift, r.ShiftedTimestep, r.SkipLayerGuidance, r.CustomSigmas, r.ExtraSampleArguments);
         Images(r.ReferenceImages, 16, nameof(r.ReferenceImages));
         if (r.ReferenceImageOptions is { } ro)
         {
@@ -377,11 +384,9 @@ internal static class Validation
         Range(r.Fps, 1, 240, nameof(r.Fps));
         Range(r.Steps, 1, 10_000, nameof(r.Steps));
         Range(r.CfgScale, 0, 1e4f, nameof(r.CfgScale));
-        Range(r.ImageCfgScale, 0, 1e4f, nameof(r.ImageCfgScale));
         Range(r.Guidance, 0, 1e4f, nameof(r.Guidance));
         Range(r.Eta, 0, 1e4f, nameof(r.Eta));
-        Range(r.FlowShift, -1e4f, 1e4f, nameof(r.FlowShift));
-        Range(r.ShiftedTimestep, 0, 1000, nameof(r.ShiftedTimestep));
+        SamplingExtras(r.ImageCfgScale, r.FlowShift, r.ShiftedTimestep, r.SkipLayerGuidance, r.CustomSigmas, r.ExtraSampleArguments);
         Range(r.MoeBoundary, 0, 1, nameof(r.MoeBoundary));
         Range(r.Strength, 0, 1, nameof(r.Strength));
         Range(r.VaceStrength, 0, 1e4f, nameof(r.VaceStrength));
@@ -390,9 +395,6 @@ internal static class Validation
             throw new ArgumentOutOfRangeException(nameof(r.Seed), seed, "Seed must be ≥ 0 (leave it null for a random one).");
         Defined(r.Sampler, nameof(r.Sampler));
         Defined(r.Scheduler, nameof(r.Scheduler));
-        if (r.SkipLayerGuidance is { } slg) Slg(slg, nameof(r.SkipLayerGuidance));
-        Sigmas(r.CustomSigmas, nameof(r.CustomSigmas));
-        KeyValues(r.ExtraSampleArguments, nameof(r.ExtraSampleArguments));
         if (r.HighNoiseSampling is { } high) Sampling(high, nameof(r.HighNoiseSampling));
         Loras(r.Loras, nameof(r.Loras));
         Tiling(r.VaeTilingOptions, nameof(r.VaeTilingOptions));
