@@ -11,6 +11,9 @@ public sealed record TensorSpec(string Name, long[] Shape)
     /// </summary>
     public float? Mean { get; init; }
 
+    /// <summary>The stored type, when it is not the model's (e.g. a converter that keeps biases at F32).</summary>
+    public string? DType { get; init; }
+
     /// <summary>ggml's order (ne[0] innermost), as upstream logs and reference tables print it.</summary>
     public long[] Ne => Enumerable.Reverse(Shape).ToArray();
 }

@@ -31,7 +31,9 @@ public static partial class TestModelFactory
     public static string Sd1Lora(int unetChannels = 32, int rank = 4, ulong seed = 7)
         => GetOrCreate($"lora-sd1-c{unetChannels}-r{rank}-s{seed}", () => LoraLayout(unetChannels, rank), "F16", seed, loraScale: true);
 
-    public static string GetOrCreate(string key, Func<IEnumerable<TensorSpec>> layout, string dtype, ulong seed, bool loraScale = false)
+    /// <param name="metadata">Entries for the file's <c>__metadata__</c>, besides the generator's note (part of the content: keep them in <paramref name="key"/>).</param>
+    public static string GetOrCreate(string key, Func<IEnumerable<TensorSpec>> layout, string dtype, ulong seed, bool loraScale = false,
+        IReadOnlyDictionary<string, string>? metadata = null)
     {
         string path = Path.Combine(CacheDirectory, $"{key}-v{LayoutVersion}.safetensors");
         if (File.Exists(path)) return path;
@@ -42,6 +44,7 @@ public static partial class TestModelFactory
             if (File.Exists(path)) return path;
             var writer = new SafetensorsWriter();
             writer.Metadata["generator"] = "StableDiffusion.Native.TestModels (random weights)";
+            foreach (var (k, v) in metadata ?? new Dictionary<string, string>()) writer.Metadata[k] = v;
             ulong s = seed;
             foreach (var t in layout())
             {
@@ -49,7 +52,8 @@ public static partial class TestModelFactory
                 float std = StdFor(t, loraScale);
                 // Norm scales start at 1 like a trained network's; LoRA alphas at 1 so the LoRA really applies.
                 float mean = t.Mean ?? (IsNormWeight(t) || t.Name.EndsWith(".alpha", StringComparison.Ordinal) ? 1f : 0f);
-                writer.Add(t.Name, dtype, t.Shape, stream => WriteRandom(stream, t.Elements, dtype, mean, std, tensorSeed));
+                string type = t.DType ?? dtype;
+                writer.Add(t.Name, type, t.Shape, stream => WriteRandom(stream, t.Elements, type, mean, std, tensorSeed));
             }
             writer.WriteFile(path);
             return path;
