@@ -18,7 +18,8 @@ internal static class ImportanceMatrixFile
     /// <exception cref="InvalidModelFileException">The file is not a well-formed importance matrix.</exception>
     public static void Validate(string path, string name)
     {
-        Validation.ExistingFile(path, name);
+        if (string.IsNullOrWhiteSpace(path)) throw new ArgumentException($"{name}: the path is empty.", name);
+        if (!File.Exists(path)) throw new ArgumentException($"{name}: no file at '{path}'.", name, new FileNotFoundException(null, path));
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
         using var reader = new BinaryReader(stream);
         long length = stream.Length;
