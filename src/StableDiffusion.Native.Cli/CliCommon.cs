@@ -61,6 +61,8 @@ internal static class CliCommon
         {
             OperationCanceledException => Cancelled,
             ArgumentException or FormatException => BadArguments,
+            // A video asked of an image model (or the reverse): the input does not fit the request.
+            NotSupportedException => BadArguments,
             NativeRuntimeException => NoRuntime, // NativeAbiMismatchException included
             StableDiffusionException => Failed,  // InvalidModelFileException, ModelDownloadException, GenerationException
             IOException or UnauthorizedAccessException or InvalidDataException => Failed,
@@ -80,6 +82,20 @@ internal static class CliCommon
     internal static string OneLine(string text) => DisplayText.Escape(
         string.Join(' ', text.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)),
         int.MaxValue);
+
+    /// <summary>
+    /// Parse errors of <c>generate</c> and <c>video</c> (sd-cli's flags) as one "error:" line each and
+    /// <see cref="BadArguments"/>, the exit code of their other bad values; their help runs to two hundred lines and
+    /// would bury the line that names the flag. Null for a parse without errors, or of another command (which keeps
+    /// System.CommandLine's report).
+    /// </summary>
+    public static int? ReportParseErrors(System.CommandLine.ParseResult parse, TextWriter error)
+    {
+        if (parse.Errors.Count == 0 || parse.CommandResult.Command.Name is not ("generate" or "video")) return null;
+        foreach (var e in parse.Errors) error.WriteLine("error: " + OneLine(e.Message));
+        error.WriteLine($"(sdnet {parse.CommandResult.Command.Name} --help lists the options)");
+        return BadArguments;
+    }
 
     public static ILogger Logger(bool verbose) => new StderrLogger(verbose ? LogLevel.Debug : LogLevel.Warning);
 }

@@ -4,6 +4,7 @@ using StableDiffusion.Native.Cli;
 var root = new RootCommand("sdnet — Stable Diffusion on stable-diffusion.cpp, from .NET")
 {
     GenerateCommand.Create(),
+    VideoCommand.Create(),
     UpscaleCommand.Create(),
     DoctorCommand.Create(),
     StableDiffusion.Native.Cli.Serve.ServeCommand.Create(),
@@ -12,4 +13,6 @@ foreach (var command in ModelCommands.Create()) root.Subcommands.Add(command);
 // Ctrl+C and SIGTERM cancel the action's token (cancellable commands then exit 130 after cleaning up, e.g. `models
 // pull` keeping its .part), and the process exits anyway 2 s later. The timeout is set explicitly: System.CommandLine
 // 2.0.0 handles no signal at all when InvokeAsync gets no configuration, whatever its documentation says.
-return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(2) });
+var parse = root.Parse(args);
+if (CliCommon.ReportParseErrors(parse, Console.Error) is int badArguments) return badArguments;
+return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(2) });
