@@ -307,6 +307,8 @@ internal sealed class GenerationOptions
 
         if (mode == RunMode.Video)
         {
+            // Numbered frames are the library's PngSequenceWriter's: its pattern rules are checked now, not after sampling.
+            if (output.IsNumbered) CheckFramePattern(output.Pattern);
             int fps = r.GetValue(Fps) ?? new VideoRequest().Fps;
             // sd-cli animates a multi-frame preview at the video's rate, a quarter of it for projections.
             if (preview.File is { } previewFile) previewFile.Fps = Math.Max(1, preview.Options!.Mode == PreviewMode.Projection ? fps / 4 : fps);
@@ -428,6 +430,18 @@ internal sealed class GenerationOptions
             Detail = detail,
             Input = mode == RunMode.Detail ? init : null,
         };
+    }
+
+    private static void CheckFramePattern(string pattern)
+    {
+        try
+        {
+            PngSequenceWriter.GetPath(pattern, 0);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException("--output: " + e.Message, "--output", e);
+        }
     }
 
     private static RunMode ParseMode(string text) => SdCliSyntax.ModeNames[SdCliSyntax.Name("--mode", text, SdCliSyntax.ModeNames)] switch

@@ -36,7 +36,14 @@ internal sealed class PreviewFile(string path, ILogger logger) : IProgress<Previ
         }
     }
 
-    private static void Write(PreviewFrame value, string path) => value.Image.SaveAsPng(path);
+    private void Write(PreviewFrame value, string path)
+    {
+        // A video preview is every frame: one animated PNG, where sd-cli writes an AVI.
+        if (value.Frames.Count > 1)
+            AnimatedPngWriter.WriteFile(value.Frames, path, Fps);
+        else
+            value.Image.SaveAsPng(path);
+    }
 }
 
 /// <summary>Runs a <see cref="GenerationPlan"/>: loads, generates, refines, upscales and writes the files, reporting on stdout.</summary>
@@ -59,7 +66,7 @@ internal static class GenerationRunner
         List<(ImageBuffer Image, GenerationParameters? Parameters)> results;
         if (plan.Mode == RunMode.Video)
         {
-            throw new ArgumentException("--mode: writing a video needs the library's AnimatedPngWriter and WavWriter, which this build does not have yet.", "--mode");
+            return VideoOutput.Run(plan, generator, logger, total, loadTime, cancellationToken);
         }
         else if (plan.Mode == RunMode.Detail)
         {
