@@ -152,14 +152,18 @@ internal static class GenerationRunner
         else new GeneratedImage(image, parameters).SaveAsPng(path);
     }
 
-    internal static T RunWithProgress<T>(Func<IProgress<GenerationProgress>, T> work)
+    /// <summary>Runs <paramref name="work"/> with a progress bar (or, without a terminal, a line every five steps) on stderr.</summary>
+    /// <param name="work">The generation, given the progress sink.</param>
+    /// <param name="label">What is made, for the report ("video"); null names each image of a batch.</param>
+    internal static T RunWithProgress<T>(Func<IProgress<GenerationProgress>, T> work, string? label = null)
     {
+        string Name(GenerationProgress p) => label ?? $"image {p.Image + 1}";
         if (Console.IsErrorRedirected || !AnsiConsole.Profile.Capabilities.Interactive)
         {
             var plain = new Progress(p =>
             {
                 if (p.Phase == GenerationPhase.Sampling && p.Step > 0 && (p.Step == p.Steps || p.Step % 5 == 0))
-                    Console.Error.WriteLine($"image {p.Image + 1}: step {p.Step}/{p.Steps} ({p.Elapsed.TotalSeconds:F1} s)");
+                    Console.Error.WriteLine($"{Name(p)}: step {p.Step}/{p.Steps} ({p.Elapsed.TotalSeconds:F1} s)");
             });
             return work(plain);
         }
@@ -173,7 +177,7 @@ internal static class GenerationRunner
                 {
                     task.Description = p.Phase switch
                     {
-                        GenerationPhase.Sampling => $"image {p.Image + 1}: sampling",
+                        GenerationPhase.Sampling => $"{Name(p)}: sampling",
                         GenerationPhase.Decoding => "decoding",
                         _ => "loading",
                     };

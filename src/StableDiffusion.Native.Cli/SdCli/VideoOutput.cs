@@ -16,7 +16,7 @@ internal static class VideoOutput
     {
         var request = plan.Video!;
         var genClock = Stopwatch.StartNew();
-        var video = GenerationRunner.RunWithProgress(progress => generator.GenerateVideo(request, progress, cancellationToken));
+        var video = GenerationRunner.RunWithProgress(progress => generator.GenerateVideo(request, progress, cancellationToken), "video");
         var genTime = genClock.Elapsed;
         var frames = plan.Upscale is null ? video.Frames : GenerationRunner.Upscale(plan, video.Frames, logger);
         var written = Write(plan, frames, video.Fps, video.Audio, plan.EmbedMetadata ? video.Parameters : null);
