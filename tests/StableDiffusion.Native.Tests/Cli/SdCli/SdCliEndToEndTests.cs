@@ -1,4 +1,3 @@
-using System.Reflection;
 using StableDiffusion.Native.Imaging;
 using StableDiffusion.Native.Tests.Integration;
 using StableDiffusion.Native.TestModels;
@@ -58,31 +57,16 @@ public sealed class SdCliEndToEndTests(ITestOutputHelper output)
         Assert.DoesNotContain("(64x64)", result.Stdout); // the ESRGAN pass enlarged it
     }
 
-    /// <summary>
-    /// The Wan test model, when the test-model library has one: a public static <c>Wan21T2V</c> factory whose
-    /// parameters are all optional, returning its component files (DiffusionModel, T5xxl, Vae). Looked up by name so
-    /// that this test builds before that model exists, and runs once it does.
-    /// </summary>
-    private static (string DiffusionModel, string T5xxl, string Vae)? WanTestModel()
-    {
-        var method = typeof(TestModelFactory).Assembly.GetExportedTypes().SelectMany(t => t.GetMethods(BindingFlags.Public | BindingFlags.Static))
-            .FirstOrDefault(m => m.Name == "Wan21T2V" && m.GetParameters().All(p => p.IsOptional));
-        if (method?.Invoke(null, method.GetParameters().Select(p => p.DefaultValue).ToArray()) is not { } files) return null;
-        string? Get(string name) => files.GetType().GetProperty(name)?.GetValue(files) as string;
-        return Get("DiffusionModel") is { } d && Get("T5xxl") is { } t && Get("Vae") is { } v ? (d, t, v) : null;
-    }
-
     [SkippableFact]
     public void Video_writes_an_animated_png_of_every_frame()
     {
         NativeTestEnvironment.Require();
-        var wan = WanTestModel();
-        Skip.If(wan is null, "no video test model: the test-model library has no Wan21T2V factory yet");
+        var wan = FamilyTestModels.Wan21T2V();
         using var temp = new TempDirectory("sdnet-e2e");
         string apng = Path.Combine(temp.Path, "clip.png");
         // An sd-cli vid_gen line (docs/wan.md) at the test model's size.
         var result = ChildProcess.RunSdnet(ChildProcess.SdnetDll, temp.Path, new Dictionary<string, string?>(),
-            "video", "-M", "vid_gen", "--diffusion-model", wan!.Value.DiffusionModel, "--vae", wan.Value.Vae, "--t5xxl", wan.Value.T5xxl,
+            "video", "-M", "vid_gen", "--diffusion-model", wan.DiffusionModel, "--vae", wan.Vae, "--t5xxl", wan.T5xxl!,
             "-p", "a lovely cat", "--cfg-scale", "1.0", "--sampling-method", "euler", "-W", "32", "-H", "32", "--video-frames", "5",
             "--steps", "2", "--flow-shift", "3.0", "-s", "42", "-t", "2", "-o", apng);
         output.WriteLine(result.ToString());
