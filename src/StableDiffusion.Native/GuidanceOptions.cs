@@ -67,9 +67,15 @@ public sealed record SamplingOptions
     public IReadOnlyDictionary<string, string> ExtraArguments { get; init; } = new Dictionary<string, string>();
 }
 
-/// <summary>VAE tiling: decode (and encode) the latent in tiles, which bounds the memory of large images (upstream <c>sd_tiling_params_t</c>).</summary>
+/// <summary>
+/// VAE tiling: decode (and encode) the latent in tiles, which bounds the memory of large images and long videos
+/// (upstream <c>sd_tiling_params_t</c>). Setting these options on a request turns tiling on.
+/// </summary>
 public sealed record VaeTilingOptions
 {
+    /// <summary>Tile in space (upstream's <c>enabled</c>; default true). Off with <see cref="Temporal"/> on tiles only along time.</summary>
+    public bool Spatial { get; init; } = true;
+
     /// <summary>Tile along time too (video VAEs).</summary>
     public bool Temporal { get; init; }
 

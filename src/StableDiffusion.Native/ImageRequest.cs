@@ -14,7 +14,7 @@ public sealed record ImageRequest
     /// <summary>The largest accepted <see cref="BatchCount"/>.</summary>
     public const int MaxBatchCount = 64;
 
-    /// <summary>What to draw. May use embedding names and upstream's <c>&lt;lora:name:weight&gt;</c> syntax.</summary>
+    /// <summary>What to draw. May use embedding names; LoRAs go in <see cref="Loras"/> (the library at the pin does not read <c>&lt;lora:…&gt;</c> tags; sd-cli and <c>sdnet</c> do).</summary>
     public string Prompt { get; init; } = "";
 
     /// <summary>What to steer away from.</summary>

@@ -175,7 +175,7 @@ internal static class SpecBuilder
         ? new TilingSpec { Enabled = enabled }
         : new TilingSpec
         {
-            Enabled = true,
+            Enabled = o.Spatial || enabled,
             Temporal = o.Temporal,
             TileSizeX = o.TileWidth,
             TileSizeY = o.TileHeight,

@@ -251,6 +251,7 @@ internal static class Validation
     private static void Tiling(VaeTilingOptions? t, string name)
     {
         if (t is null) return;
+        if (!t.Spatial && !t.Temporal) throw new ArgumentException($"{name}: tile in space, in time, or both (else leave the options unset).", name);
         Range(t.TileWidth, 0, 4096, name + ".TileWidth");
         Range(t.TileHeight, 0, 4096, name + ".TileHeight");
         Range(t.TargetOverlap, 0, 0.9f, name + ".TargetOverlap");

@@ -12,7 +12,7 @@ public sealed record VideoRequest
     /// <summary>The most accepted <see cref="Frames"/>.</summary>
     public const int MaxFrames = 1024;
 
-    /// <summary>What to show. May use upstream's <c>&lt;lora:name:weight&gt;</c> syntax.</summary>
+    /// <summary>What to show; LoRAs go in <see cref="Loras"/> (the library at the pin does not read <c>&lt;lora:…&gt;</c> tags).</summary>
     public string Prompt { get; init; } = "";
 
     /// <summary>What to steer away from.</summary>
