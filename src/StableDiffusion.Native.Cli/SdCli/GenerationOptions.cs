@@ -545,6 +545,8 @@ internal sealed class GenerationOptions
         }
         return new VaeTilingOptions
         {
+            // As in sd-cli: --vae-tiling tiles in space, --temporal-tiling along time, each on its own.
+            Spatial = r.GetValue(VaeTiling),
             Temporal = r.GetValue(TemporalTiling),
             TileWidth = size?.Item1 ?? 0,
             TileHeight = size?.Item2 ?? 0,

@@ -204,7 +204,7 @@ internal static class SdCliFlags
         Gen("--circulary", Sw, "circular_y", "CircularY"),
         Gen("--disable-image-metadata", Sw, "no parameters in the written images", "PNGs without the parameters text chunk"),
         Gen("--vae-tiling", Sw, "vae_tiling_params.enabled", "ImageRequest.VaeTiling / VideoRequest.VaeTiling"),
-        Gen("--temporal-tiling", Sw, "vae_tiling_params.temporal_tiling", "VaeTilingOptions.Temporal (the library turns spatial tiling on with it)"),
+        Gen("--temporal-tiling", Sw, "vae_tiling_params.temporal_tiling", "VaeTilingOptions.Temporal (alone, as in sd-cli, it tiles along time only: Spatial off)"),
         Gen("--hires", Sw, "hires.enabled", "ImageRequest.Hires / VideoRequest.Hires"),
         Gen("--seed", "<int64>", "seed (< 0: random)", "ImageRequest.Seed / VideoRequest.Seed (< 0 or absent: random; sd-cli's default is 42)", "-s"),
         Gen("--sampling-method", "<euler|euler_a|...>", "sample_params.sample_method", "ImageRequest.Sampler / VideoRequest.Sampler"),

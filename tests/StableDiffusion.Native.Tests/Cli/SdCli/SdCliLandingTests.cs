@@ -423,7 +423,13 @@ public sealed class SdCliLandingTests : IDisposable
             Assert.True(r.VaeTiling);
             Assert.Null(r.VaeTilingOptions);
         },
-        ["--temporal-tiling"] = t => Assert.True(t.Vid("--temporal-tiling").VaeTilingOptions!.Temporal),
+        ["--temporal-tiling"] = t =>
+        {
+            var alone = t.Vid("--temporal-tiling").VaeTilingOptions!;
+            Assert.True(alone.Temporal && !alone.Spatial);
+            var both = t.Vid("--temporal-tiling", "--vae-tiling").VaeTilingOptions!;
+            Assert.True(both.Temporal && both.Spatial);
+        },
         ["--hires"] = t => Assert.Equal(new HiresFix(), t.Img("--hires").Hires),
         ["--seed"] = t =>
         {
