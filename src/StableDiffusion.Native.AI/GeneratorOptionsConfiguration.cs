@@ -61,6 +61,10 @@ internal static class GeneratorOptionsConfiguration
         [nameof(GeneratorOptions.StreamLayers)] = (o, v, p) => o with { StreamLayers = Bool(v, p) },
         [nameof(GeneratorOptions.SplitMode)] = (o, v, p) => o with { SplitMode = EnumValue<SplitMode>(v, p) },
         [nameof(GeneratorOptions.AutoFit)] = (o, v, p) => o with { AutoFit = Bool(v, p) },
+        [nameof(GeneratorOptions.ChromaUseT5Mask)] = (o, v, p) => o with { ChromaUseT5Mask = Bool(v, p) },
+        [nameof(GeneratorOptions.ChromaT5MaskPad)] = (o, v, p) => o with { ChromaT5MaskPad = Int(v, p) },
+        [nameof(GeneratorOptions.ChromaUseDitMask)] = (o, v, p) => o with { ChromaUseDitMask = Bool(v, p) },
+        [nameof(GeneratorOptions.QwenImageZeroCondT)] = (o, v, p) => o with { QwenImageZeroCondT = Bool(v, p) },
     };
 
     /// <summary>The keys a section may hold: every scalar option, <c>Embeddings</c>, and the two maps.</summary>

@@ -98,7 +98,7 @@ internal sealed class ModelLoadOptions
         IReadOnlyDictionary<ModelModule, SplitMode> moduleSplits = new Dictionary<ModelModule, SplitMode>();
         if (JoinedValue(r, SplitMode) is { } splitText) (split, moduleSplits) = SdCliSyntax.SplitModes("--split-mode", splitText);
 
-        return new GeneratorOptions
+        var options = new GeneratorOptions
         {
             ModelPath = ModelCommands.ResolveModel(r.GetValue(Model), r.GetValue(Directory)),
             DiffusionModelPath = r.GetValue(DiffusionModel),
@@ -126,7 +126,6 @@ internal sealed class ModelLoadOptions
             WeightType = weightType,
             QuantizationCache = r.GetValue(NoQuantizationCache) ? QuantizationCacheMode.Off : QuantizationCacheMode.ReadWrite,
             TensorTypeRules = JoinedValue(r, TensorTypeRules),
-            ModelArguments = JoinedValue(r, ModelArgs) is { } args ? SdCliSyntax.KeyValues("--model-args", args) : new Dictionary<string, string>(),
             Backend = backend,
             ParamsBackend = paramsBackend,
             SplitMode = split,
@@ -149,6 +148,7 @@ internal sealed class ModelLoadOptions
             RequireGpu = r.GetValue(RequireGpu),
             Logger = logger,
         };
+        return JoinedValue(r, ModelArgs) is { } args ? SdCli.TypedArguments.Model("--model-args", options, SdCliSyntax.KeyValues("--model-args", args)) : options;
     }
 
     /// <summary>A switch as the library's tri-state: on when given, else upstream's default.</summary>

@@ -119,7 +119,15 @@ public sealed record GeneratorOptions
     public IReadOnlyDictionary<ModelModule, SplitMode> ModuleSplitModes { get; init; } = new Dictionary<ModelModule, SplitMode>();
     /// <summary>Let upstream choose weight placement to fit the devices' memory (upstream default off).</summary>
     public bool? AutoFit { get; init; }
-    /// <summary>Upstream's model arguments as key/value pairs (its <c>model_args</c>, read by some DiTs); checked so none can split another.</summary>
+    /// <summary>Chroma: mask the T5 padding in the text encoder (<c>chroma_use_t5_mask</c>); null for upstream's default.</summary>
+    public bool? ChromaUseT5Mask { get; init; }
+    /// <summary>Chroma: padding tokens kept unmasked, 0 to 512 (<c>chroma_t5_mask_pad</c>).</summary>
+    public int? ChromaT5MaskPad { get; init; }
+    /// <summary>Chroma: mask the padding in the diffusion model (<c>chroma_use_dit_mask</c>).</summary>
+    public bool? ChromaUseDitMask { get; init; }
+    /// <summary>Qwen-Image: zero conditioning timestep (<c>qwen_image_zero_cond_t</c>, for Qwen-Image-Edit 2511 style models).</summary>
+    public bool? QwenImageZeroCondT { get; init; }
+    /// <summary>Further model arguments for keys this library does not type (upstream's <c>model_args</c>); typed keys are refused, and none can split another.</summary>
     public IReadOnlyDictionary<string, string> ModelArguments { get; init; } = new Dictionary<string, string>();
 
     /// <summary>Receives this generator's native log lines (never printed to stdout).</summary>

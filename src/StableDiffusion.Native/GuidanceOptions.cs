@@ -19,6 +19,28 @@ public sealed record SkipLayerGuidance
 
     /// <summary>Where in the schedule it ends, <see cref="Start"/> to 1 (upstream default 0.2).</summary>
     public float End { get; init; } = 0.2f;
+
+    /// <summary>Skip the layers in the unconditional pass instead of an extra one (upstream's <c>slg_uncond</c>; default off).</summary>
+    public bool? Unconditional { get; init; }
+}
+
+/// <summary>
+/// Adaptive projected guidance (APG): reduces oversaturation at high CFG by damping the guidance's parallel component
+/// (upstream's <c>apg_*</c> sampling arguments). Null values keep upstream's defaults.
+/// </summary>
+public sealed record AdaptiveProjectedGuidance
+{
+    /// <summary>Weight of the parallel component, finite (<c>apg_eta</c>).</summary>
+    public float? Eta { get; init; }
+
+    /// <summary>Momentum of the running guidance average, finite (<c>apg_momentum</c>).</summary>
+    public float? Momentum { get; init; }
+
+    /// <summary>Norm above which guidance is rescaled, ≥ 0 (<c>apg_norm_threshold</c>).</summary>
+    public float? NormThreshold { get; init; }
+
+    /// <summary>Smoothing of that rescaling, 0 to 1 (<c>apg_norm_threshold_smoothing</c>).</summary>
+    public float? NormThresholdSmoothing { get; init; }
 }
 
 /// <summary>
@@ -60,9 +82,16 @@ public sealed record SamplingOptions
     /// <summary>Shift of flow models' schedule (SD3: 3, Wan: 5), finite; null keeps the model's default.</summary>
     public float? FlowShift { get; init; }
 
+    /// <summary>Adaptive projected guidance; null for none.</summary>
+    public AdaptiveProjectedGuidance? Apg { get; init; }
+
+    /// <summary>A CFG scale per step, replacing <see cref="CfgScale"/> step by step (upstream's <c>guidance_schedule</c>); empty for none.</summary>
+    public IReadOnlyList<float> GuidanceSchedule { get; init; } = [];
+
     /// <summary>
-    /// Upstream's extra sampling arguments as key/value pairs (its <c>extra_sample_args</c>, e.g. APG or guidance-schedule
-    /// keys); keys and values are checked so none can split another.
+    /// Further sampling arguments as key/value pairs, for keys this library does not type (a newer runtime's): upstream's
+    /// <c>extra_sample_args</c>. Keys the typed properties set are refused here, and keys and values are checked so none
+    /// can split another.
     /// </summary>
     public IReadOnlyDictionary<string, string> ExtraArguments { get; init; } = new Dictionary<string, string>();
 }
@@ -94,7 +123,13 @@ public sealed record VaeTilingOptions
     /// <summary>Tile height relative to the latent (0 to 1; 0 uses <see cref="TileHeight"/>).</summary>
     public float RelativeHeight { get; init; }
 
-    /// <summary>Upstream's extra tiling arguments as key/value pairs (its <c>extra_tiling_args</c>).</summary>
+    /// <summary>Frames per temporal tile of LTX's VAE, 1 to 4096 (<c>temporal_tile_frames</c>); null for upstream's.</summary>
+    public int? TemporalTileFrames { get; init; }
+
+    /// <summary>Overlapping frames of temporal tiles, 0 to 4096 (<c>temporal_tile_overlap</c>); null for upstream's.</summary>
+    public int? TemporalTileOverlap { get; init; }
+
+    /// <summary>Further tiling arguments for keys this library does not type (upstream's <c>extra_tiling_args</c>); typed keys are refused here.</summary>
     public IReadOnlyDictionary<string, string> ExtraArguments { get; init; } = new Dictionary<string, string>();
 }
 

@@ -107,7 +107,19 @@ public sealed record ImageRequest
     /// <summary>Explicit sigmas replacing the scheduler's: descending, finite, ≥ 0, at most 10001; empty for none.</summary>
     public IReadOnlyList<float> CustomSigmas { get; init; } = [];
 
-    /// <summary>Upstream's extra sampling arguments as key/value pairs (its <c>extra_sample_args</c>); checked so none can split another.</summary>
+    /// <summary>Adaptive projected guidance (less oversaturation at high CFG); null for none.</summary>
+    public AdaptiveProjectedGuidance? Apg { get; init; }
+
+    /// <summary>A CFG scale per step, replacing <see cref="CfgScale"/> step by step (upstream's <c>guidance_schedule</c>); empty for none.</summary>
+    public IReadOnlyList<float> GuidanceSchedule { get; init; } = [];
+
+    /// <summary>Image-to-image: treat <see cref="Strength"/> as the noise level rather than the share of the schedule (<c>strength_as_noise_level</c>).</summary>
+    public bool? StrengthAsNoiseLevel { get; init; }
+
+    /// <summary>Image-to-image: start from the schedule's first sigma whatever the strength (<c>force_first_sigma</c>).</summary>
+    public bool? ForceFirstSigma { get; init; }
+
+    /// <summary>Further sampling arguments for keys this library does not type (upstream's <c>extra_sample_args</c>); typed keys are refused, and none can split another.</summary>
     public IReadOnlyDictionary<string, string> ExtraSampleArguments { get; init; } = new Dictionary<string, string>();
 
     /// <summary>Reference images of editing models (Flux Kontext, Qwen-Image-Edit, FLUX.2; <see cref="PixelFormat.Rgb24"/>), at most 16.</summary>

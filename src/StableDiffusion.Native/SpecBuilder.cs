@@ -68,8 +68,49 @@ internal static class SpecBuilder
         StreamLayers = options.StreamLayers,
         SplitMode = SplitModeSpec(options.SplitMode, options.ModuleSplitModes),
         AutoFit = options.AutoFit,
-        ModelArgs = KeyValues(options.ModelArguments),
+        ModelArgs = Args(
+        [
+            ("chroma_use_t5_mask", Bool(options.ChromaUseT5Mask)), ("chroma_t5_mask_pad", Int(options.ChromaT5MaskPad)),
+            ("chroma_use_dit_mask", Bool(options.ChromaUseDitMask)), ("qwen_image_zero_cond_t", Bool(options.QwenImageZeroCondT)),
+        ], options.ModelArguments),
     };
+
+    /// <summary>The keys the typed properties write into each of upstream's argument strings (refused in the dictionaries).</summary>
+    internal static readonly string[] ModelArgKeys = ["chroma_use_t5_mask", "chroma_t5_mask_pad", "chroma_use_dit_mask", "qwen_image_zero_cond_t"];
+
+    internal static readonly string[] SampleArgKeys =
+        ["apg_eta", "apg_momentum", "apg_norm_threshold", "apg_norm_threshold_smoothing", "slg_uncond", "guidance_schedule", "strength_as_noise_level", "force_first_sigma"];
+
+    internal static readonly string[] TilingArgKeys = ["temporal_tile_frames", "temporal_tile_overlap"];
+
+    private static string? Bool(bool? value) => value is bool b ? (b ? "true" : "false") : null;
+
+    private static string? Int(int? value) => value?.ToString(CultureInfo.InvariantCulture);
+
+    private static string? Float(float? value) => value?.ToString("R", CultureInfo.InvariantCulture);
+
+    /// <summary>Upstream's <c>key=value,...</c> form: the typed pairs that are set, then the checked extra pairs; null when empty.</summary>
+    internal static string? Args(IEnumerable<(string Key, string? Value)> typed, IReadOnlyDictionary<string, string>? extra)
+    {
+        var parts = typed.Where(p => p.Value is not null).Select(p => p.Key + "=" + p.Value).ToList();
+        if (KeyValues(extra) is { } rest) parts.Add(rest);
+        return parts.Count == 0 ? null : string.Join(",", parts);
+    }
+
+    /// <summary>Upstream's guidance schedule: runs of equal scales as <c>scale x count</c>, joined by <c>+</c>.</summary>
+    internal static string? Schedule(IReadOnlyList<float> scales)
+    {
+        if (scales.Count == 0) return null;
+        var runs = new List<string>();
+        for (int i = 0; i < scales.Count;)
+        {
+            int j = i;
+            while (j < scales.Count && scales[j].Equals(scales[i])) j++;
+            runs.Add(Float(scales[i]) + "x" + (j - i).ToString(CultureInfo.InvariantCulture));
+            i = j;
+        }
+        return string.Join("+", runs);
+    }
 
     private static string? SplitModeSpec(SplitMode? mode, IReadOnlyDictionary<ModelModule, SplitMode> modules)
     {
@@ -91,7 +132,8 @@ internal static class SpecBuilder
         BatchCount = request.BatchCount,
         Strength = request.Strength,
         Sample = MainSample(request.Steps, request.CfgScale, request.ImageCfgScale, request.Guidance, request.SkipLayerGuidance, request.Eta,
-            sampler, scheduler, request.ShiftedTimestep, request.CustomSigmas, request.FlowShift, request.ExtraSampleArguments),
+            sampler, scheduler, request.ShiftedTimestep, request.CustomSigmas, request.FlowShift, request.Apg, request.GuidanceSchedule,
+            [("strength_as_noise_level", Bool(request.StrengthAsNoiseLevel)), ("force_first_sigma", Bool(request.ForceFirstSigma))], request.ExtraSampleArguments),
         // Upstream reads init and control images as RGB and masks as one gray channel, whatever it is handed.
         InitImage = Rgb(request.InitImage),
         MaskImage = ToNative(request.Mask?.ToGray8()),
@@ -127,7 +169,7 @@ internal static class SpecBuilder
         Width = request.RequestedWidth,
         Height = request.RequestedHeight,
         Sample = MainSample(request.Steps, request.CfgScale, request.ImageCfgScale, request.Guidance, request.SkipLayerGuidance, request.Eta,
-            sampler, scheduler, request.ShiftedTimestep, request.CustomSigmas, request.FlowShift, request.ExtraSampleArguments),
+            sampler, scheduler, request.ShiftedTimestep, request.CustomSigmas, request.FlowShift, request.Apg, request.GuidanceSchedule, [], request.ExtraSampleArguments),
         HighNoiseSample = Sample(request.HighNoiseSampling),
         MoeBoundary = request.MoeBoundary,
         Strength = request.Strength,
@@ -144,14 +186,24 @@ internal static class SpecBuilder
 
     /// <summary>The main sampling of an image or video request, whose fields the request holds flat.</summary>
     private static SampleSpec MainSample(int steps, float cfg, float? imageCfg, float? guidance, SkipLayerGuidance? slg, float? eta, Sampler sampler,
-        Scheduler scheduler, int? shiftedTimestep, IReadOnlyList<float> sigmas, float? flowShift, IReadOnlyDictionary<string, string> extra)
+        Scheduler scheduler, int? shiftedTimestep, IReadOnlyList<float> sigmas, float? flowShift, AdaptiveProjectedGuidance? apg,
+        IReadOnlyList<float> schedule, IEnumerable<(string Key, string? Value)> img2img, IReadOnlyDictionary<string, string> extra)
         => Sample(new SamplingOptions
         {
             Steps = steps, CfgScale = cfg, ImageCfgScale = imageCfg, Guidance = guidance, SkipLayerGuidance = slg, Eta = eta, Sampler = sampler,
-            Scheduler = scheduler, ShiftedTimestep = shiftedTimestep, CustomSigmas = sigmas, FlowShift = flowShift, ExtraArguments = extra,
-        })!;
+            Scheduler = scheduler, ShiftedTimestep = shiftedTimestep, CustomSigmas = sigmas, FlowShift = flowShift, Apg = apg,
+            GuidanceSchedule = schedule, ExtraArguments = extra,
+        }, img2img)!;
 
-    internal static SampleSpec? Sample(SamplingOptions? s) => s is null ? null : new SampleSpec
+    /// <summary>The typed pairs of upstream's <c>extra_sample_args</c>.</summary>
+    private static IEnumerable<(string, string?)> SampleArgs(SamplingOptions s) =>
+    [
+        ("apg_eta", Float(s.Apg?.Eta)), ("apg_momentum", Float(s.Apg?.Momentum)), ("apg_norm_threshold", Float(s.Apg?.NormThreshold)),
+        ("apg_norm_threshold_smoothing", Float(s.Apg?.NormThresholdSmoothing)), ("slg_uncond", Bool(s.SkipLayerGuidance?.Unconditional)),
+        ("guidance_schedule", Schedule(s.GuidanceSchedule)),
+    ];
+
+    internal static SampleSpec? Sample(SamplingOptions? s, IEnumerable<(string Key, string? Value)>? more = null) => s is null ? null : new SampleSpec
     {
         Steps = s.Steps,
         CfgScale = s.CfgScale,
@@ -164,7 +216,7 @@ internal static class SpecBuilder
         ShiftedTimestep = s.ShiftedTimestep,
         CustomSigmas = s.CustomSigmas,
         FlowShift = s.FlowShift,
-        ExtraArgs = KeyValues(s.ExtraArguments),
+        ExtraArgs = Args(SampleArgs(s).Concat(more ?? []), s.ExtraArguments),
     };
 
     private static SlgSpec? Slg(SkipLayerGuidance? slg) => slg is null ? null : new SlgSpec(slg.Layers, slg.Start, slg.End, slg.Scale);
@@ -182,7 +234,7 @@ internal static class SpecBuilder
             TargetOverlap = o.TargetOverlap,
             RelSizeX = o.RelativeWidth,
             RelSizeY = o.RelativeHeight,
-            ExtraArgs = KeyValues(o.ExtraArguments),
+            ExtraArgs = Args([("temporal_tile_frames", Int(o.TemporalTileFrames)), ("temporal_tile_overlap", Int(o.TemporalTileOverlap))], o.ExtraArguments),
         };
 
     private static HiresSpec? Hires(HiresFix? h) => h is null ? null : new HiresSpec

@@ -56,7 +56,8 @@ internal static class Validation
             Defined<ModelModule>(module, nameof(options.ModuleSplitModes));
             Defined<SplitMode>(mode, nameof(options.ModuleSplitModes));
         }
-        KeyValues(options.ModelArguments, nameof(options.ModelArguments));
+        KeyValues(options.ModelArguments, nameof(options.ModelArguments), SpecBuilder.ModelArgKeys);
+        Range(options.ChromaT5MaskPad, 0, 512, nameof(options.ChromaT5MaskPad));
         if (options.MaxVram is { } maxVram && !IsSafeSpec(maxVram))
             throw new ArgumentException("MaxVram: expected a GiB number, -1, or upstream's device assignment (letters, digits, '.', ',', '=', '&', ':', '-').", nameof(options.MaxVram));
         if (!Enum.IsDefined(options.QuantizationCache))
@@ -183,11 +184,13 @@ internal static class Validation
     /// Upstream splits its argument strings at ',' and ';' and the first '=', and trims: a key of word characters and a
     /// value without those separators or control characters cannot change another pair's meaning.
     /// </summary>
-    public static void KeyValues(IReadOnlyDictionary<string, string>? pairs, string name)
+    public static void KeyValues(IReadOnlyDictionary<string, string>? pairs, string name, string[]? typedKeys = null)
     {
         ArgumentNullException.ThrowIfNull(pairs, name);
         foreach (var (key, value) in pairs)
         {
+            if (typedKeys is not null && typedKeys.Contains(key, StringComparer.Ordinal))
+                throw new ArgumentException($"{name}: '{key}' has a typed property; set that instead.", name);
             if (string.IsNullOrEmpty(key) || key.Length > 64 || key.AsSpan().ContainsAnyExcept(s_keyChars))
                 throw new ArgumentException($"{name}: the key '{ModelFiles.DisplayText.Escape(key)}' must be 1 to 64 letters, digits, '_', '.' or '-'.", name);
             if (value is null || value.Length > 1024 || value.AsSpan().IndexOfAny(",;=") >= 0 || value.Any(char.IsControl) || value.Trim().Length == 0)
@@ -235,7 +238,9 @@ internal static class Validation
         Defined(s.Scheduler, name + ".Scheduler");
         if (s.SkipLayerGuidance is { } slg) Slg(slg, name + ".SkipLayerGuidance");
         Sigmas(s.CustomSigmas, name + ".CustomSigmas");
-        KeyValues(s.ExtraArguments, name + ".ExtraArguments");
+        Apg(s.Apg, name + ".Apg");
+        Schedule(s.GuidanceSchedule, name + ".GuidanceSchedule");
+        KeyValues(s.ExtraArguments, name + ".ExtraArguments", SpecBuilder.SampleArgKeys);
     }
 
     private static void Slg(SkipLayerGuidance slg, string name)
@@ -257,7 +262,9 @@ internal static class Validation
         Range(t.TargetOverlap, 0, 0.9f, name + ".TargetOverlap");
         Range(t.RelativeWidth, 0, 1, name + ".RelativeWidth");
         Range(t.RelativeHeight, 0, 1, name + ".RelativeHeight");
-        KeyValues(t.ExtraArguments, name + ".ExtraArguments");
+        Range(t.TemporalTileFrames, 1, 4096, name + ".TemporalTileFrames");
+        Range(t.TemporalTileOverlap, 0, 4096, name + ".TemporalTileOverlap");
+        KeyValues(t.ExtraArguments, name + ".ExtraArguments", SpecBuilder.TilingArgKeys);
     }
 
     internal static void Cache(StepCacheOptions? c, string name)
@@ -328,21 +335,39 @@ internal static class Validation
     }
 
     /// <summary>The sampling fields image and video requests hold flat beside the basic ones (names as on both records).</summary>
-    private static void SamplingExtras(float? imageCfg, float? flowShift, int? shiftedTimestep, SkipLayerGuidance? slg, IReadOnlyList<float> sigmas,
-        IReadOnlyDictionary<string, string> extra)
+    private static void Apg(AdaptiveProjectedGuidance? apg, string name)
     {
+        if (apg is null) return;
+        Range(apg.Eta, -1e4f, 1e4f, name + ".Eta");
+        Range(apg.Momentum, -1e4f, 1e4f, name + ".Momentum");
+        Range(apg.NormThreshold, 0, 1e4f, name + ".NormThreshold");
+        Range(apg.NormThresholdSmoothing, 0, 1, name + ".NormThresholdSmoothing");
+    }
+
+    private static void Schedule(IReadOnlyList<float> schedule, string name)
+    {
+        ArgumentNullException.ThrowIfNull(schedule, name);
+        if (schedule.Count > 10_000) throw new ArgumentException($"{name}: at most 10000 steps.", name);
+        if (schedule.Any(g => !float.IsFinite(g) || g < 0 || g > 1e4f)) throw new ArgumentException($"{name}: every scale must be finite, 0 to 10000.", name);
+    }
+
+    private static void SamplingExtras(float? imageCfg, float? flowShift, int? shiftedTimestep, SkipLayerGuidance? slg, IReadOnlyList<float> sigmas,
+        IReadOnlyDictionary<string, string> extra, AdaptiveProjectedGuidance? apg, IReadOnlyList<float> schedule)
+    {
+        Apg(apg, nameof(ImageRequest.Apg));
+        Schedule(schedule, nameof(ImageRequest.GuidanceSchedule));
         Range(imageCfg, 0, 1e4f, nameof(ImageRequest.ImageCfgScale));
         Range(flowShift, -1e4f, 1e4f, nameof(ImageRequest.FlowShift));
         Range(shiftedTimestep, 0, 1000, nameof(ImageRequest.ShiftedTimestep));
         if (slg is not null) Slg(slg, nameof(ImageRequest.SkipLayerGuidance));
         Sigmas(sigmas, nameof(ImageRequest.CustomSigmas));
-        KeyValues(extra, nameof(ImageRequest.ExtraSampleArguments));
+        KeyValues(extra, nameof(ImageRequest.ExtraSampleArguments), SpecBuilder.SampleArgKeys);
     }
 
     /// <summary>The request fields every image generation shares beyond the basics.</summary>
     private static void ImageExtras(ImageRequest r)
     {
-        SamplingExtras(r.ImageCfgScale, r.FlowShift, r.ShiftedTimestep, r.SkipLayerGuidance, r.CustomSigmas, r.ExtraSampleArguments);
+        SamplingExtras(r.ImageCfgScale, r.FlowShift, r.ShiftedTimestep, r.SkipLayerGuidance, r.CustomSigmas, r.ExtraSampleArguments, r.Apg, r.GuidanceSchedule);
         Images(r.ReferenceImages, 16, nameof(r.ReferenceImages));
         if (r.ReferenceImageOptions is { } ro)
         {
@@ -387,7 +412,7 @@ internal static class Validation
         Range(r.CfgScale, 0, 1e4f, nameof(r.CfgScale));
         Range(r.Guidance, 0, 1e4f, nameof(r.Guidance));
         Range(r.Eta, 0, 1e4f, nameof(r.Eta));
-        SamplingExtras(r.ImageCfgScale, r.FlowShift, r.ShiftedTimestep, r.SkipLayerGuidance, r.CustomSigmas, r.ExtraSampleArguments);
+        SamplingExtras(r.ImageCfgScale, r.FlowShift, r.ShiftedTimestep, r.SkipLayerGuidance, r.CustomSigmas, r.ExtraSampleArguments, r.Apg, r.GuidanceSchedule);
         Range(r.MoeBoundary, 0, 1, nameof(r.MoeBoundary));
         Range(r.Strength, 0, 1, nameof(r.Strength));
         Range(r.VaceStrength, 0, 1e4f, nameof(r.VaceStrength));

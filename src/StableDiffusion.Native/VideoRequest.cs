@@ -69,7 +69,13 @@ public sealed record VideoRequest
     /// <summary>Shift of the flow schedule (Wan: 5 at 480p, 3 at 720p…), finite; null keeps the model's default.</summary>
     public float? FlowShift { get; init; }
 
-    /// <summary>Upstream's extra sampling arguments as key/value pairs.</summary>
+    /// <summary>Adaptive projected guidance (less oversaturation at high CFG); null for none.</summary>
+    public AdaptiveProjectedGuidance? Apg { get; init; }
+
+    /// <summary>A CFG scale per step, replacing <see cref="CfgScale"/> step by step (upstream's <c>guidance_schedule</c>); empty for none.</summary>
+    public IReadOnlyList<float> GuidanceSchedule { get; init; } = [];
+
+    /// <summary>Further sampling arguments for keys this library does not type (upstream's <c>extra_sample_args</c>); typed keys are refused, and none can split another.</summary>
     public IReadOnlyDictionary<string, string> ExtraSampleArguments { get; init; } = new Dictionary<string, string>();
 
     /// <summary>Sampling of the high-noise model of a two-stage (MoE) model (Wan 2.2 A14B); null keeps upstream's.</summary>

@@ -140,6 +140,7 @@ public sealed class ServiceCollectionTests
             ("IpAdapterPath", "ip.safetensors"), ("MotionModulePath", "mm.safetensors"), ("PhotoMakerPath", "pm.safetensors"), ("PulidWeightsPath", "pu.safetensors"),
             ("Rng", "cpu"), ("SamplerRng", "Cuda"), ("Prediction", "flow"), ("DiffusionFlashAttention", "true"), ("TaePreviewOnly", "true"),
             ("ForceSdxlVaeConvScale", "false"), ("VaeFormat", "wan"), ("StreamLayers", "true"), ("SplitMode", "row"), ("AutoFit", "true"),
+            ("ChromaUseT5Mask", "true"), ("ChromaT5MaskPad", "2"), ("ChromaUseDitMask", "false"), ("QwenImageZeroCondT", "true"),
             ("ModuleSplitModes:vae", "layer"), ("ModelArguments:some_key", "1")));
         var expected = new GeneratorOptions
         {
@@ -173,6 +174,7 @@ public sealed class ServiceCollectionTests
             IpAdapterPath = "ip.safetensors", MotionModulePath = "mm.safetensors", PhotoMakerPath = "pm.safetensors", PulidWeightsPath = "pu.safetensors",
             Rng = RngType.Cpu, SamplerRng = RngType.Cuda, Prediction = Prediction.Flow, DiffusionFlashAttention = true, TaePreviewOnly = true,
             ForceSdxlVaeConvScale = false, VaeFormat = VaeFormat.Wan, StreamLayers = true, SplitMode = SplitMode.Row, AutoFit = true,
+            ChromaUseT5Mask = true, ChromaT5MaskPad = 2, ChromaUseDitMask = false, QwenImageZeroCondT = true,
             // The maps are compared below: records compare collections by reference.
             ModuleSplitModes = options.ModuleSplitModes, ModelArguments = options.ModelArguments,
         };

@@ -285,7 +285,14 @@ internal sealed class GenerationOptions
         var scheduler = r.GetValue(Scheduler) is { } sc ? SdCliSyntax.SchedulerOf("--scheduler", sc) : (Scheduler?)null;
         var slg = Slg(r, SlgScale, SkipLayers, SkipLayerStart, SkipLayerEnd, "--skip-layers");
         var sigmas = r.GetValue(Sigmas) is { } sg ? SdCliSyntax.Sigmas("--sigmas", sg) : [];
-        var extra = ModelLoadOptions.JoinedValue(r, ExtraSampleArgs) is { } ea ? SdCliSyntax.KeyValues("--extra-sample-args", ea) : new Dictionary<string, string>();
+        var sampleArgs = TypedArguments.Sample("--extra-sample-args",
+            ModelLoadOptions.JoinedValue(r, ExtraSampleArgs) is { } ea ? SdCliSyntax.KeyValues("--extra-sample-args", ea) : new Dictionary<string, string>());
+        var extra = sampleArgs.Rest;
+        if (sampleArgs.SlgUncond is bool uncond)
+        {
+            if (slg is null) logger.LogWarning("--extra-sample-args slg_uncond has no effect without --slg-scale");
+            else slg = slg with { Unconditional = uncond };
+        }
         var cache = ReadCache(r, logger);
         var tiling = ReadTiling(r, logger);
         var hires = ReadHires(r, logger);
@@ -336,6 +343,8 @@ internal sealed class GenerationOptions
                     CustomSigmas = sigmas,
                     FlowShift = r.GetValue(FlowShift),
                     ExtraSampleArguments = extra,
+                    Apg = sampleArgs.Apg,
+                    GuidanceSchedule = sampleArgs.GuidanceSchedule,
                     HighNoiseSampling = ReadHighNoise(r),
                     MoeBoundary = r.GetValue(MoeBoundary) ?? new VideoRequest().MoeBoundary,
                     Strength = r.GetValue(Strength) ?? 0.75f,
@@ -395,6 +404,10 @@ internal sealed class GenerationOptions
             ShiftedTimestep = r.GetValue(TimestepShift),
             CustomSigmas = sigmas,
             ExtraSampleArguments = extra,
+            Apg = sampleArgs.Apg,
+            GuidanceSchedule = sampleArgs.GuidanceSchedule,
+            StrengthAsNoiseLevel = sampleArgs.StrengthAsNoiseLevel,
+            ForceFirstSigma = sampleArgs.ForceFirstSigma,
             ReferenceImages = references,
             ReferenceImageOptions = SdCliSyntax.ReferenceImages(ModelLoadOptions.JoinedValue(r, RefImageArgs), r.GetValue(DisableAutoResizeRefImage), r.GetValue(IncreaseRefIndex)),
             IpAdapterImage = r.GetValue(IpAdapterImage) is { } ip ? InputImages.Rgb("--ip-adapter-image", ip) : null,
@@ -543,7 +556,7 @@ internal sealed class GenerationOptions
             logger.LogWarning("VAE tile settings have no effect without --vae-tiling");
             return null;
         }
-        return new VaeTilingOptions
+        var tiling = new VaeTilingOptions
         {
             // As in sd-cli: --vae-tiling tiles in space, --temporal-tiling along time, each on its own.
             Spatial = r.GetValue(VaeTiling),
@@ -553,8 +566,8 @@ internal sealed class GenerationOptions
             TargetOverlap = overlap ?? 0.5f,
             RelativeWidth = relative?.Item1 ?? 0f,
             RelativeHeight = relative?.Item2 ?? 0f,
-            ExtraArguments = extra ?? new Dictionary<string, string>(),
         };
+        return extra is null ? tiling : TypedArguments.Tiling("--extra-tiling-args", tiling, extra);
     }
 
     /// <summary>The hires fix with <c>--hires</c> (or sdnet's <c>--hires-scale</c>); its other flags alone change nothing, as in sd-cli.</summary>

@@ -23,6 +23,19 @@ public sealed class ExtendedValidationTests
         Assert.Equal(nameof(ImageRequest.ExtraSampleArguments), e.ParamName);
     }
 
+    [Theory]
+    [InlineData("apg_eta")]
+    [InlineData("guidance_schedule")]
+    [InlineData("slg_uncond")]
+    public void Keys_with_a_typed_property_are_refused_in_the_dictionary(string key)
+    {
+        var e = Assert.ThrowsAny<ArgumentException>(() => Validation.Request(Ok with { ExtraSampleArguments = new Dictionary<string, string> { [key] = "1" } }));
+        Assert.Contains("typed property", e.Message);
+        Assert.ThrowsAny<ArgumentException>(() => Validation.Request(Ok with { VaeTilingOptions = new VaeTilingOptions { ExtraArguments = new Dictionary<string, string> { ["temporal_tile_frames"] = "4" } } }));
+        Assert.Equal("7x2+3.5x1+7x1", SpecBuilder.Schedule([7f, 7f, 3.5f, 7f]));
+        Assert.ThrowsAny<ArgumentException>(() => Validation.Request(Ok with { GuidanceSchedule = [float.NaN] }));
+    }
+
     [Fact]
     public void Composed_argument_strings_are_upstreams_syntax()
     {

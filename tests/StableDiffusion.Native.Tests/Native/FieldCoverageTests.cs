@@ -31,10 +31,10 @@ public sealed unsafe class FieldCoverageTests(ITestOutputHelper output)
         Rng = RngType.Cpu, SamplerRng = RngType.StdDefault, Prediction = Prediction.Flow, TaePreviewOnly = true, ForceSdxlVaeConvScale = true,
         VaeFormat = VaeFormat.Wan, StreamLayers = true, SplitMode = SplitMode.Row,
         ModuleSplitModes = new Dictionary<ModelModule, SplitMode> { [ModelModule.TextEncoder] = SplitMode.Layer },
-        AutoFit = true, ModelArguments = new Dictionary<string, string> { ["qwen_image_zero_cond_t"] = "true" },
+        AutoFit = true, QwenImageZeroCondT = true, ModelArguments = new Dictionary<string, string> { ["future_model_key"] = "1" },
     };
 
-    internal static readonly SkipLayerGuidance Slg = new() { Layers = [7, 8], Scale = 2.5f, Start = 0.05f, End = 0.3f };
+    internal static readonly SkipLayerGuidance Slg = new() { Layers = [7, 8], Scale = 2.5f, Start = 0.05f, End = 0.3f, Unconditional = true };
 
     internal static readonly StepCacheOptions AllCache = new(CacheMode.CacheDit)
     {
@@ -48,7 +48,7 @@ public sealed unsafe class FieldCoverageTests(ITestOutputHelper output)
     internal static readonly VaeTilingOptions AllTiling = new()
     {
         Temporal = true, TileWidth = 32, TileHeight = 48, TargetOverlap = 0.25f, RelativeWidth = 0.5f, RelativeHeight = 0.25f,
-        ExtraArguments = new Dictionary<string, string> { ["temporal_overlap"] = "2" },
+        TemporalTileFrames = 8, ExtraArguments = new Dictionary<string, string> { ["future_tile_key"] = "2" },
     };
 
     internal static readonly HiresFix AllHires = new(Scale: 1.5f, Steps: 4, DenoisingStrength: 0.3f, Upscaler: HiresUpscaler.LatentBicubic, UpscalerModelPath: "up.safetensors")
@@ -63,7 +63,8 @@ public sealed unsafe class FieldCoverageTests(ITestOutputHelper output)
         Loras = [new LoraReference("l.safetensors", 0.5f) { HighNoise = true }], Strength = 0.4f,
         InitImage = Rgb, Mask = ImageBuffer.Filled(PixelFormat.Gray8, 96, 80, [255]), ControlImage = ImageBuffer.Filled(PixelFormat.Rgb24, 96, 80, [9, 9, 9]),
         ControlStrength = 0.6f, Hires = AllHires, ImageCfgScale = 1.5f, SkipLayerGuidance = Slg, FlowShift = 3f, ShiftedTimestep = 250,
-        CustomSigmas = [14.6f, 1f, 0f], ExtraSampleArguments = new Dictionary<string, string> { ["apg_eta"] = "0.5" },
+        CustomSigmas = [14.6f, 1f, 0f], Apg = new AdaptiveProjectedGuidance { Eta = 0.5f }, GuidanceSchedule = [7f, 7f, 3.5f],
+        StrengthAsNoiseLevel = true, ExtraSampleArguments = new Dictionary<string, string> { ["future_key"] = "1" },
         ReferenceImages = [Rgb, Rgb], ReferenceImageOptions = new ReferenceImageOptions { Preset = ReferenceImagePreset.Qwen, ResizeBeforeVae = false },
         IpAdapterImage = Rgb, IpAdapterStrength = 0.7f,
         PhotoMaker = new PhotoMakerOptions { IdImages = [Rgb], IdEmbeddingPath = "id.bin", StyleStrength = 30f },

@@ -169,7 +169,7 @@ public sealed unsafe class ParamsMapperTests
             "clip_vision_path: cv.safetensors", "llm_path: llm.gguf", "llm_vision_path: llmv.gguf", "high_noise_diffusion_model_path: hn.gguf",
             "uncond_diffusion_model_path: un.gguf", "embeddings_connectors_path: ec.safetensors", "audio_vae_path: avae.safetensors",
             "photo_maker_path: pm.safetensors", "pulid_weights_path: pulid.safetensors", "rng_type: cpu", "sampler_rng_type: std_default",
-            "prediction: sd3_flow", "stream_layers: true", "split_mode: row,te=layer", "model_args: qwen_image_zero_cond_t=true", "auto_fit: true",
+            "prediction: sd3_flow", "stream_layers: true", "split_mode: row,te=layer", "model_args: qwen_image_zero_cond_t=true,future_model_key=1", "auto_fit: true",
             "diffusion_flash_attn: true", "vae_format: wan",
         })
         {
@@ -194,9 +194,9 @@ public sealed unsafe class ParamsMapperTests
         foreach (string part in new[]
         {
             "img_cfg: 1.50", "slg.layer_count: 2", "slg.layer_start: 0.05", "slg.layer_end: 0.30", "slg.scale: 2.50", "shifted_timestep: 250",
-            "flow_shift: 3.00", "extra_sample_args: apg_eta=0.5", "qwen_image_layers: 4\n", "ref_images_count: 2\n",
+            "flow_shift: 3.00", "extra_sample_args: apg_eta=0.5,slg_uncond=true,guidance_schedule=7x2+3.5x1,strength_as_noise_level=true,future_key=1)", "qwen_image_layers: 4\n", "ref_images_count: 2\n",
             "ref_image_args: preset=qwen,resize_before_vae=false\n", "photo maker: {style_strength = 30.00, id_images_count = 1, id_embed_path = id.bin}",
-            "VAE tiling: true (temporal=true, extra_tiling_args=temporal_overlap=2)", "circular_x: true", "circular_y: true", "target=144x120",
+            "VAE tiling: true (temporal=true, extra_tiling_args=temporal_tile_frames=8,future_tile_key=2)", "circular_x: true", "circular_y: true", "target=144x120",
         })
         {
             Assert.Contains(part, text);
@@ -228,7 +228,7 @@ public sealed unsafe class ParamsMapperTests
         Assert.Equal((sample_method_t.EULER_SAMPLE_METHOD, scheduler_t.SIMPLE_SCHEDULER, 2), (p.sample_params.sample_method, p.sample_params.scheduler, p.sample_params.custom_sigmas_count));
         Assert.Equal((3, 4f, sample_method_t.HEUN_SAMPLE_METHOD, scheduler_t.KARRAS_SCHEDULER, 8f), (p.high_noise_sample_params.sample_steps,
             p.high_noise_sample_params.guidance.txt_cfg, p.high_noise_sample_params.sample_method, p.high_noise_sample_params.scheduler, p.high_noise_sample_params.flow_shift));
-        Assert.Equal(("k=v", "a=b"), (Str(p.sample_params.extra_sample_args), Str(p.high_noise_sample_params.extra_sample_args)));
+        Assert.Equal(("slg_uncond=true,k=v", "slg_uncond=true,a=b"), (Str(p.sample_params.extra_sample_args), Str(p.high_noise_sample_params.extra_sample_args)));
         Assert.Equal(((nuint)2, 7, 8), (p.sample_params.guidance.slg.layer_count, p.sample_params.guidance.slg.layers[0], p.sample_params.guidance.slg.layers[1]));
         Assert.Equal(((byte)1, (byte)1, (byte)1, (byte)1), (p.vae_tiling_params.enabled, p.hires.enabled, p.circular_x, p.circular_y));
         Assert.Equal(sd_cache_mode_t.SD_CACHE_CACHE_DIT, p.cache.mode);

@@ -149,9 +149,10 @@ public sealed class SdCliLandingTests : IDisposable
         ["--tensor-type-rules"] = t => Assert.Equal("^vae\\.=f16,model\\.=q8_0", t.Load("--tensor-type-rules", "^vae\\.=f16", "--tensor-type-rules", "model\\.=q8_0").TensorTypeRules),
         ["--model-args"] = t =>
         {
-            var args = t.Load("--model-args", "chroma_use_dit_mask=false", "--model-args", "chroma_t5_mask_pad = 1").ModelArguments;
-            Assert.Equal("false", args["chroma_use_dit_mask"]);
-            Assert.Equal("1", args["chroma_t5_mask_pad"]);
+            var options = t.Load("--model-args", "chroma_use_dit_mask=false", "--model-args", "chroma_t5_mask_pad = 1,qwen_image_zero_cond_t=on,new_key=2");
+            Assert.Equal((false, 1, true), (options.ChromaUseDitMask, options.ChromaT5MaskPad, options.QwenImageZeroCondT));
+            Assert.Null(options.ChromaUseT5Mask);
+            Assert.Equal(new Dictionary<string, string> { ["new_key"] = "2" }, options.ModelArguments);
         },
         ["--photo-maker"] = t => Assert.Equal("pm.st", t.Load("--photo-maker", "pm.st").PhotoMakerPath),
         ["--pulid-weights"] = t => Assert.Equal("pl.st", t.Load("--pulid-weights", "pl.st").PulidWeightsPath),
@@ -298,12 +299,20 @@ public sealed class SdCliLandingTests : IDisposable
         },
         ["--extra-sample-args"] = t =>
         {
-            var args = t.Img("--extra-sample-args", "apg_eta=0.5;apg_momentum = 0.1", "--extra-sample-args", "guidance_schedule=linear").ExtraSampleArguments;
-            Assert.Equal(3, args.Count);
-            Assert.Equal("0.1", args["apg_momentum"]);
-            Assert.Equal("linear", t.Vid("--extra-sample-args", "guidance_schedule=linear").ExtraSampleArguments["guidance_schedule"]);
+            var image = t.Img("--extra-sample-args", "apg_eta=0.5;apg_momentum = 0.1", "--extra-sample-args", "guidance_schedule=7x2+3.5x1,strength_as_noise_level=1,other=z");
+            Assert.Equal((0.5f, 0.1f), (image.Apg!.Eta, image.Apg.Momentum));
+            Assert.Equal([7f, 7f, 3.5f], image.GuidanceSchedule);
+            Assert.True(image.StrengthAsNoiseLevel);
+            Assert.Equal(new Dictionary<string, string> { ["other"] = "z" }, image.ExtraSampleArguments);
+            Assert.Equal([2f], t.Vid("--extra-sample-args", "guidance_schedule=2x1").GuidanceSchedule);
+            Assert.Throws<ArgumentException>(() => t.Img("--extra-sample-args", "guidance_schedule=linear"));
         },
-        ["--extra-tiling-args"] = t => Assert.Equal("4", t.Vid("--vae-tiling", "--extra-tiling-args", "temporal_tile_frames=4").VaeTilingOptions!.ExtraArguments["temporal_tile_frames"]),
+        ["--extra-tiling-args"] = t =>
+        {
+            var tiling = t.Vid("--vae-tiling", "--extra-tiling-args", "temporal_tile_frames=4,other_key=x").VaeTilingOptions!;
+            Assert.Equal(4, tiling.TemporalTileFrames);
+            Assert.Equal(new Dictionary<string, string> { ["other_key"] = "x" }, tiling.ExtraArguments);
+        },
         ["--ref-image-args"] = t =>
         {
             var o = t.Img("--ref-image-args", "preset=flux2,pass_to_vlm=off,vlm_size=384,vlm_min_size=100,ref_index_mode=decrease,vae_input_max_pixels=1048576").ReferenceImageOptions!;
