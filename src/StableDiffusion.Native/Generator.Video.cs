@@ -63,9 +63,7 @@ public sealed partial class Generator
         {
             ThrowIfDisposed();
             cancellationToken.ThrowIfCancellationRequested();
-            long seed = request.Seed ?? Random.Shared.NextInt64(0, 1L << 32);
-            var sampler = request.Sampler ?? (Sampler)_context.DefaultSampleMethod;
-            var scheduler = request.Scheduler ?? (Scheduler)_context.DefaultScheduler((int)sampler);
+            var (seed, sampler, scheduler) = Resolve(request.Seed, request.Sampler, request.Scheduler);
             var spec = SpecBuilder.Video(request, seed, sampler, scheduler);
 
             var clock = Stopwatch.StartNew();
@@ -105,6 +103,16 @@ public sealed partial class Generator
     public Task<GeneratedVideo> GenerateVideoAsync(VideoRequest request, IProgress<GenerationProgress>? progress = null, CancellationToken cancellationToken = default)
         => RunAsync(() => GenerateVideo(request, progress, cancellationToken), cancellationToken);
 
+    /// <summary>
+    /// The seed (picked here when unset, so results can report it) and the model's default sampler and scheduler
+    /// resolved, so results say what was really used. Call under the gate.
+    /// </summary>
+    private (long Seed, Sampler Sampler, Scheduler Scheduler) Resolve(long? seed, Sampler? sampler, Scheduler? scheduler)
+    {
+        var method = sampler ?? (Sampler)_context.DefaultSampleMethod;
+        return (seed ?? Random.Shared.NextInt64(0, 1L << 32), method, scheduler ?? (Scheduler)_context.DefaultScheduler((int)method));
+    }
+
     private static Action<int, IReadOnlyList<NativeImage>, bool>? PreviewSink(IProgress<PreviewFrame>? preview)
         => preview is null ? null : (step, frames, noisy) =>
         {
@@ -132,9 +140,7 @@ public sealed partial class Generator
         {
             ThrowIfDisposed();
             cancellationToken.ThrowIfCancellationRequested();
-            long seed = inpaint.Seed ?? Random.Shared.NextInt64(0, 1L << 32);
-            var sampler = inpaint.Sampler ?? (Sampler)_context.DefaultSampleMethod;
-            var scheduler = inpaint.Scheduler ?? (Scheduler)_context.DefaultScheduler((int)sampler);
+            var (seed, sampler, scheduler) = Resolve(inpaint.Seed, inpaint.Sampler, inpaint.Scheduler);
             var spec = SpecBuilder.Image(inpaint with { Width = inpaint.Width ?? 512, Height = inpaint.Height ?? 512 }, seed, sampler, scheduler);
             var clock = Stopwatch.StartNew();
             var tracker = new GenerationPhaseTracker();

@@ -271,10 +271,7 @@ public sealed partial class Generator : IDisposable
         {
             ThrowIfDisposed();
             cancellationToken.ThrowIfCancellationRequested();
-            long seed = request.Seed ?? Random.Shared.NextInt64(0, 1L << 32);
-            // Resolve "model default" here so the results can say what was really used.
-            var sampler = request.Sampler ?? (Sampler)_context.DefaultSampleMethod;
-            var scheduler = request.Scheduler ?? (Scheduler)_context.DefaultScheduler((int)sampler);
+            var (seed, sampler, scheduler) = Resolve(request.Seed, request.Sampler, request.Scheduler);
             var spec = ToSpec(request, seed, sampler, scheduler);
 
             var clock = Stopwatch.StartNew();

@@ -122,24 +122,7 @@ internal static class Validation
         Loras(request.Loras, nameof(request.Loras));
         ImageExtras(request);
 
-        if (request.Hires is { } hires)
-        {
-            if (!float.IsFinite(hires.Scale) || hires.Scale < 1 || hires.Scale > 8)
-                throw new ArgumentOutOfRangeException(nameof(request.Hires), hires.Scale, "Hires.Scale must be between 1 and 8.");
-            if (hires.Steps < 0 || hires.Steps > 10_000)
-                throw new ArgumentOutOfRangeException(nameof(request.Hires), hires.Steps, "Hires.Steps must be between 0 (the request's steps) and 10000.");
-            if (!float.IsFinite(hires.DenoisingStrength) || hires.DenoisingStrength < 0 || hires.DenoisingStrength > 1)
-                throw new ArgumentOutOfRangeException(nameof(request.Hires), hires.DenoisingStrength, "Hires.DenoisingStrength must be between 0 and 1.");
-            if (!Enum.IsDefined(hires.Upscaler))
-                throw new ArgumentOutOfRangeException(nameof(request.Hires), hires.Upscaler, "Unknown hires upscaler.");
-            if (hires.Upscaler == HiresUpscaler.Model)
-            {
-                ExistingFile(hires.UpscalerModelPath ?? "", nameof(request.Hires));
-                ModelFileOrNull(hires.UpscalerModelPath);
-            }
-            if (request.RequestedWidth * hires.Scale > ImageRequest.MaxDimension || request.RequestedHeight * hires.Scale > ImageRequest.MaxDimension)
-                throw new ArgumentOutOfRangeException(nameof(request.Hires), hires.Scale, $"The hires pass would exceed {ImageRequest.MaxDimension} pixels per side.");
-        }
+        if (request.Hires is { } hires) Hires(hires, request.RequestedWidth, request.RequestedHeight);
 
         int width = request.RequestedWidth;
         int height = request.RequestedHeight;
@@ -311,8 +294,25 @@ internal static class Validation
         if (!p.Denoised && !p.Noisy) throw new ArgumentException($"{name}: ask for denoised or noisy previews (or both).", name);
     }
 
-    private static void HiresExtras(HiresFix hires, string name)
+    /// <summary>The hires pass of an image or a video request; its ESRGAN file is validated like every weight file.</summary>
+    private static void Hires(HiresFix hires, int width, int height)
     {
+        const string name = nameof(ImageRequest.Hires);
+        if (!float.IsFinite(hires.Scale) || hires.Scale < 1 || hires.Scale > 8)
+            throw new ArgumentOutOfRangeException(name, hires.Scale, "Hires.Scale must be between 1 and 8.");
+        if (hires.Steps < 0 || hires.Steps > 10_000)
+            throw new ArgumentOutOfRangeException(name, hires.Steps, "Hires.Steps must be between 0 (the request's steps) and 10000.");
+        if (!float.IsFinite(hires.DenoisingStrength) || hires.DenoisingStrength < 0 || hires.DenoisingStrength > 1)
+            throw new ArgumentOutOfRangeException(name, hires.DenoisingStrength, "Hires.DenoisingStrength must be between 0 and 1.");
+        if (!Enum.IsDefined(hires.Upscaler))
+            throw new ArgumentOutOfRangeException(name, hires.Upscaler, "Unknown hires upscaler.");
+        if (hires.Upscaler == HiresUpscaler.Model)
+        {
+            ExistingFile(hires.UpscalerModelPath ?? "", name);
+            ModelFileOrNull(hires.UpscalerModelPath);
+        }
+        if (width * hires.Scale > ImageRequest.MaxDimension || height * hires.Scale > ImageRequest.MaxDimension)
+            throw new ArgumentOutOfRangeException(name, hires.Scale, $"The hires pass would exceed {ImageRequest.MaxDimension} pixels per side.");
         if (hires.TargetWidth.HasValue != hires.TargetHeight.HasValue)
             throw new ArgumentException($"{name}: set both TargetWidth and TargetHeight, or neither.", name);
         Range(hires.TargetWidth, 1, ImageRequest.MaxDimension, name + ".TargetWidth");
@@ -396,7 +396,6 @@ internal static class Validation
         Cache(r.Cache, nameof(r.Cache));
         Range(r.QwenImageLayers, 1, 64, nameof(r.QwenImageLayers));
         Preview(r.PreviewOptions, nameof(r.PreviewOptions));
-        if (r.Hires is { } hires) HiresExtras(hires, nameof(r.Hires));
     }
 
     public static void Video(VideoRequest r)
@@ -426,14 +425,7 @@ internal static class Validation
         Tiling(r.VaeTilingOptions, nameof(r.VaeTilingOptions));
         Cache(r.Cache, nameof(r.Cache));
         Preview(r.PreviewOptions, nameof(r.PreviewOptions));
-        if (r.Hires is { } hires)
-        {
-            Range(hires.Scale, 1, 8, "Hires.Scale");
-            Range(hires.Steps, 0, 10_000, "Hires.Steps");
-            Range(hires.DenoisingStrength, 0, 1, "Hires.DenoisingStrength");
-            Defined<HiresUpscaler>(hires.Upscaler, "Hires.Upscaler");
-            HiresExtras(hires, nameof(r.Hires));
-        }
+        if (r.Hires is { } hires) Hires(hires, r.RequestedWidth, r.RequestedHeight);
         int width = r.RequestedWidth, height = r.RequestedHeight;
         Dimension(width, nameof(r.Width));
         Dimension(height, nameof(r.Height));

@@ -64,19 +64,3 @@ internal sealed unsafe class DetailerContext : IDisposable
 
     public void Dispose() => _handle.Dispose();
 }
-
-/// <summary>Owns an <c>adetailer_ctx_t</c>; released with <c>free_adetailer_ctx</c>.</summary>
-internal sealed unsafe class DetailerHandle : System.Runtime.InteropServices.SafeHandle
-{
-    public DetailerHandle(adetailer_ctx_t* ctx) : base(IntPtr.Zero, ownsHandle: true) => SetHandle((IntPtr)ctx);
-
-    public override bool IsInvalid => handle == IntPtr.Zero;
-
-    public adetailer_ctx_t* Pointer => (adetailer_ctx_t*)handle;
-
-    protected override bool ReleaseHandle()
-    {
-        Sd.free_adetailer_ctx((adetailer_ctx_t*)handle);
-        return true;
-    }
-}

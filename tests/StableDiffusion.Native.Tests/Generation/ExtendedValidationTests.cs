@@ -97,6 +97,8 @@ public sealed class ExtendedValidationTests
         { "ControlFrames", new VideoRequest { Width = 64, Height = 64, ControlFrames = [ImageBuffer.Filled(PixelFormat.Rgb24, 32, 32, [0, 0, 0])] } },
         { "ReferenceVideos", new VideoRequest { ReferenceVideos = [new ReferenceVideo([], 16)] } },
         { "Seed", new VideoRequest { Seed = -1 } },
+        { "Hires", new VideoRequest { Hires = new HiresFix(Upscaler: HiresUpscaler.Model, UpscalerModelPath: "/no/such/esrgan.safetensors") } },
+        { "Hires", new VideoRequest { Hires = new HiresFix(Scale: 9) } },
     };
 
     [Theory]
