@@ -211,7 +211,11 @@ void append_registry(std::string& out) {
     for (size_t i = 0; i < ggml_backend_dev_count(); i++) {
         ggml_backend_dev_t dev = ggml_backend_dev_get(i);
         size_t free_mem = 0, total_mem = 0;
-        ggml_backend_dev_memory(dev, &free_mem, &total_mem);
+        // Asking an RPC device for its memory is a round trip to its server, and ggml aborts the process when that server
+        // is gone: RPC devices are reported without it.
+        ggml_backend_reg_t reg = ggml_backend_dev_backend_reg(dev);
+        const bool rpc = reg && strncmp(ggml_backend_reg_name(reg), "RPC", 3) == 0;
+        if (!rpc) ggml_backend_dev_memory(dev, &free_mem, &total_mem);
         const char* type = "other";
         switch (ggml_backend_dev_type(dev)) {
             case GGML_BACKEND_DEVICE_TYPE_CPU: type = "cpu"; break;
@@ -283,6 +287,20 @@ extern "C" int32_t sdnet_load_backends(const char* dir) {
     ggml_log_set(nullptr, nullptr);
     g_report = report;
     return loaded;
+}
+
+extern "C" int32_t sdnet_rpc_add_server(const char* endpoint) {
+    if (!endpoint || !*endpoint) return 0;
+    std::lock_guard<std::mutex> lock(g_mutex);
+    ggml_backend_reg_t rpc = ggml_backend_reg_by_name("RPC");
+    if (!rpc) return 0;
+    using add_server_t = ggml_backend_reg_t (*)(const char*);
+    auto add_server = (add_server_t)ggml_backend_reg_get_proc_address(rpc, "ggml_backend_rpc_add_server");
+    if (!add_server) return 0;
+    ggml_backend_reg_t server = add_server(endpoint);
+    if (!server) return 0;
+    ggml_backend_register(server);
+    return (int32_t)ggml_backend_reg_dev_count(server);
 }
 
 extern "C" size_t sdnet_backend_report(char* buffer, size_t size) {

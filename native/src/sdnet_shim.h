@@ -17,7 +17,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a function below changes shape. */
-#define SDNET_SHIM_API_VERSION 3
+#define SDNET_SHIM_API_VERSION 4
 
 typedef struct {
     const char* name;  /* "struct" for sizeof, "struct.field" for offsetof */
@@ -40,7 +40,8 @@ SDNET_API int32_t sdnet_load_backends(const char* dir);
 /* Tab-separated lines describing what was loaded and registered:
  *   module <kind> <file> <score> <status>     one per candidate file looked at
  *   backend <reg name> <device count>
- *   device <name> <description> <type> <free bytes> <total bytes>
+ *   device <name> <description> <type> <free bytes> <total bytes>   (0 and 0 for RPC devices: asking costs a round trip
+ *                                                                   to a server that may be gone, which aborts)
  *   feature <name> <value>                    CPU features the chosen CPU module was built for
  *   cpufeature <name> <0|1>                   CPU features our loader checks itself (avx512_fp16)
  *   log <ggml level> <text>                   what ggml logged while loading the modules
@@ -59,6 +60,13 @@ SDNET_API uint32_t sdnet_cpu_features(void);
  * without it (in features) it scores 0, never chosen; with it, a supported module gains 1<<12, above every
  * stock feature bit, so it wins over the same feature set without FP16. Other modules keep their score. */
 SDNET_API int32_t sdnet_adjust_cpu_score(const char* module_name, int32_t module_score, uint32_t features);
+
+/* Registers the ggml RPC server at endpoint ("host:port") in ggml's process-wide registry, the way upstream does for
+ * sd_ctx_params_t.rpc_servers (which then finds it registered), and returns how many devices it serves: 0 when it
+ * does not answer or the runtime has no RPC backend. Its devices appear in sdnet_backend_report with the endpoint as
+ * their description, so a caller can name its own server's device instead of leaving upstream to pick the first
+ * GPU-type device of whichever server was registered first. An endpoint already registered is not contacted again. */
+SDNET_API int32_t sdnet_rpc_add_server(const char* endpoint);
 
 /* Frees a string that upstream allocated with malloc and handed to the caller (sd_ctx_params_to_str,
  * sd_img_gen_params_to_str, sd_sample_params_to_str, ...). The caller's C runtime may not be the one upstream

@@ -72,7 +72,7 @@ internal static class BackendSelector
     /// <summary>The device a generator uses: the name to pass upstream (null only with RPC servers: upstream's default), and how it was chosen.</summary>
     /// <exception cref="GpuUnavailableException">A GPU is required (or a GPU backend named) and none is usable.</exception>
     /// <exception cref="ArgumentException">A GPU is required but CPU was asked for.</exception>
-    internal static (string? Backend, string Why) Choose(NativeRuntimeInfo info, string? option, string? environment, bool requireGpu, bool rpc)
+    internal static (string? Backend, string Why) Choose(NativeRuntimeInfo info, string? option, string? environment, bool requireGpu, string? rpcDevice)
     {
         string? requested = !string.IsNullOrWhiteSpace(option) ? option.Trim() : !string.IsNullOrWhiteSpace(environment) ? environment.Trim() : null;
         string source = !string.IsNullOrWhiteSpace(option) ? "GeneratorOptions.Backend" : $"{Variable}={requested}";
@@ -97,8 +97,8 @@ internal static class BackendSelector
             // A device name, or an assignment spec upstream parses itself.
             return (named?.Name ?? requested, named is null ? $"'{requested}', as {source} gives it (an upstream assignment spec)" : $"{named.Name} ({named.Description}), as {source} asks");
         }
-        if (rpc)
-            return (null, "upstream's default over the local and RPC servers' devices (RpcServers is set)");
+        if (rpcDevice is not null)
+            return (rpcDevice, $"{rpcDevice}, the first device of this generator's own first RPC server (RpcServers is set)");
         var usable = statuses.FirstOrDefault(s => s.Usable);
         if (usable is not null)
         {
@@ -114,6 +114,9 @@ internal static class BackendSelector
         var cpu = Device(info, d => Is(d.Backend, "CPU")) ?? Device(info, d => d.Type == "cpu");
         return (cpu?.Name ?? "CPU", "CPU (no GPU backend can be used)");
     }
+
+    /// <summary>The local device a context without a device of its own uses: what a generator would choose, never an RPC server's.</summary>
+    internal static string? LocalDefault(NativeRuntimeInfo info) => Choose(info, null, Environment.GetEnvironmentVariable(Variable), false, null).Backend;
 
     private static NativeDevice? Device(NativeRuntimeInfo info, Func<NativeDevice, bool> match) => info.Devices.FirstOrDefault(match);
 

@@ -41,10 +41,10 @@ public sealed record DetailerRequest
     /// </summary>
     public ImageRequest Inpaint { get; init; } = new() { Strength = 0.4f };
 
-    /// <summary>Prompt of the detections ("[SEP]" separates per-detection prompts, "[SKIP]" skips one); null uses <see cref="Inpaint"/>'s.</summary>
+    /// <summary>Prompt of the detections ("[SEP]" separates per-detection prompts, "[SKIP]" skips one); null uses <see cref="Inpaint"/>'s. At most <see cref="ImageRequest.MaxPromptLength"/> characters.</summary>
     public string? Prompt { get; init; }
 
-    /// <summary>Negative prompt of the detections; null uses <see cref="Inpaint"/>'s.</summary>
+    /// <summary>Negative prompt of the detections; null uses <see cref="Inpaint"/>'s. At most <see cref="ImageRequest.MaxPromptLength"/> characters.</summary>
     public string? NegativePrompt { get; init; }
 
     /// <summary>Detector input size, a multiple of 32 from 32 to 4096 (upstream default 640).</summary>
@@ -113,7 +113,7 @@ public sealed class Detailer : IDisposable
     /// <summary>Loads a YOLOv8 detector.</summary>
     /// <param name="detectorPath">Detector weights (.safetensors or .gguf).</param>
     /// <param name="threads">CPU threads, 1 to 1024; null for upstream's choice.</param>
-    /// <param name="backend">Device name (see <see cref="NativeRuntimeInfo.Devices"/>); null for the default.</param>
+    /// <param name="backend">Device name (see <see cref="NativeRuntimeInfo.Devices"/>); null for the local device a generator would choose (never an RPC server's).</param>
     /// <param name="logger">Receives the detector's native log lines.</param>
     /// <returns>The detector; dispose it to free it.</returns>
     /// <exception cref="ArgumentException">No such file, or a value out of range.</exception>
@@ -125,6 +125,8 @@ public sealed class Detailer : IDisposable
         Validation.ExistingFile(detectorPath, nameof(detectorPath));
         Validation.ModelFileOrNull(detectorPath);
         if (threads is int t && (t < 1 || t > 1024)) throw new ArgumentOutOfRangeException(nameof(threads), t, "Threads must be between 1 and 1024.");
+        // Pinned to a local device, as the upscaler's: never a (maybe gone) RPC server's.
+        backend ??= BackendSelector.LocalDefault(NativeRuntimeLoader.EnsureLoaded());
         return new Detailer(DetailerContext.Create(detectorPath, threads, backend, logger), logger);
     }
 
@@ -146,6 +148,8 @@ public sealed class Detailer : IDisposable
         ArgumentNullException.ThrowIfNull(generator);
         ArgumentNullException.ThrowIfNull(image);
         var r = request ?? new DetailerRequest();
+        if (r.Prompt is { } prompt) Validation.Prompt(prompt, nameof(r.Prompt));
+        if (r.NegativePrompt is { } negative) Validation.Prompt(negative, nameof(r.NegativePrompt));
         string? extra = ExtraArgs(r);
         var inpaint = r.Inpaint with { InitImage = null, Mask = null, ControlImage = null, ReferenceImages = [], PhotoMaker = null, Pulid = null, Hires = null };
         Validation.Request(inpaint);

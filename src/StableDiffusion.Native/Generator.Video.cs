@@ -54,6 +54,8 @@ public sealed partial class Generator
     public GeneratedVideo GenerateVideo(VideoRequest request, IProgress<GenerationProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         Validation.Video(request);
+        Validation.LlmPrompt(Options, request.Prompt, nameof(request.Prompt));
+        Validation.LlmPrompt(Options, request.NegativePrompt, nameof(request.NegativePrompt));
         ThrowIfDisposed();
         cancellationToken.ThrowIfCancellationRequested();
         if (!CanGenerateVideos)
@@ -63,6 +65,7 @@ public sealed partial class Generator
         {
             ThrowIfDisposed();
             cancellationToken.ThrowIfCancellationRequested();
+            RpcServers.EnsureReachable(Options.RpcServers);
             var (seed, sampler, scheduler) = Resolve(request.Seed, request.Sampler, request.Scheduler);
             var spec = SpecBuilder.Video(request, seed, sampler, scheduler);
 
@@ -136,10 +139,13 @@ public sealed partial class Generator
     {
         ThrowIfDisposed();
         if (!CanGenerateImages) throw new NotSupportedException($"The model '{_modelName}' cannot inpaint: it generates videos.");
+        Validation.LlmPrompt(Options, prompt ?? inpaint.Prompt, nameof(DetailerRequest.Prompt));
+        Validation.LlmPrompt(Options, negativePrompt ?? inpaint.NegativePrompt, nameof(DetailerRequest.NegativePrompt));
         lock (_gate)
         {
             ThrowIfDisposed();
             cancellationToken.ThrowIfCancellationRequested();
+            RpcServers.EnsureReachable(Options.RpcServers);
             var (seed, sampler, scheduler) = Resolve(inpaint.Seed, inpaint.Sampler, inpaint.Scheduler);
             var spec = SpecBuilder.Image(inpaint with { Width = inpaint.Width ?? 512, Height = inpaint.Height ?? 512 }, seed, sampler, scheduler);
             var clock = Stopwatch.StartNew();

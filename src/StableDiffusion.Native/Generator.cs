@@ -64,13 +64,20 @@ public sealed partial class Generator : IDisposable
     private static Generator LoadValidated(GeneratorOptions options, long? unetChannels)
     {
         var runtime = NativeRuntimeLoader.EnsureLoaded();
+        // A generator with RPC servers computes on its own first server's device, named from the live registry.
+        string? rpcDevice = RpcServers.Device(options.RpcServers);
+        if (options.AutoFit == true) RpcServers.EnsureEveryRegisteredReachable("AutoFit");
         var (backend, why) = BackendSelector.Choose(runtime, options.Backend, Environment.GetEnvironmentVariable(NativeRuntime.BackendVariable),
-            options.RequireGpu, rpc: !string.IsNullOrWhiteSpace(options.RpcServers));
+            options.RequireGpu, rpcDevice);
         options.Logger?.Log(LogLevel.Information, "backend: {Choice}; {GpuBackends}", why, string.Join("; ", runtime.GpuBackends));
         string? fit = FitWarning(runtime, backend, options);
         if (fit is not null) options.Logger?.Log(LogLevel.Warning, "{Fit}", fit);
         var effective = ApplyQuantizationCache(options) with { Backend = backend };
-        var context = SdContext.Create(ToSpec(effective), options.Logger, $"the model '{options.ModelPath ?? options.DiffusionModelPath}'");
+        // Freeing a context frees its weights on its RPC servers, and ggml aborts the process when one does not answer:
+        // a context whose servers are gone is leaked instead.
+        string? servers = rpcDevice is null ? null : options.RpcServers;
+        var context = SdContext.Create(ToSpec(effective), options.Logger, $"the model '{options.ModelPath ?? options.DiffusionModelPath}'",
+            servers is null ? null : () => RpcServers.AreReachable(servers));
         return new Generator(context, options, unetChannels);
     }
 
@@ -262,6 +269,8 @@ public sealed partial class Generator : IDisposable
     private List<GeneratedImage> Generate(ImageRequest request, IProgress<GenerationProgress>? progress, CancellationToken cancellationToken)
     {
         Validation.Request(request);
+        Validation.LlmPrompt(Options, request.Prompt, nameof(request.Prompt));
+        Validation.LlmPrompt(Options, request.NegativePrompt, nameof(request.NegativePrompt));
         ThrowIfDisposed();
         if (!CanGenerateImages)
             throw new NotSupportedException($"The model '{_modelName}' generates videos, not images: use GenerateVideo.");
@@ -271,6 +280,7 @@ public sealed partial class Generator : IDisposable
         {
             ThrowIfDisposed();
             cancellationToken.ThrowIfCancellationRequested();
+            RpcServers.EnsureReachable(Options.RpcServers);
             var (seed, sampler, scheduler) = Resolve(request.Seed, request.Sampler, request.Scheduler);
             var spec = ToSpec(request, seed, sampler, scheduler);
 
@@ -337,5 +347,7 @@ public sealed partial class Generator : IDisposable
         {
             _context.Dispose();
         }
+        if (_context.Leaked)
+            Options.Logger?.Log(LogLevel.Warning, "The model's RPC servers ({Servers}) are gone: its context was left unfreed, because freeing it there would abort the process.", Options.RpcServers);
     }
 }

@@ -14,10 +14,37 @@ public sealed record ImageRequest
     /// <summary>The largest accepted <see cref="BatchCount"/>.</summary>
     public const int MaxBatchCount = 64;
 
-    /// <summary>What to draw. May use embedding names; LoRAs go in <see cref="Loras"/> (the library at the pin does not read <c>&lt;lora:…&gt;</c> tags; sd-cli and <c>sdnet</c> do).</summary>
+    /// <summary>
+    /// The longest accepted <see cref="Prompt"/> or <see cref="NegativePrompt"/>, in UTF-16 code units (<see cref="string.Length"/>):
+    /// 8,192, several times the longest prompts people write (about 2,000 CLIP tokens of English). Upstream parses prompts
+    /// with recursive regular expressions, and the native calls run on a stack sized for this length with a measured
+    /// margin; it encodes a long prompt in 77-token chunks, each of which still changes the image and costs a pass of
+    /// the text encoder (a prompt of 8,192 CJK characters is about 110 chunks).
+    /// </summary>
+    public const int MaxPromptLength = 8_192;
+
+    /// <summary>
+    /// The longest run of ASCII whitespace (space, tab, CR, LF, VT, FF) a prompt may hold: 1,024. Upstream's prompt parser
+    /// takes time quadratic in such a run (a minute of CPU for 32,768 spaces); nobody types a thousand in a row.
+    /// </summary>
+    public const int MaxWhitespaceRun = 1024;
+
+    /// <summary>
+    /// With an LLM text encoder (<see cref="GeneratorOptions.LlmPath"/>: Z-Image, Qwen-Image, Flux.2, …) the longest accepted
+    /// prompt or negative prompt in UTF-8 bytes: 4,096, about 900 tokens of English. Such an encoder attends over the whole
+    /// prompt at once, in memory that grows with the square of its tokens (a byte-level tokenizer gives up to one token
+    /// per byte; 16,400 tokens asked Qwen3 for 34 GB), and upstream ends the process when it cannot have that memory.
+    /// </summary>
+    public const int MaxLlmPromptBytes = 4096;
+
+    /// <summary>
+    /// What to draw, at most <see cref="MaxPromptLength"/> characters, without NUL or unpaired surrogates. May use
+    /// embedding names; LoRAs go in <see cref="Loras"/> (the library at the pin does not read <c>&lt;lora:…&gt;</c> tags;
+    /// sd-cli and <c>sdnet</c> do).
+    /// </summary>
     public string Prompt { get; init; } = "";
 
-    /// <summary>What to steer away from.</summary>
+    /// <summary>What to steer away from, with the same limits as <see cref="Prompt"/>.</summary>
     public string NegativePrompt { get; init; } = "";
 
     /// <summary>Output width; null takes the init image's width, else 512. Upstream rounds it up to the model's multiple (64 for SD1/SDXL).</summary>

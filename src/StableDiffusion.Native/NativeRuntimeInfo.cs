@@ -107,7 +107,7 @@ public sealed record NativeRuntimeInfo
         string describe;
         try
         {
-            describe = BackendSelector.Choose(info, null, Environment.GetEnvironmentVariable(BackendSelector.Variable), requireGpu: false, rpc: false).Why;
+            describe = BackendSelector.Choose(info, null, Environment.GetEnvironmentVariable(BackendSelector.Variable), requireGpu: false, rpcDevice: null).Why;
         }
         catch (StableDiffusionException e)
         {

@@ -26,7 +26,7 @@ public sealed class Upscaler : IDisposable
     /// <param name="modelPath">ESRGAN weights (.safetensors, .pth converted, or .gguf).</param>
     /// <param name="threads">CPU threads, 1 to 1024; null for upstream's choice.</param>
     /// <param name="tileSize">Tile edge in pixels, 32 to 4096 (smaller tiles use less memory).</param>
-    /// <param name="backend">Device name, as in <see cref="NativeRuntimeInfo.Devices"/>; null for the default.</param>
+    /// <param name="backend">Device name, as in <see cref="NativeRuntimeInfo.Devices"/>; null for the local device a generator would choose (never an RPC server's).</param>
     /// <param name="logger">Receives the upscaler's native log lines.</param>
     /// <returns>The loaded upscaler; dispose it to free the model.</returns>
     /// <exception cref="ArgumentException">No such file, or a value out of range.</exception>
@@ -39,6 +39,9 @@ public sealed class Upscaler : IDisposable
         Validation.ModelFileOrNull(modelPath);
         if (threads is int t && (t < 1 || t > 1024)) throw new ArgumentOutOfRangeException(nameof(threads), t, "Threads must be between 1 and 1024.");
         if (tileSize < 32 || tileSize > 4096) throw new ArgumentOutOfRangeException(nameof(tileSize), tileSize, "Tile size must be between 32 and 4096.");
+        // Null is pinned to a local device here: upstream's own default would take any RPC server's device a generator
+        // registered in this process, also one that is gone.
+        backend ??= BackendSelector.LocalDefault(NativeRuntimeLoader.EnsureLoaded());
         return new Upscaler(UpscalerContext.Create(modelPath, threads, tileSize, backend, logger), logger);
     }
 

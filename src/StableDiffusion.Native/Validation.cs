@@ -6,6 +6,12 @@ namespace StableDiffusion.Native;
 /// </summary>
 internal static class Validation
 {
+    /// <summary>The most embeddings a model or LoRAs a request takes: far past real use, and bounded before native code loops over them.</summary>
+    internal const int MaxListItems = 256;
+
+    /// <summary>The most pairs in one of upstream's <c>key=value</c> argument strings (it reads about a dozen keys).</summary>
+    internal const int MaxKeyValues = 64;
+
     /// <summary>Checks every option and model file; returns the UNet's width when the model has a readable UNet.</summary>
     public static long? Options(GeneratorOptions options)
     {
@@ -21,10 +27,17 @@ internal static class Validation
         OptionalFile(options.TaesdPath, nameof(options.TaesdPath));
         OptionalFile(options.ControlNetPath, nameof(options.ControlNetPath));
         foreach (var (path, name) in ComponentPaths(options)) OptionalFile(path, name);
+        ArgumentNullException.ThrowIfNull(options.Embeddings, nameof(options.Embeddings));
+        if (options.Embeddings.Count > MaxListItems)
+            throw new ArgumentException($"At most {MaxListItems} embeddings can be loaded (got {options.Embeddings.Count}).", nameof(options.Embeddings));
         foreach (var e in options.Embeddings)
         {
             if (e is null || string.IsNullOrWhiteSpace(e.Name))
                 throw new ArgumentException("Every embedding needs a name.", nameof(options.Embeddings));
+            // Upstream looks the name up among the prompt's words: it is one word, as a prompt spells it.
+            if (e.Name.Length > 256 || e.Name.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
+                throw new ArgumentException($"The embedding name '{ModelFiles.DisplayText.Escape(e.Name, 80)}' must be 1 to 256 characters without spaces or control characters.", nameof(options.Embeddings));
+            Text(e.Name, nameof(options.Embeddings));
             ExistingFile(e.Path, nameof(options.Embeddings));
         }
         if (options.Threads is int t && (t < 1 || t > 1024))
@@ -58,6 +71,8 @@ internal static class Validation
         }
         KeyValues(options.ModelArguments, nameof(options.ModelArguments), SpecBuilder.ModelArgKeys);
         Range(options.ChromaT5MaskPad, 0, 512, nameof(options.ChromaT5MaskPad));
+        if (options.RpcServers is { } rpc && !IsRpcServerList(rpc))
+            throw new ArgumentException("RpcServers: expected HOST:PORT[,HOST:PORT…] (at most 16 servers; host names, IPv4 or [IPv6] addresses).", nameof(options.RpcServers));
         if (options.MaxVram is { } maxVram && !IsSafeSpec(maxVram))
             throw new ArgumentException("MaxVram: expected a GiB number, -1, or upstream's device assignment (letters, digits, '.', ',', '=', '&', ':', '-').", nameof(options.MaxVram));
         if (!Enum.IsDefined(options.QuantizationCache))
@@ -93,8 +108,8 @@ internal static class Validation
     public static void Request(ImageRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        ArgumentNullException.ThrowIfNull(request.Prompt, nameof(request.Prompt));
-        ArgumentNullException.ThrowIfNull(request.NegativePrompt, nameof(request.NegativePrompt));
+        Prompt(request.Prompt, nameof(request.Prompt));
+        Prompt(request.NegativePrompt, nameof(request.NegativePrompt));
         if (request.Width is int w) Dimension(w, nameof(request.Width));
         if (request.Height is int h) Dimension(h, nameof(request.Height));
         if (request.Steps < 1 || request.Steps > 10_000)
@@ -155,6 +170,26 @@ internal static class Validation
 
     private static bool IsSafeSpec(string value) => value.Length is > 0 and <= 1024 && !value.AsSpan().ContainsAnyExcept(s_specChars);
 
+    /// <summary>Upstream splits the list at ',' and hands each item to ggml's RPC client, which splits it at its last ':'.</summary>
+    private static bool IsRpcServerList(string value)
+    {
+        if (value.Length > 1024) return false;
+        string[] servers = value.Split(',', StringSplitOptions.TrimEntries);
+        if (servers.Length > 16) return false;
+        foreach (string server in servers)
+        {
+            int colon = server.LastIndexOf(':');
+            if (colon <= 0 || !int.TryParse(server.AsSpan(colon + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int port) || port is < 1 or > 65535)
+                return false;
+            string host = server[..colon];
+            bool ok = host.StartsWith('[') && host.EndsWith(']')
+                ? System.Net.IPAddress.TryParse(host[1..^1], out _)
+                : Uri.CheckHostName(host) is UriHostNameType.Dns or UriHostNameType.IPv4;
+            if (!ok) return false;
+        }
+        return true;
+    }
+
     private static void Defined<T>(T? value, string name) where T : struct, Enum
     {
         if (value is { } v && !Enum.IsDefined(v)) throw new ArgumentOutOfRangeException(name, v, $"Unknown {typeof(T).Name} value.");
@@ -170,6 +205,8 @@ internal static class Validation
     public static void KeyValues(IReadOnlyDictionary<string, string>? pairs, string name, string[]? typedKeys = null)
     {
         ArgumentNullException.ThrowIfNull(pairs, name);
+        if (pairs.Count > MaxKeyValues)
+            throw new ArgumentException($"{name}: at most {MaxKeyValues} pairs (got {pairs.Count}).", name);
         foreach (var (key, value) in pairs)
         {
             if (typedKeys is not null && typedKeys.Contains(key, StringComparer.Ordinal))
@@ -178,6 +215,117 @@ internal static class Validation
                 throw new ArgumentException($"{name}: the key '{ModelFiles.DisplayText.Escape(key)}' must be 1 to 64 letters, digits, '_', '.' or '-'.", name);
             if (value is null || value.Length > 1024 || value.AsSpan().IndexOfAny(",;=") >= 0 || value.Any(char.IsControl) || value.Trim().Length == 0)
                 throw new ArgumentException($"{name}: the value of '{key}' must be 1 to 1024 characters without ',', ';', '=' or control characters.", name);
+        }
+    }
+
+    /// <summary>
+    /// A prompt reaches upstream's recursive regular expressions: at most <see cref="ImageRequest.MaxPromptLength"/>
+    /// characters (what <see cref="Native.NativeStack"/> is sized for). NUL would end it early in native code and an
+    /// unpaired surrogate would be replaced silently when encoded, so both are refused rather than changed.
+    /// </summary>
+    internal static void Prompt(string text, string name)
+    {
+        ArgumentNullException.ThrowIfNull(text, name);
+        if (text.Length > ImageRequest.MaxPromptLength)
+            throw new ArgumentException($"{name} is {text.Length} characters long; the limit is {ImageRequest.MaxPromptLength} characters (ImageRequest.MaxPromptLength).", name);
+        Text(text, name);
+        AttentionWeights(text, name);
+        WhitespaceRuns(text, name);
+    }
+
+
+    // Upstream searches every piece of a prompt for "\s*\bBREAK\b\s*": at each start inside a run of whitespace the
+    // matcher takes the rest of the run and gives it back one character at a time, so a run costs time quadratic in
+    // its length (32,768 spaces: over a minute of one core). Nobody types a thousand spaces in a row.
+    private static void WhitespaceRuns(string text, string name)
+    {
+        int run = 0;
+        foreach (char c in text)
+        {
+            if (c is ' ' or '\t' or '\n' or '\v' or '\f' or '\r')
+            {
+                if (++run > ImageRequest.MaxWhitespaceRun)
+                    throw new ArgumentException($"{name} has more than {ImageRequest.MaxWhitespaceRun} whitespace characters in a row; upstream's prompt parser takes time quadratic in such a run. Collapse it.", name);
+            }
+            else
+            {
+                run = 0;
+            }
+        }
+    }
+
+    // Upstream's prompt-attention parser reads "(text:WEIGHT)" with std::stof and catches nothing: a weight stof cannot
+    // read ("(cat:.)") or that leaves float's range ("(cat:1e40)" spelled out, or one too small to be normal) throws a
+    // C++ exception through the C API and terminates the process. Every ':' it sees is tried against this pattern.
+    private static readonly System.Text.RegularExpressions.Regex s_attentionWeight =
+        new(@":([+-]?[.0-9]+)\)", System.Text.RegularExpressions.RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
+
+    /// <summary>Refuses a prompt-attention weight that upstream's parser would turn into a process termination.</summary>
+    internal static void AttentionWeights(string text, string name)
+    {
+        if (!text.Contains(':')) return;
+        foreach (System.Text.RegularExpressions.Match m in s_attentionWeight.Matches(text))
+        {
+            string weight = m.Groups[1].Value;
+            if (!IsStofSafe(weight))
+                throw new ArgumentException($"{name}: the attention weight '{ModelFiles.DisplayText.Escape(weight, 40)}' in '(…:{ModelFiles.DisplayText.Escape(weight, 40)})' is not a number between 1e-30 and 1e30 (or 0); write it as a number, or escape the parenthesis as \\).", name);
+        }
+    }
+
+    /// <summary>
+    /// Whether std::stof reads <paramref name="weight"/> (sign, digits and dots only) without throwing: it takes the
+    /// longest prefix that is a number and throws when there is none, or when the value overflows or underflows float.
+    /// The range accepted here stays well inside float's normal range.
+    /// </summary>
+    internal static bool IsStofSafe(string weight)
+    {
+        int i = 0;
+        if (i < weight.Length && weight[i] is '+' or '-') i++;
+        int digits = 0;
+        int end = i;
+        while (end < weight.Length && char.IsAsciiDigit(weight[end])) { end++; digits++; }
+        if (end < weight.Length && weight[end] == '.')
+        {
+            end++;
+            while (end < weight.Length && char.IsAsciiDigit(weight[end])) { end++; digits++; }
+        }
+        if (digits == 0) return false;
+        if (!double.TryParse(weight.AsSpan(0, end), System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double value))
+            return false;
+        double magnitude = Math.Abs(value);
+        return magnitude == 0 || (magnitude >= 1e-30 && magnitude <= 1e30);
+    }
+
+    /// <summary>
+    /// With an LLM text encoder (<see cref="GeneratorOptions.LlmPath"/>) upstream encodes the whole prompt in one pass
+    /// whose memory grows with the square of its tokens, and aborts the process when that buffer cannot be had (measured
+    /// with Qwen3's 32 heads: 16,400 tokens asked for 34 GB). Byte-level tokenizers give at most one token per UTF-8 byte,
+    /// so the prompt is held to <see cref="ImageRequest.MaxLlmPromptBytes"/> bytes: about 2 GB at worst.
+    /// </summary>
+    internal static void LlmPrompt(GeneratorOptions options, string text, string name)
+    {
+        if (options.LlmPath is null) return;
+        int bytes = System.Text.Encoding.UTF8.GetByteCount(text);
+        if (bytes > ImageRequest.MaxLlmPromptBytes)
+            throw new ArgumentException($"{name} is {bytes} bytes of UTF-8; a model with an LLM text encoder takes at most {ImageRequest.MaxLlmPromptBytes} "
+                + "(ImageRequest.MaxLlmPromptBytes): it encodes the whole prompt at once, in memory that grows with the square of its length.", name);
+    }
+
+    /// <summary>Text that reaches native code as UTF-8: no NUL, no unpaired surrogate.</summary>
+    internal static void Text(string text, string name)
+    {
+        int nul = text.IndexOf('\0');
+        if (nul >= 0)
+            throw new ArgumentException($"{name} contains a NUL character (at {nul}), which would cut it short in native code.", name);
+        for (int i = 0; i < text.Length; i++)
+        {
+            if (!char.IsSurrogate(text[i])) continue;
+            if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+            {
+                i++;
+                continue;
+            }
+            throw new ArgumentException($"{name} contains an unpaired surrogate (at {i}): it is not valid Unicode text.", name);
         }
     }
 
@@ -324,6 +472,8 @@ internal static class Validation
     private static void Loras(IReadOnlyList<LoraReference> loras, string name)
     {
         ArgumentNullException.ThrowIfNull(loras, name);
+        if (loras.Count > MaxListItems)
+            throw new ArgumentException($"{name}: at most {MaxListItems} LoRAs per request (got {loras.Count}).", name);
         foreach (var lora in loras)
         {
             if (lora is null) throw new ArgumentException($"{name} contains null.", name);
@@ -401,8 +551,8 @@ internal static class Validation
     public static void Video(VideoRequest r)
     {
         ArgumentNullException.ThrowIfNull(r);
-        ArgumentNullException.ThrowIfNull(r.Prompt, nameof(r.Prompt));
-        ArgumentNullException.ThrowIfNull(r.NegativePrompt, nameof(r.NegativePrompt));
+        Prompt(r.Prompt, nameof(r.Prompt));
+        Prompt(r.NegativePrompt, nameof(r.NegativePrompt));
         if (r.Width is int w) Dimension(w, nameof(r.Width));
         if (r.Height is int h) Dimension(h, nameof(r.Height));
         Range(r.Frames, 1, VideoRequest.MaxFrames, nameof(r.Frames));

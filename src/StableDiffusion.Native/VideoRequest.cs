@@ -12,10 +12,16 @@ public sealed record VideoRequest
     /// <summary>The most accepted <see cref="Frames"/>.</summary>
     public const int MaxFrames = 1024;
 
-    /// <summary>What to show; LoRAs go in <see cref="Loras"/> (the library at the pin does not read <c>&lt;lora:…&gt;</c> tags).</summary>
+    /// <summary>The longest accepted <see cref="Prompt"/> or <see cref="NegativePrompt"/>: <see cref="ImageRequest.MaxPromptLength"/>.</summary>
+    public const int MaxPromptLength = ImageRequest.MaxPromptLength;
+
+    /// <summary>
+    /// What to show, at most <see cref="MaxPromptLength"/> characters, without NUL or unpaired surrogates; LoRAs go in
+    /// <see cref="Loras"/> (the library at the pin does not read <c>&lt;lora:…&gt;</c> tags).
+    /// </summary>
     public string Prompt { get; init; } = "";
 
-    /// <summary>What to steer away from.</summary>
+    /// <summary>What to steer away from, with the same limits as <see cref="Prompt"/>.</summary>
     public string NegativePrompt { get; init; } = "";
 
     /// <summary>Skip the last CLIP layers, -1 to 12; null keeps the model's default.</summary>

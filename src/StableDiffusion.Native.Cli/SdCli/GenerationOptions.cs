@@ -484,11 +484,21 @@ internal sealed class GenerationOptions
     private static string? ReadText(ParseResult r, Option<string?> inline, Option<string?> file)
     {
         string? text = r.GetValue(inline);
-        if (r.GetValue(file) is not { } path) return text;
+        if (r.GetValue(file) is not { } path) return Bounded(text, inline.Name);
         if (text is not null) throw SdCliSyntax.Bad(file.Name, $"give {inline.Name} or {file.Name}, not both.");
         if (!File.Exists(path)) throw SdCliSyntax.Bad(file.Name, $"no file '{path}'.");
-        return File.ReadAllText(path);
+        // A prompt is at most MaxPromptLength UTF-16 units, so at most 3 bytes each in UTF-8 (4 with a BOM's slack):
+        // a larger file is refused before it is read into memory.
+        if (new FileInfo(path).Length > 3L * ImageRequest.MaxPromptLength + 4)
+            throw SdCliSyntax.Bad(file.Name, $"'{path}' is larger than a prompt may be ({ImageRequest.MaxPromptLength} characters).");
+        return Bounded(File.ReadAllText(path), file.Name);
     }
+
+    /// <summary>The library's prompt limit, checked before the CLI's own parsing (LoRA tags) reads the text.</summary>
+    private static string? Bounded(string? text, string flag)
+        => text is { Length: > ImageRequest.MaxPromptLength }
+            ? throw SdCliSyntax.Bad(flag, $"the text is {text.Length} characters long; the limit is {ImageRequest.MaxPromptLength} characters (ImageRequest.MaxPromptLength).")
+            : text;
 
     /// <summary>sdnet's <c>--lora path[:multiplier]</c>.</summary>
     internal static LoraReference ParseLora(string spec)

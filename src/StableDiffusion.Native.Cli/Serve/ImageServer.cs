@@ -35,6 +35,12 @@ internal sealed record ServeOptions
     /// <summary>Largest accepted request body (base64 images make A1111 bodies large).</summary>
     public long MaxRequestBodyBytes { get; init; } = 64L << 20;
 
+    /// <summary>Host names accepted besides loopback and the listen address (<c>--allowed-host</c>); any other Host gets 421.</summary>
+    public IReadOnlyList<string> AllowedHosts { get; init; } = [];
+
+    /// <summary>Origins whose pages may call the API (<c>--cors-origin</c>); none by default, and then no CORS headers at all.</summary>
+    public IReadOnlyList<string> CorsOrigins { get; init; } = [];
+
     /// <summary>Server log (requests refused, failures) at or above this level; the native log has its own logger.</summary>
     public LogLevel LogLevel { get; init; } = LogLevel.Warning;
 
@@ -51,13 +57,18 @@ internal sealed record ServeOptions
         if (!localhost && !IPAddress.TryParse(Host, out ip))
             throw new ArgumentException($"--host must be an IP address or localhost, not '{DisplayText.Escape(Host, 80)}'.", "--host");
         if (localhost && Port == 0) throw new ArgumentException("--port 0 needs an IP address as --host (Kestrel binds localhost on fixed ports only).", "--port");
+        foreach (string h in AllowedHosts) RequestRules.ValidateHost(h);
+        foreach (string o in CorsOrigins) RequestRules.ValidateOrigin(o);
         return (ip, localhost);
     }
 }
 
 /// <summary>What the endpoints share: the queue of the one loaded model, this session's images, the model's names.</summary>
-internal sealed class ServerState(GenerationQueue queue, ServeOptions options, ILogger log)
+internal sealed class ServerState(GenerationQueue queue, ServeOptions options, ILogger log, RequestRules rules)
 {
+    /// <summary>Which Hosts, origins and body types are admitted.</summary>
+    public RequestRules Rules { get; } = rules;
+
     private readonly object _previewGate = new();
     private (long Job, int Step, byte[] Png)? _previewCache;
 
@@ -133,7 +144,8 @@ internal sealed class ImageServer : IAsyncDisposable
             else kestrel.Listen(ip!, options.Port);
         });
         var app = builder.Build();
-        var state = new ServerState(new GenerationQueue(generator, options.Queue), options, app.Logger);
+        var rules = new RequestRules(ip, options.AllowedHosts.Select(RequestRules.ValidateHost), options.CorsOrigins.Select(RequestRules.ValidateOrigin));
+        var state = new ServerState(new GenerationQueue(generator, options.Queue), options, app.Logger, rules);
 
         app.Use((context, next) => Guard(context, next, state));
         MapPage(app);
@@ -167,10 +179,34 @@ internal sealed class ImageServer : IAsyncDisposable
         State.Queue.Dispose();
     }
 
-    /// <summary>Authorization, then the one map from a handler's exception to an HTTP error.</summary>
+    /// <summary>The request rules (Host, origin, body type), authorization, then the one map from a handler's exception to an HTTP error.</summary>
     private static async Task Guard(HttpContext context, RequestDelegate next, ServerState state)
     {
         var path = context.Request.Path;
+        var request = context.Request;
+        string? origin = request.Headers.Origin.Count > 0 ? request.Headers.Origin.ToString() : null;
+        var (verdict, status, code, message) = state.Rules.Check(request.Method, path.Value ?? "/", request.Headers.Host.Count > 0 ? request.Headers.Host.ToString() : null,
+            origin, request.ContentType, request.ContentLength, request.Headers.TransferEncoding.Count > 0);
+        if (verdict == RequestVerdict.Refuse)
+        {
+            if (status >= 400) state.Log.LogWarning("{Method} {Path}: {Status} {Message}", request.Method, DisplayText.Escape(path.Value, 200), status, message);
+            await ErrorAsync(context, status, message, code, null).ConfigureAwait(false);
+            return;
+        }
+        if (state.Rules.CorsOrigin(origin) is { } allowed)
+        {
+            context.Response.Headers.AccessControlAllowOrigin = allowed;
+            context.Response.Headers.Vary = "Origin";
+        }
+        if (verdict == RequestVerdict.Preflight)
+        {
+            context.Response.Headers.AccessControlAllowMethods = "GET, POST, OPTIONS";
+            context.Response.Headers.AccessControlAllowHeaders = "Authorization, Content-Type";
+            context.Response.Headers.AccessControlMaxAge = "600";
+            context.Response.StatusCode = StatusCodes.Status204NoContent;
+            return;
+        }
+
         bool api = path.StartsWithSegments("/v1") || path.StartsWithSegments("/sdapi");
         if (api && state.Options.ApiKey is { } key && !Authorized(context.Request.Headers.Authorization.ToString(), key))
         {

@@ -60,10 +60,23 @@ internal readonly struct JsonInput
         return false;
     }
 
+    /// <summary>A JSON string's text; an escaped unpaired surrogate (<c>"\ud800"</c>), which .NET cannot turn into a string, is the client's error.</summary>
+    private static string Text(JsonElement value, string name)
+    {
+        try
+        {
+            return value.GetString()!;
+        }
+        catch (InvalidOperationException)
+        {
+            throw new BadRequestException($"'{name}' is not valid Unicode text: it escapes an unpaired surrogate.", name);
+        }
+    }
+
     public string? String(string name)
     {
         if (!TryGet(name, out var value)) return null;
-        return value.ValueKind == JsonValueKind.String ? value.GetString() : throw new BadRequestException($"'{name}' must be a string.", name);
+        return value.ValueKind == JsonValueKind.String ? Text(value, name) : throw new BadRequestException($"'{name}' must be a string.", name);
     }
 
     public IReadOnlyList<string> Strings(string name)
@@ -72,7 +85,7 @@ internal readonly struct JsonInput
         if (value.ValueKind != JsonValueKind.Array) throw new BadRequestException($"'{name}' must be an array of strings.", name);
         var list = new List<string>();
         foreach (var item in value.EnumerateArray())
-            list.Add(item.ValueKind == JsonValueKind.String ? item.GetString()! : throw new BadRequestException($"'{name}' must be an array of strings.", name));
+            list.Add(item.ValueKind == JsonValueKind.String ? Text(item, name) : throw new BadRequestException($"'{name}' must be an array of strings.", name));
         return list;
     }
 
@@ -83,7 +96,7 @@ internal readonly struct JsonInput
         {
             JsonValueKind.Number when value.TryGetInt64(out long l) => l,
             JsonValueKind.Number when value.TryGetDouble(out double d) && d == Math.Floor(d) && d is >= long.MinValue and <= long.MaxValue => (long)d,
-            JsonValueKind.String when long.TryParse(value.GetString(), NumberStyles.Integer, CultureInfo.InvariantCulture, out long s) => s,
+            JsonValueKind.String when long.TryParse(Text(value, name), NumberStyles.Integer, CultureInfo.InvariantCulture, out long s) => s,
             _ => throw new BadRequestException($"'{name}' must be an integer.", name),
         };
         if (result < min || result > max)
@@ -99,7 +112,7 @@ internal readonly struct JsonInput
         double result = value.ValueKind switch
         {
             JsonValueKind.Number => value.GetDouble(),
-            JsonValueKind.String when double.TryParse(value.GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out double s) => s,
+            JsonValueKind.String when double.TryParse(Text(value, name), NumberStyles.Float, CultureInfo.InvariantCulture, out double s) => s,
             _ => throw new BadRequestException($"'{name}' must be a number.", name),
         };
         if (!double.IsFinite(result) || result < min || result > max)

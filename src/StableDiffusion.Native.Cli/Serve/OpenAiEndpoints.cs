@@ -52,7 +52,16 @@ internal static class OpenAiEndpoints
     {
         if (!context.Request.HasFormContentType)
             throw new BadRequestException("images/edits takes multipart/form-data with 'image', 'prompt' and optionally 'mask'.");
-        var form = await context.Request.ReadFormAsync(context.RequestAborted).ConfigureAwait(false);
+        IFormCollection form;
+        try
+        {
+            form = await context.Request.ReadFormAsync(context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException && !context.RequestAborted.IsCancellationRequested)
+        {
+            // A truncated or malformed body is the client's mistake, not the server's: the multipart reader says where.
+            throw new BadRequestException("The multipart/form-data body is malformed: " + CliCommon.OneLine(e.Message));
+        }
         var imageFile = form.Files.GetFile("image") ?? form.Files.GetFile("image[]")
             ?? throw new BadRequestException("'image' is required (a PNG, JPEG or WebP file).", "image");
         if (form.Files.GetFiles("image").Count + form.Files.GetFiles("image[]").Count > 1)

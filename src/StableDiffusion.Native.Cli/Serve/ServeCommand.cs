@@ -18,10 +18,12 @@ internal static class ServeCommand
         var apiKey = new Option<string?>("--api-key") { Description = $"Require 'Authorization: Bearer KEY' on API requests (default: ${ApiKeyVariable})" };
         var queue = new Option<int>("--queue") { Description = "Requests that may wait while one generates; more get 503", DefaultValueFactory = _ => 4 };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Show the native log and each request" };
+        var allowedHost = new Option<string[]>("--allowed-host") { Description = "Also accept requests whose Host header is NAME (repeatable); loopback and the listen address always are", Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = false };
+        var corsOrigin = new Option<string[]>("--cors-origin") { Description = "Let pages of ORIGIN (https://host[:port]) call the API (repeatable); no CORS headers without it", Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = false };
 
         var command = new Command("serve", "Serve a model over HTTP: OpenAI's images API (/v1), AUTOMATIC1111's (/sdapi/v1) and a page (/)")
         {
-            host, port, apiKey, queue, verbose,
+            host, port, apiKey, queue, verbose, allowedHost, corsOrigin,
         };
         foreach (var option in load.All) command.Options.Add(option);
         command.SetAction(async (r, cancellationToken) =>
@@ -41,6 +43,8 @@ internal static class ServeCommand
                     Port = r.GetValue(port),
                     ApiKey = string.IsNullOrEmpty(key) ? null : key,
                     Queue = r.GetValue(queue),
+                    AllowedHosts = r.GetValue(allowedHost) ?? [],
+                    CorsOrigins = r.GetValue(corsOrigin) ?? [],
                     LogLevel = isVerbose ? LogLevel.Information : LogLevel.Warning,
                 };
                 serveOptions.Validate(); // before the model loads: a typo must not cost a load

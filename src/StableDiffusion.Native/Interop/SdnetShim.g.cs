@@ -21,7 +21,7 @@ internal static unsafe partial class SdnetShim
 
     public const string UpstreamCommit = "97d2990807fe6d558e395f8764198d7c7e7b411c";
 
-    public const int SDNET_SHIM_API_VERSION = 3;
+    public const int SDNET_SHIM_API_VERSION = 4;
 
     public const int SDNET_CPU_AVX512_FP16 = 1;
 
@@ -60,6 +60,10 @@ internal static unsafe partial class SdnetShim
     [LibraryImport(LibraryName, EntryPoint = "sdnet_adjust_cpu_score")]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
     public static partial int sdnet_adjust_cpu_score(sbyte* module_name, int module_score, uint features);
+
+    [LibraryImport(LibraryName, EntryPoint = "sdnet_rpc_add_server")]
+    [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]
+    public static partial int sdnet_rpc_add_server(sbyte* endpoint);
 
     [LibraryImport(LibraryName, EntryPoint = "sdnet_free_string")]
     [UnmanagedCallConv(CallConvs = new[] { typeof(CallConvCdecl) })]

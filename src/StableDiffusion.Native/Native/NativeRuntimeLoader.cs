@@ -162,6 +162,38 @@ internal static class NativeRuntimeLoader
         return null;
     }
 
+    /// <summary>The shim's report of modules, registries and devices as they are now.</summary>
+    private static unsafe string Report()
+    {
+        nuint needed = SdnetShim.sdnet_backend_report(null, 0);
+        byte[] buffer = new byte[(int)needed + 1];
+        fixed (byte* b = buffer) needed = SdnetShim.sdnet_backend_report((sbyte*)b, (nuint)buffer.Length);
+        return Encoding.UTF8.GetString(buffer, 0, Math.Min((int)needed, buffer.Length - 1));
+    }
+
+    /// <summary>
+    /// Registers the ggml RPC server at <paramref name="endpoint"/> (as upstream does for <c>rpc_servers</c>, which then
+    /// finds it registered) and names its first device (<c>RPC3</c>): upstream numbers RPC devices process-wide in the
+    /// order servers were first added, so only the registry says which one is this server's. Null when it serves none.
+    /// </summary>
+    internal static unsafe string? RpcServerDevice(string endpoint)
+    {
+        EnsureLoaded();
+        byte[] utf8 = Encoding.UTF8.GetBytes(endpoint + "\0");
+        int count;
+        lock (NativeLocks.ModelLoading)
+        {
+            fixed (byte* e = utf8) count = SdnetShim.sdnet_rpc_add_server((sbyte*)e);
+        }
+        if (count <= 0) return null;
+        foreach (string line in Report().Split('\n'))
+        {
+            string[] f = line.Split('\t');
+            if (f.Length >= 3 && f[0] == "device" && f[2] == endpoint) return f[1];
+        }
+        return null;
+    }
+
     private static unsafe NativeRuntimeInfo LoadBackends(string path, List<NativeProbe> probes)
     {
         string dir = Path.GetDirectoryName(path)!;
@@ -169,10 +201,7 @@ internal static class NativeRuntimeLoader
         int loaded;
         fixed (byte* d = dirUtf8) loaded = SdnetShim.sdnet_load_backends((sbyte*)d);
 
-        nuint needed = SdnetShim.sdnet_backend_report(null, 0);
-        byte[] buffer = new byte[(int)needed + 1];
-        fixed (byte* b = buffer) SdnetShim.sdnet_backend_report((sbyte*)b, (nuint)buffer.Length);
-        string report = Encoding.UTF8.GetString(buffer, 0, (int)needed);
+        string report = Report();
 
         string version = Marshal.PtrToStringUTF8((nint)Sd.sd_version()) ?? "";
         string system = Marshal.PtrToStringUTF8((nint)Sd.sd_get_system_info()) ?? "";

@@ -34,7 +34,15 @@ internal sealed unsafe class SdContext : IDisposable
 
     /// <summary>Loads a model; fails with upstream's error lines when it returns NULL or the model can generate nothing.</summary>
     /// <exception cref="GenerationException">Upstream refused the model, or it cannot do what was required.</exception>
-    public static SdContext Create(ContextSpec spec, ILogger? logger, string what)
+    /// <param name="spec">What to load.</param>
+    /// <param name="logger">Receives the native log of the load.</param>
+    /// <param name="what">Names the model in errors.</param>
+    /// <param name="canFree">Asked before the context is freed; false leaks it (see <see cref="SdContextHandle"/>).</param>
+    public static SdContext Create(ContextSpec spec, ILogger? logger, string what, Func<bool>? canFree = null)
+        => NativeStack.Run(() => CreateOnNativeStack(spec, logger, what, canFree));
+
+    // Loading compiles the tensor type rules with std::regex.
+    private static SdContext CreateOnNativeStack(ContextSpec spec, ILogger? logger, string what, Func<bool>? canFree)
     {
         NativeRuntimeLoader.EnsureLoaded();
         using var arena = new NativeArena();
@@ -48,7 +56,7 @@ internal sealed unsafe class SdContext : IDisposable
             ctx = Sd.new_sd_ctx(&p);
         }
         if (ctx == null) throw scope.Failure($"stable-diffusion.cpp could not load {what}.");
-        var context = new SdContext(new SdContextHandle(ctx));
+        var context = new SdContext(new SdContextHandle(ctx, canFree));
         if (!context.SupportsImageGeneration && !context.SupportsVideoGeneration)
         {
             context.Dispose();
@@ -125,6 +133,9 @@ internal sealed unsafe class SdContext : IDisposable
     /// <exception cref="GenerationException">Upstream failed or returned no image.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public IReadOnlyList<NativeImage> GenerateImage(ImageGenerationSpec spec, NativeCallbacks callbacks, ILogger? logger, CancellationToken cancellationToken)
+        => NativeStack.Run(() => GenerateImageOnNativeStack(spec, callbacks, logger, cancellationToken));
+
+    private List<NativeImage> GenerateImageOnNativeStack(ImageGenerationSpec spec, NativeCallbacks callbacks, ILogger? logger, CancellationToken cancellationToken)
     {
         using var arena = new NativeArena();
         sd_img_gen_params_t p = default;
@@ -164,6 +175,9 @@ internal sealed unsafe class SdContext : IDisposable
     /// <exception cref="GenerationException">Upstream failed or returned no frame.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     public (IReadOnlyList<NativeImage> Frames, AudioSpec? Audio) GenerateVideo(VideoGenerationSpec spec, NativeCallbacks callbacks, ILogger? logger, CancellationToken cancellationToken)
+        => NativeStack.Run(() => GenerateVideoOnNativeStack(spec, callbacks, logger, cancellationToken));
+
+    private (IReadOnlyList<NativeImage> Frames, AudioSpec? Audio) GenerateVideoOnNativeStack(VideoGenerationSpec spec, NativeCallbacks callbacks, ILogger? logger, CancellationToken cancellationToken)
     {
         using var arena = new NativeArena();
         sd_vid_gen_params_t p = default;
@@ -203,10 +217,14 @@ internal sealed unsafe class SdContext : IDisposable
 
     internal bool RunDetailer(DetailerCall run, NativeCallbacks callbacks, ILogger? logger, CancellationToken cancellationToken, out GenerationException? failure)
     {
-        using var lease = new Lease(_handle);
-        using var call = new GenerationCall(this, lease.Context, callbacks, logger, cancellationToken);
-        bool ok = run(lease.Context);
-        failure = ok ? null : call.Scope.Failure("ADetailer failed.");
+        var (ok, error) = NativeStack.Run(() =>
+        {
+            using var lease = new Lease(_handle);
+            using var call = new GenerationCall(this, lease.Context, callbacks, logger, cancellationToken);
+            bool ok = run(lease.Context);
+            return (ok, ok ? null : call.Scope.Failure("ADetailer failed."));
+        });
+        failure = error;
         return ok;
     }
 
@@ -295,6 +313,9 @@ internal sealed unsafe class SdContext : IDisposable
     }
 
     public void Dispose() => _handle.Dispose();
+
+    /// <summary>Whether disposal leaked the context because its guard refused the free.</summary>
+    public bool Leaked => _handle.Leaked;
 
     /// <summary>A managed copy of an RGB image upstream returned; null for an empty slot.</summary>
     internal static NativeImage? Copy(in sd_image_t image)

@@ -72,14 +72,16 @@ internal static unsafe class NativeConverter
     /// <param name="convertNames">Rename tensors to upstream's names.</param>
     /// <param name="threads">Worker threads, 0 for upstream's choice.</param>
     public static bool Convert(string input, string? vae, string output, int sdType, string? rules, bool convertNames, int threads)
-    {
-        NativeRuntimeLoader.EnsureLoaded();
-        using var arena = new NativeArena();
-        lock (NativeLocks.ModelLoading)
+        // Conversion compiles the tensor type rules with std::regex.
+        => NativeStack.Run(() =>
         {
-            return Sd.convert_with_components(
-                arena.Utf8(input), null, null, null, null, arena.Utf8(vae), arena.Utf8(output),
-                (sd_type_t)sdType, arena.Utf8(rules ?? string.Empty), convertNames ? (byte)1 : (byte)0, threads) != 0;
-        }
-    }
+            NativeRuntimeLoader.EnsureLoaded();
+            using var arena = new NativeArena();
+            lock (NativeLocks.ModelLoading)
+            {
+                return Sd.convert_with_components(
+                    arena.Utf8(input), null, null, null, null, arena.Utf8(vae), arena.Utf8(output),
+                    (sd_type_t)sdType, arena.Utf8(rules ?? string.Empty), convertNames ? (byte)1 : (byte)0, threads) != 0;
+            }
+        });
 }

@@ -132,4 +132,15 @@ public sealed class NativeImageGeneratorTests(TinyModelFixture fixture)
         using var again = Wrapper();
         Assert.Single((await again.GenerateImagesAsync("a lighthouse", Small(1))).Contents);
     }
+
+    [SkippableFact]
+    public async Task A_prompt_past_the_limit_is_an_argument_error_and_one_at_the_limit_generates()
+    {
+        // The 44 KB prompt that overflowed the native stack; at the limit, it runs on the stack sized for it.
+        using var generator = Wrapper();
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => generator.GenerateImagesAsync(string.Concat(Enumerable.Repeat("lighthouse ", 4000)), Small(1)));
+        Assert.Contains("ImageRequest.MaxPromptLength", e.Message, StringComparison.Ordinal);
+        string atLimit = string.Concat(Enumerable.Repeat("lighthouse ", 745))[..ImageRequest.MaxPromptLength];
+        Assert.Single((await generator.GenerateImagesAsync(atLimit, Small(1))).Contents);
+    }
 }

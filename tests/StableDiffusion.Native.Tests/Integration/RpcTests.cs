@@ -8,9 +8,6 @@ namespace StableDiffusion.Native.Tests.Integration;
 [Collection(NativeCollection.Name)]
 public sealed class RpcTests(TinyGeneratorFixture fixture)
 {
-    /// <summary>Set to 1 to run the RPC test (in a test process of its own).</summary>
-    public const string IsolatedVariable = "SDNET_RPC_TEST";
-
     /// <summary>tools/sdnet-rpc-server beside the runtime's runtimes/&lt;rid&gt;/native folder (the build and the user cache both keep it there).</summary>
     internal static string? FindServer(NativeRuntimeInfo info)
     {
@@ -22,62 +19,117 @@ public sealed class RpcTests(TinyGeneratorFixture fixture)
     }
 
     [SkippableFact]
-    public async Task A_generation_on_an_rpc_server_on_loopback_equals_the_local_one()
+    public async Task A_generation_on_an_rpc_server_on_loopback_equals_the_local_one_and_a_gone_server_kills_nothing()
     {
         var info = NativeTestEnvironment.Require();
         string? server = FindServer(info);
         Skip.If(server is null, $"no sdnet-rpc-server in tools/ beside {info.LibraryPath} (the cpu preset builds it with GGML_RPC=ON)");
         Skip.If(!info.Modules.Any(m => m.Kind == "rpc"), "this runtime has no RPC backend module");
-        // Upstream registers an RPC server's device in ggml's process-wide registry for good, and calls that take no
-        // device (upscaler, conversion, ...) then reach for it after the server is gone: the test host crashed. Until
-        // every native call is pinned to a device, this test runs in a process of its own.
-        Skip.If(Environment.GetEnvironmentVariable(IsolatedVariable) != "1",
-            $"upstream keeps RPC devices registered for the whole process; run alone: {IsolatedVariable}=1 dotnet test --filter FullyQualifiedName~RpcTests");
+        // Upstream registers an RPC server's devices in ggml's process-wide registry for good, numbered in order (RPC0, …),
+        // and its default device is the first GPU-type one there. Every context is pinned to a device of its own choosing (a
+        // generator with RpcServers to its own server's, the rest to a local one), so this runs in the suite's process.
+        var request = NativeTestEnvironment.Small(seed: 42);
+        var local = fixture.Generator.TextToImage(request)[0];
 
-        int port;
-        using (var probe = new TcpListener(IPAddress.Loopback, 0))
+        int firstPort;
+        Generator first;
+        await using (var one = await RpcServer.StartAsync(server!))
         {
-            probe.Start();
-            port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        }
-        var psi = new ProcessStartInfo(server!) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (string a in new[] { "--host", "127.0.0.1", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--threads", "2" }) psi.ArgumentList.Add(a);
-        using var process = Process.Start(psi)!;
-        var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
-        var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        process.OutputDataReceived += (_, e) =>
-        {
-            if (e.Data is null) return;
-            output.Enqueue(e.Data);
-            if (e.Data.StartsWith("sdnet-rpc-server: serving", StringComparison.Ordinal)) ready.TrySetResult();
-        };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) output.Enqueue(e.Data); };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        try
-        {
-            await ready.Task.WaitAsync(TimeSpan.FromSeconds(30));
-            var request = NativeTestEnvironment.Small(seed: 42);
-            var local = fixture.Generator.TextToImage(request)[0];
-
+            firstPort = one.Port;
             var log = new LineLogger();
-            using var remote = Generator.Load(NativeTestEnvironment.TinyOptions with { RpcServers = $"127.0.0.1:{port}", Logger = log });
-            var image = remote.TextToImage(request)[0];
-            // Upstream chose the server's device (weights in its memory, compute there), not the local CPU.
-            Assert.Contains(log.Lines, l => l.Contains("Initializing backend: RPC0", StringComparison.Ordinal));
-            Assert.Contains(output, l => l.Contains("Accepted client connection", StringComparison.Ordinal));
-            PixelAssert.Identical(local.Image, image.Image);
-        }
-        finally
-        {
-            if (!process.HasExited) process.Kill(entireProcessTree: true);
-            await process.WaitForExitAsync();
+            first = Generator.Load(NativeTestEnvironment.TinyOptions with { RpcServers = $"127.0.0.1:{one.Port}", Logger = log });
+            PixelAssert.Identical(local.Image, first.TextToImage(request)[0].Image);
+            // Upstream computed on this generator's own server's device (weights in its memory, compute there).
+            string device = ChosenDevice(log);
+            Assert.Contains(log.Lines, l => l.Contains($"Initializing backend: {device}", StringComparison.Ordinal));
+            Assert.Contains(one.Output, l => l.Contains("Accepted client connection", StringComparison.Ordinal));
         }
 
-        // Upstream keeps the server's device in ggml's process-wide registry: a later generator without RpcServers
-        // must still compute locally, not on the server that is now gone.
+        using (first)
+        {
+            // The server is gone: ggml's RPC client would abort the process on the lost connection, so the call is refused
+            // first, with a typed error that names the server.
+            var gone = Assert.Throws<GenerationException>(() => first.TextToImage(request));
+            Assert.Contains($"127.0.0.1:{firstPort} cannot be reached", gone.Message, StringComparison.Ordinal);
+        }
+
+        // A second server: its generator must compute on its own server's device, not on the first server's (registered
+        // first, still in the registry, gone), which upstream's default would take.
+        await using (var two = await RpcServer.StartAsync(server!))
+        {
+            var log = new LineLogger();
+            using var second = Generator.Load(NativeTestEnvironment.TinyOptions with { RpcServers = $"127.0.0.1:{two.Port}", Logger = log });
+            PixelAssert.Identical(local.Image, second.TextToImage(request)[0].Image);
+            Assert.Contains(two.Output, l => l.Contains("Accepted client connection", StringComparison.Ordinal));
+            Assert.NotEqual("RPC0", ChosenDevice(log));
+        }
+
+        // A generator without RpcServers, and an upscaler (which has no generator's device), compute locally.
         using var after = Generator.Load(NativeTestEnvironment.TinyOptions);
-        PixelAssert.Identical(fixture.Generator.TextToImage(NativeTestEnvironment.Small(seed: 42))[0].Image, after.TextToImage(NativeTestEnvironment.Small(seed: 42))[0].Image);
+        PixelAssert.Identical(local.Image, after.TextToImage(request)[0].Image);
+        using var upscaler = Upscaler.Load(StableDiffusion.Native.TestModels.ExtraTestModels.Esrgan());
+        Assert.Equal(local.Image.Width * upscaler.Factor, upscaler.Upscale(local.Image).Width);
+        // A generator whose server is gone at load time is refused the same way, before upstream sees it.
+        var refused = Assert.Throws<GenerationException>(() => Generator.Load(NativeTestEnvironment.TinyOptions with { RpcServers = $"127.0.0.1:{firstPort}" }));
+        Assert.Contains("cannot be reached", refused.Message, StringComparison.Ordinal);
+        // Upstream's auto-fit asks every GPU-type device in the process for its memory, the gone servers' too.
+        var autoFit = Assert.Throws<GenerationException>(() => Generator.Load(NativeTestEnvironment.TinyOptions with { AutoFit = true }));
+        Assert.Contains("AutoFit", autoFit.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>The device the generator logged as its choice ("backend: RPC1, the first device of …").</summary>
+    private static string ChosenDevice(LineLogger log)
+    {
+        string choice = Assert.Single(log.Lines, l => l.StartsWith("backend: RPC", StringComparison.Ordinal) && l.Contains("own first RPC server", StringComparison.Ordinal));
+        return choice["backend: ".Length..choice.IndexOf(',', StringComparison.Ordinal)];
+    }
+
+    /// <summary>sdnet-rpc-server on a free loopback port, killed on disposal.</summary>
+    private sealed class RpcServer : IAsyncDisposable
+    {
+        private readonly Process _process;
+
+        private RpcServer(Process process, int port)
+        {
+            _process = process;
+            Port = port;
+        }
+
+        public int Port { get; }
+
+        public System.Collections.Concurrent.ConcurrentQueue<string> Output { get; } = new();
+
+        public static async Task<RpcServer> StartAsync(string path)
+        {
+            int port;
+            using (var probe = new TcpListener(IPAddress.Loopback, 0))
+            {
+                probe.Start();
+                port = ((IPEndPoint)probe.LocalEndpoint).Port;
+            }
+            var psi = new ProcessStartInfo(path) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            foreach (string a in new[] { "--host", "127.0.0.1", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--threads", "2" }) psi.ArgumentList.Add(a);
+            var server = new RpcServer(Process.Start(psi)!, port);
+            var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            server._process.OutputDataReceived += (_, e) =>
+            {
+                if (e.Data is null) return;
+                server.Output.Enqueue(e.Data);
+                if (e.Data.StartsWith("sdnet-rpc-server: serving", StringComparison.Ordinal)) ready.TrySetResult();
+            };
+            server._process.ErrorDataReceived += (_, e) => { if (e.Data is not null) server.Output.Enqueue(e.Data); };
+            server._process.BeginOutputReadLine();
+            server._process.BeginErrorReadLine();
+            await ready.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            return server;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+            _process.Dispose();
+        }
     }
 
     private sealed class LineLogger : Microsoft.Extensions.Logging.ILogger

@@ -179,7 +179,8 @@ public sealed class LayeringTests
         string trusted = (string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!;
         return trusted.Split(Path.PathSeparator)
             .Where(p => Path.GetFileName(p) is { } n && (n.StartsWith("System.", StringComparison.Ordinal) || n is "mscorlib.dll" or "netstandard.dll"
-                || n.StartsWith("Microsoft.Extensions.Logging", StringComparison.Ordinal) || n.StartsWith("CommunityToolkit.", StringComparison.Ordinal)))
+                || n.StartsWith("Microsoft.Extensions.Logging", StringComparison.Ordinal) || n.StartsWith("CommunityToolkit.", StringComparison.Ordinal)
+                || n is "Microsoft.Win32.Primitives.dll"))
             .Select(p => MetadataReference.CreateFromFile(p));
     }
 

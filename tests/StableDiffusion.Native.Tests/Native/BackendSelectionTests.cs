@@ -15,8 +15,8 @@ public sealed class BackendSelectionTests
 
     private static NativeRuntimeInfo Machine(params string[] lines) => Runtime(Cpu + string.Join("\n", lines) + "\n");
 
-    private static (string? Backend, string Why) Choose(NativeRuntimeInfo info, string? option = null, string? environment = null, bool requireGpu = false, bool rpc = false)
-        => BackendSelector.Choose(info, option, environment, requireGpu, rpc);
+    private static (string? Backend, string Why) Choose(NativeRuntimeInfo info, string? option = null, string? environment = null, bool requireGpu = false, string? rpcDevice = null)
+        => BackendSelector.Choose(info, option, environment, requireGpu, rpcDevice);
 
     private static readonly string[] VulkanGpu =
     [
@@ -109,8 +109,10 @@ public sealed class BackendSelectionTests
         Assert.Throws<ArgumentException>(() => Choose(cpuOnly, option: "cpu", requireGpu: true));
         Assert.Equal("CPU", Choose(cpuOnly).Backend);
         Assert.Equal("CPU (no GPU backend can be used)", Choose(cpuOnly).Why);
-        // With RPC servers, upstream's default also sees their devices: nothing is pinned locally.
-        Assert.Null(Choose(cpuOnly, rpc: true).Backend);
+        // With RPC servers, the generator computes on its own first server's device (named from the live registry by the
+        // generator), never on whichever RPC device upstream registered first in this process; an explicit choice wins.
+        Assert.Equal("RPC3", Choose(cpuOnly, rpcDevice: "RPC3").Backend);
+        Assert.Equal("CPU", Choose(cpuOnly, option: "cpu", rpcDevice: "RPC3").Backend);
     }
 
     [Fact]

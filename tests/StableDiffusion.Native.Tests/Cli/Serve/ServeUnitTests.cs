@@ -30,6 +30,16 @@ public sealed class ServeUnitTests
         Assert.Throws<BadRequestException>(() => json.Object("steps"));
     }
 
+    [Fact]
+    public async Task An_escaped_unpaired_surrogate_is_the_clients_error_naming_the_field()
+    {
+        // Valid JSON that .NET cannot turn into a string: it must be a 400, not a handler's unhandled exception.
+        var json = await Parse("{\"prompt\":\"a \\ud800 b\",\"styles\":[\"\\udc00\"],\"steps\":\"\\ud800\"}");
+        Assert.Equal("prompt", Assert.Throws<BadRequestException>(() => json.String("prompt")).Param);
+        Assert.Equal("styles", Assert.Throws<BadRequestException>(() => json.Strings("styles")).Param);
+        Assert.Equal("steps", Assert.Throws<BadRequestException>(() => json.Int("steps", 1, 10)).Param);
+    }
+
     [Theory]
     [InlineData("{\"a\":", "not valid JSON")]
     [InlineData("\"text\"", "JSON object")]
