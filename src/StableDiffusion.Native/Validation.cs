@@ -233,7 +233,6 @@ internal static class Validation
         WhitespaceRuns(text, name);
     }
 
-
     // Upstream searches every piece of a prompt for "\s*\bBREAK\b\s*": at each start inside a run of whitespace the
     // matcher takes the rest of the run and gives it back one character at a time, so a run costs time quadratic in
     // its length (32,768 spaces: over a minute of one core). Nobody types a thousand spaces in a row.
@@ -256,17 +255,18 @@ internal static class Validation
 
     // Upstream's prompt-attention parser reads "(text:WEIGHT)" with std::stof and catches nothing: a weight stof cannot
     // read ("(cat:.)") or that leaves float's range ("(cat:1e40)" spelled out, or one too small to be normal) throws a
-    // C++ exception through the C API and terminates the process. Every ':' it sees is tried against this pattern.
-    private static readonly System.Text.RegularExpressions.Regex s_attentionWeight =
-        new(@":([+-]?[.0-9]+)\)", System.Text.RegularExpressions.RegexOptions.CultureInvariant, TimeSpan.FromSeconds(1));
-
-    /// <summary>Refuses a prompt-attention weight that upstream's parser would turn into a process termination.</summary>
+    // C++ exception through the C API and terminates the process. Its pattern for a weight, ":([+-]?[.\d]+)\)", is tried
+    // at every ':' (no other alternative consumes one), so every ':' is checked here the same way.
     internal static void AttentionWeights(string text, string name)
     {
-        if (!text.Contains(':')) return;
-        foreach (System.Text.RegularExpressions.Match m in s_attentionWeight.Matches(text))
+        for (int colon = text.IndexOf(':'); colon >= 0; colon = text.IndexOf(':', colon + 1))
         {
-            string weight = m.Groups[1].Value;
+            int start = colon + 1, end = start;
+            if (end < text.Length && text[end] is '+' or '-') end++;
+            int digits = end;
+            while (end < text.Length && (char.IsAsciiDigit(text[end]) || text[end] == '.')) end++;
+            if (end == digits || end >= text.Length || text[end] != ')') continue;
+            string weight = text[start..end];
             if (!IsStofSafe(weight))
                 throw new ArgumentException($"{name}: the attention weight '{ModelFiles.DisplayText.Escape(weight, 40)}' in '(…:{ModelFiles.DisplayText.Escape(weight, 40)})' is not a number between 1e-30 and 1e30 (or 0); write it as a number, or escape the parenthesis as \\).", name);
         }

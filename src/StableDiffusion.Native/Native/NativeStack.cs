@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Runtime.ExceptionServices;
 
 namespace StableDiffusion.Native.Native;
@@ -12,7 +13,8 @@ namespace StableDiffusion.Native.Native;
 /// </summary>
 /// <remarks>
 /// The stack is reserved, not committed: the operating system backs only the pages a call touches, so a large
-/// reservation costs address space (plentiful on the 64-bit platforms the runtime exists for), not memory.
+/// reservation costs address space (plentiful on the 64-bit platforms the runtime exists for), not memory. The
+/// threads are kept and reused, one per native call that ran at the same time as others.
 /// Callbacks fire on this thread, in order, before <see cref="Run{T}"/> returns to its caller.
 /// </remarks>
 internal static class NativeStack
@@ -33,35 +35,93 @@ internal static class NativeStack
 
     [ThreadStatic] private static bool t_onNativeStack;
 
+    // Idle workers. A thread per call would do, but glibc gives new threads new malloc arenas, whose freed memory stays
+    // mapped: twenty load-generate-dispose cycles grew the process by a quarter. Workers live as long as the process, one
+    // per native call that ever ran at the same time as others.
+    private static readonly ConcurrentBag<Worker> s_idle = new();
+
     /// <summary>Whether the calling thread is one of ours (a nested call runs inline).</summary>
     internal static bool IsCurrent => t_onNativeStack;
 
-    /// <summary>Runs <paramref name="body"/> on a fresh thread with <see cref="StackBytes"/> of stack and waits for it; its exception is rethrown here with its own stack trace.</summary>
+    /// <summary>
+    /// Runs <paramref name="body"/> on a thread with <see cref="StackBytes"/> of stack, in the caller's execution context,
+    /// and waits for it; its exception is rethrown here with its own stack trace.
+    /// </summary>
     public static T Run<T>(Func<T> body)
     {
         if (t_onNativeStack) return body();
         T result = default!;
         ExceptionDispatchInfo? failure = null;
-        var thread = new Thread(() =>
+        var context = ExecutionContext.Capture();
+        if (!s_idle.TryTake(out var worker)) worker = new Worker();
+        try
         {
-            t_onNativeStack = true;
-            try
+            worker.Run(() =>
             {
-                result = body();
-            }
-            catch (Exception e)
-            {
-                failure = ExceptionDispatchInfo.Capture(e);
-            }
-        }, StackBytes)
+                try
+                {
+                    if (context is null) result = body();
+                    else ExecutionContext.Run(context, _ => result = body(), null);
+                }
+                catch (Exception e)
+                {
+                    failure = ExceptionDispatchInfo.Capture(e);
+                }
+            });
+        }
+        finally
         {
-            IsBackground = true,
-            Name = "sdnet native",
-        };
-        thread.Start();
-        thread.Join();
+            s_idle.Add(worker);
+        }
         failure?.Throw();
         return result;
+    }
+
+    /// <summary>A thread with the big stack that runs one piece of work at a time, for as long as the process lives.</summary>
+    private sealed class Worker
+    {
+        private readonly object _gate = new();
+        private Action? _work;
+        private bool _done;
+
+        public Worker()
+        {
+            var thread = new Thread(Loop, StackBytes) { IsBackground = true, Name = "sdnet native" };
+            thread.Start();
+        }
+
+        /// <summary>Runs <paramref name="work"/> (which must not throw) on this worker and waits until it has run.</summary>
+        public void Run(Action work)
+        {
+            lock (_gate)
+            {
+                _done = false;
+                _work = work;
+                Monitor.PulseAll(_gate);
+                while (!_done) Monitor.Wait(_gate);
+            }
+        }
+
+        private void Loop()
+        {
+            t_onNativeStack = true;
+            while (true)
+            {
+                Action work;
+                lock (_gate)
+                {
+                    while (_work is null) Monitor.Wait(_gate);
+                    work = _work;
+                    _work = null;
+                }
+                work();
+                lock (_gate)
+                {
+                    _done = true;
+                    Monitor.PulseAll(_gate);
+                }
+            }
+        }
     }
 
     /// <inheritdoc cref="Run{T}(Func{T})"/>
