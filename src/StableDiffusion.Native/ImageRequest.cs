@@ -38,7 +38,9 @@ public sealed record ImageRequest
     public const int MaxLlmPromptBytes = 4096;
 
     /// <summary>
-    /// What to draw, at most <see cref="MaxPromptLength"/> characters, without NUL or unpaired surrogates. May use
+    /// What to draw, at most <see cref="MaxPromptLength"/> characters (and <see cref="MaxLlmPromptBytes"/> bytes of UTF-8 for a
+    /// model with an LLM text encoder), without NUL, unpaired surrogates or more than <see cref="MaxWhitespaceRun"/>
+    /// whitespace characters in a row; every <c>(text:weight)</c> weight must be a number. May use
     /// embedding names; LoRAs go in <see cref="Loras"/> (the library at the pin does not read <c>&lt;lora:…&gt;</c> tags;
     /// sd-cli and <c>sdnet</c> do).
     /// </summary>

@@ -16,7 +16,8 @@ public sealed record VideoRequest
     public const int MaxPromptLength = ImageRequest.MaxPromptLength;
 
     /// <summary>
-    /// What to show, at most <see cref="MaxPromptLength"/> characters, without NUL or unpaired surrogates; LoRAs go in
+    /// What to show, with the limits of <see cref="ImageRequest.Prompt"/> (at most <see cref="MaxPromptLength"/> characters,
+    /// <see cref="ImageRequest.MaxLlmPromptBytes"/> bytes with an LLM text encoder); LoRAs go in
     /// <see cref="Loras"/> (the library at the pin does not read <c>&lt;lora:…&gt;</c> tags).
     /// </summary>
     public string Prompt { get; init; } = "";
