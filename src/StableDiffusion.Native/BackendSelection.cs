@@ -69,7 +69,7 @@ internal static class BackendSelector
         return statuses;
     }
 
-    /// <summary>The device a generator uses: the name to pass upstream (null only with RPC servers: upstream's default), and how it was chosen.</summary>
+    /// <summary>The device a generator uses: the name to pass upstream (its own RPC server's device when <paramref name="rpcDevice"/> is given), and how it was chosen.</summary>
     /// <exception cref="GpuUnavailableException">A GPU is required (or a GPU backend named) and none is usable.</exception>
     /// <exception cref="ArgumentException">A GPU is required but CPU was asked for.</exception>
     internal static (string? Backend, string Why) Choose(NativeRuntimeInfo info, string? option, string? environment, bool requireGpu, string? rpcDevice)

@@ -124,6 +124,7 @@ public sealed class Detailer : IDisposable
     {
         Validation.ExistingFile(detectorPath, nameof(detectorPath));
         Validation.ModelFileOrNull(detectorPath);
+        Validation.DeviceSpec(backend, nameof(backend));
         if (threads is int t && (t < 1 || t > 1024)) throw new ArgumentOutOfRangeException(nameof(threads), t, "Threads must be between 1 and 1024.");
         // Pinned to a local device, as the upscaler's: never a (maybe gone) RPC server's.
         backend ??= BackendSelector.LocalDefault(NativeRuntimeLoader.EnsureLoaded());

@@ -54,8 +54,7 @@ public sealed partial class Generator
     public GeneratedVideo GenerateVideo(VideoRequest request, IProgress<GenerationProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         Validation.Video(request);
-        Validation.LlmPrompt(Options, request.Prompt, nameof(request.Prompt));
-        Validation.LlmPrompt(Options, request.NegativePrompt, nameof(request.NegativePrompt));
+        Validation.LlmPrompts(Options, request.Prompt, request.NegativePrompt);
         ThrowIfDisposed();
         cancellationToken.ThrowIfCancellationRequested();
         if (!CanGenerateVideos)
@@ -139,8 +138,7 @@ public sealed partial class Generator
     {
         ThrowIfDisposed();
         if (!CanGenerateImages) throw new NotSupportedException($"The model '{_modelName}' cannot inpaint: it generates videos.");
-        Validation.LlmPrompt(Options, prompt ?? inpaint.Prompt, nameof(DetailerRequest.Prompt));
-        Validation.LlmPrompt(Options, negativePrompt ?? inpaint.NegativePrompt, nameof(DetailerRequest.NegativePrompt));
+        Validation.LlmPrompts(Options, prompt ?? inpaint.Prompt, negativePrompt ?? inpaint.NegativePrompt);
         lock (_gate)
         {
             ThrowIfDisposed();

@@ -269,8 +269,7 @@ public sealed partial class Generator : IDisposable
     private List<GeneratedImage> Generate(ImageRequest request, IProgress<GenerationProgress>? progress, CancellationToken cancellationToken)
     {
         Validation.Request(request);
-        Validation.LlmPrompt(Options, request.Prompt, nameof(request.Prompt));
-        Validation.LlmPrompt(Options, request.NegativePrompt, nameof(request.NegativePrompt));
+        Validation.LlmPrompts(Options, request.Prompt, request.NegativePrompt);
         ThrowIfDisposed();
         if (!CanGenerateImages)
             throw new NotSupportedException($"The model '{_modelName}' generates videos, not images: use GenerateVideo.");

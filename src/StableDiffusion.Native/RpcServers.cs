@@ -72,14 +72,31 @@ internal static class RpcServers
         }
     }
 
+    /// <summary>
+    /// One server as ggml's RPC client reads it, split at its last ':': a host name, an IPv4 address or a bracketed IPv6
+    /// address, and a port from 1 to 65535.
+    /// </summary>
+    public static bool TryParse(string server, out string host, out int port)
+    {
+        host = "";
+        port = 0;
+        int colon = server.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(server.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out port) || port is < 1 or > 65535)
+            return false;
+        string name = server[..colon];
+        bool ok = name.StartsWith('[') && name.EndsWith(']')
+            ? System.Net.IPAddress.TryParse(name[1..^1], out _)
+            : Uri.CheckHostName(name) is UriHostNameType.Dns or UriHostNameType.IPv4;
+        host = name.Trim('[', ']');
+        return ok;
+    }
+
     /// <exception cref="GenerationException">A server does not accept connections.</exception>
     public static void EnsureReachable(string? servers)
     {
         foreach (string server in List(servers))
         {
-            int colon = server.LastIndexOf(':');
-            string host = colon > 0 ? server[..colon].Trim('[', ']') : server;
-            if (colon <= 0 || !int.TryParse(server.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out int port) || port is < 1 or > 65535)
+            if (!TryParse(server, out string host, out int port))
                 throw new GenerationException($"The RPC server '{ModelFiles.DisplayText.Escape(server, 80)}' is not HOST:PORT.");
             try
             {

@@ -38,6 +38,7 @@ public sealed class Upscaler : IDisposable
         Validation.ExistingFile(modelPath, nameof(modelPath));
         Validation.ModelFileOrNull(modelPath);
         if (threads is int t && (t < 1 || t > 1024)) throw new ArgumentOutOfRangeException(nameof(threads), t, "Threads must be between 1 and 1024.");
+        Validation.DeviceSpec(backend, nameof(backend));
         if (tileSize < 32 || tileSize > 4096) throw new ArgumentOutOfRangeException(nameof(tileSize), tileSize, "Tile size must be between 32 and 4096.");
         // Null is pinned to a local device here: upstream's own default would take any RPC server's device a generator
         // registered in this process, also one that is gone.

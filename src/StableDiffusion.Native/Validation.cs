@@ -71,6 +71,8 @@ internal static class Validation
         }
         KeyValues(options.ModelArguments, nameof(options.ModelArguments), SpecBuilder.ModelArgKeys);
         Range(options.ChromaT5MaskPad, 0, 512, nameof(options.ChromaT5MaskPad));
+        DeviceSpec(options.Backend, nameof(options.Backend));
+        DeviceSpec(options.ParamsBackend, nameof(options.ParamsBackend));
         if (options.RpcServers is { } rpc && !IsRpcServerList(rpc))
             throw new ArgumentException("RpcServers: expected HOST:PORT[,HOST:PORT…] (at most 16 servers; host names, IPv4 or [IPv6] addresses).", nameof(options.RpcServers));
         if (options.MaxVram is { } maxVram && !IsSafeSpec(maxVram))
@@ -170,24 +172,26 @@ internal static class Validation
 
     private static bool IsSafeSpec(string value) => value.Length is > 0 and <= 1024 && !value.AsSpan().ContainsAnyExcept(s_specChars);
 
+    private static readonly System.Buffers.SearchValues<char> s_deviceChars =
+        System.Buffers.SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.,=&:-[] ");
+
+    /// <summary>
+    /// A device name ("CUDA0", "RPC1") or upstream's assignment spec ("diffusion=CUDA0,clip=CPU"), which upstream splits at
+    /// ',' and '=' and looks up by name: at most 256 such characters.
+    /// </summary>
+    internal static void DeviceSpec(string? value, string name)
+    {
+        if (value is not null && (value.Length > 256 || value.AsSpan().ContainsAnyExcept(s_deviceChars)))
+            throw new ArgumentException($"{name}: expected a device name or upstream's assignment (module=device, …): at most 256 letters, digits, spaces and '_.,=&:-[]'.", name);
+    }
+
     /// <summary>Upstream splits the list at ',' and hands each item to ggml's RPC client, which splits it at its last ':'.</summary>
     private static bool IsRpcServerList(string value)
     {
         if (value.Length > 1024) return false;
         string[] servers = value.Split(',', StringSplitOptions.TrimEntries);
         if (servers.Length > 16) return false;
-        foreach (string server in servers)
-        {
-            int colon = server.LastIndexOf(':');
-            if (colon <= 0 || !int.TryParse(server.AsSpan(colon + 1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int port) || port is < 1 or > 65535)
-                return false;
-            string host = server[..colon];
-            bool ok = host.StartsWith('[') && host.EndsWith(']')
-                ? System.Net.IPAddress.TryParse(host[1..^1], out _)
-                : Uri.CheckHostName(host) is UriHostNameType.Dns or UriHostNameType.IPv4;
-            if (!ok) return false;
-        }
-        return true;
+        return servers.All(server => RpcServers.TryParse(server, out _, out _));
     }
 
     private static void Defined<T>(T? value, string name) where T : struct, Enum
@@ -302,13 +306,16 @@ internal static class Validation
     /// with Qwen3's 32 heads: 16,400 tokens asked for 34 GB). Byte-level tokenizers give at most one token per UTF-8 byte,
     /// so the prompt is held to <see cref="ImageRequest.MaxLlmPromptBytes"/> bytes: about 2 GB at worst.
     /// </summary>
-    internal static void LlmPrompt(GeneratorOptions options, string text, string name)
+    internal static void LlmPrompts(GeneratorOptions options, string prompt, string negativePrompt)
     {
         if (options.LlmPath is null) return;
-        int bytes = System.Text.Encoding.UTF8.GetByteCount(text);
-        if (bytes > ImageRequest.MaxLlmPromptBytes)
-            throw new ArgumentException($"{name} is {bytes} bytes of UTF-8; a model with an LLM text encoder takes at most {ImageRequest.MaxLlmPromptBytes} "
-                + "(ImageRequest.MaxLlmPromptBytes): it encodes the whole prompt at once, in memory that grows with the square of its length.", name);
+        foreach (var (text, name) in new[] { (prompt, "Prompt"), (negativePrompt, "NegativePrompt") })
+        {
+            int bytes = System.Text.Encoding.UTF8.GetByteCount(text);
+            if (bytes > ImageRequest.MaxLlmPromptBytes)
+                throw new ArgumentException($"{name} is {bytes} bytes of UTF-8; a model with an LLM text encoder takes at most {ImageRequest.MaxLlmPromptBytes} "
+                    + "(ImageRequest.MaxLlmPromptBytes): it encodes the whole prompt at once, in memory that grows with the square of its length.", name);
+        }
     }
 
     /// <summary>Text that reaches native code as UTF-8: no NUL, no unpaired surrogate.</summary>

@@ -44,9 +44,9 @@ internal sealed record ServeOptions
     /// <summary>Server log (requests refused, failures) at or above this level; the native log has its own logger.</summary>
     public LogLevel LogLevel { get; init; } = LogLevel.Warning;
 
-    /// <summary>Checks the options before anything is loaded; returns the address to bind (null with <c>localhost</c>).</summary>
+    /// <summary>Checks the options before anything is loaded; returns the address to bind (null with <c>localhost</c>) and the request rules they set.</summary>
     /// <exception cref="ArgumentException">The host is not an IP address or <c>localhost</c>, or a value is out of range.</exception>
-    public (IPAddress? Address, bool Localhost) Validate()
+    public (IPAddress? Address, bool Localhost, RequestRules Rules) Validate()
     {
         if (Port is < 0 or > 65535) throw new ArgumentOutOfRangeException("--port", Port, "--port must be 0 to 65535.");
         if (Queue is < 0 or > 1000) throw new ArgumentOutOfRangeException("--queue", Queue, "--queue must be 0 to 1000.");
@@ -57,9 +57,8 @@ internal sealed record ServeOptions
         if (!localhost && !IPAddress.TryParse(Host, out ip))
             throw new ArgumentException($"--host must be an IP address or localhost, not '{DisplayText.Escape(Host, 80)}'.", "--host");
         if (localhost && Port == 0) throw new ArgumentException("--port 0 needs an IP address as --host (Kestrel binds localhost on fixed ports only).", "--port");
-        foreach (string h in AllowedHosts) RequestRules.ValidateHost(h);
-        foreach (string o in CorsOrigins) RequestRules.ValidateOrigin(o);
-        return (ip, localhost);
+        var rules = new RequestRules(ip, AllowedHosts.Select(RequestRules.ValidateHost), CorsOrigins.Select(RequestRules.ValidateOrigin));
+        return (ip, localhost, rules);
     }
 }
 
@@ -130,7 +129,7 @@ internal sealed class ImageServer : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(generator);
         ArgumentNullException.ThrowIfNull(options);
-        var (ip, localhost) = options.Validate();
+        var (ip, localhost, rules) = options.Validate();
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
@@ -144,7 +143,6 @@ internal sealed class ImageServer : IAsyncDisposable
             else kestrel.Listen(ip!, options.Port);
         });
         var app = builder.Build();
-        var rules = new RequestRules(ip, options.AllowedHosts.Select(RequestRules.ValidateHost), options.CorsOrigins.Select(RequestRules.ValidateOrigin));
         var state = new ServerState(new GenerationQueue(generator, options.Queue), options, app.Logger, rules);
 
         app.Use((context, next) => Guard(context, next, state));
@@ -189,7 +187,7 @@ internal sealed class ImageServer : IAsyncDisposable
             origin, request.ContentType, request.ContentLength, request.Headers.TransferEncoding.Count > 0);
         if (verdict == RequestVerdict.Refuse)
         {
-            if (status >= 400) state.Log.LogWarning("{Method} {Path}: {Status} {Message}", request.Method, DisplayText.Escape(path.Value, 200), status, message);
+            state.Log.LogWarning("{Method} {Path}: {Status} {Message}", request.Method, DisplayText.Escape(path.Value, 200), status, message);
             await ErrorAsync(context, status, message, code, null).ConfigureAwait(false);
             return;
         }

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using Microsoft.AspNetCore.Http;
 using StableDiffusion.Native.ModelFiles;
 
@@ -37,10 +36,10 @@ internal sealed class RequestRules
         foreach (string h in allowedHosts) _hosts.Add(h.TrimEnd('.'));
         _origins = new HashSet<string>(corsOrigins, StringComparer.OrdinalIgnoreCase);
         _anyAddress = listen is not null && (listen.Equals(IPAddress.Any) || listen.Equals(IPAddress.IPv6Any));
-        Listen = listen;
+        _listen = listen;
     }
 
-    public IPAddress? Listen { get; }
+    private readonly IPAddress? _listen;
 
     /// <summary>The paths whose POST body is a form (OpenAI's image edits); every other POST body is JSON.</summary>
     private static bool IsFormEndpoint(string path) => path.Equals("/v1/images/edits", StringComparison.OrdinalIgnoreCase);
@@ -94,8 +93,9 @@ internal sealed class RequestRules
         if (name.Length == 0) return false;
         if (IPAddress.TryParse(name, out var ip))
         {
-            // An IP literal cannot be rebound by DNS: loopback, the address bound, or any when bound to all of them.
-            return IPAddress.IsLoopback(ip) || ip.Equals(Listen) || _anyAddress;
+            // An IP literal cannot be rebound by DNS: loopback, the address bound, any when bound to all of them, or one
+            // given with --allowed-host (a proxy's address in front of a loopback server).
+            return IPAddress.IsLoopback(ip) || ip.Equals(_listen) || _anyAddress || _hosts.Contains(ip.ToString());
         }
         return _hosts.Contains(name.TrimEnd('.'));
     }
@@ -131,7 +131,7 @@ internal sealed class RequestRules
     public static string ValidateHost(string value)
     {
         string v = value.Trim();
-        if (IPAddress.TryParse(v.Trim('[', ']'), out var ip)) return ip.AddressFamily == AddressFamily.InterNetworkV6 ? ip.ToString() : v;
+        if (IPAddress.TryParse(v.Trim('[', ']'), out var ip)) return ip.ToString();
         if (v.Length is 0 or > 253 || Uri.CheckHostName(v) != UriHostNameType.Dns)
             throw new ArgumentException($"--allowed-host takes a host name or IP address without scheme or port, not '{DisplayText.Escape(value, 80)}'.", "--allowed-host");
         return v;

@@ -7,9 +7,9 @@ namespace StableDiffusion.Native.Native;
 /// Runs the native calls that tokenize, parse prompts or match regular expressions on a thread whose stack is sized for
 /// them. Upstream does all three with libstdc++'s <c>std::regex</c>, whose matcher recurses once or more per character
 /// of a run it matches (its prompt-attention pattern matches a whole prompt without brackets as one run): the 8 MiB
-/// stack of a Linux thread holds about 25 KB of prompt, threads elsewhere get far less (1.5 MiB is common), and a stack
-/// overflow ends the process whatever the caller catches. The depth was measured per byte of prompt (see <see cref="BytesPerPromptByte"/>); the
-/// stack holds the longest prompt the requests admit with a margin of at least four.
+/// stack of a Linux thread held about 25 KB of prompt (sdnet serve died at 44 KB), other systems give threads less, and
+/// a stack overflow ends the process whatever the caller catches. The depth was measured per byte of prompt (see
+/// <see cref="BytesPerPromptByte"/>); the stack holds the longest prompt the requests admit with a margin of at least four.
 /// </summary>
 /// <remarks>
 /// The stack is reserved, not committed: the operating system backs only the pages a call touches, so a large
@@ -123,11 +123,4 @@ internal static class NativeStack
             }
         }
     }
-
-    /// <inheritdoc cref="Run{T}(Func{T})"/>
-    public static void Run(Action body) => Run<object?>(() =>
-    {
-        body();
-        return null;
-    });
 }

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using StableDiffusion.Native.HostileInputs;
+using StableDiffusion.Native.Tests.Cli;
 using StableDiffusion.Native.TestModels;
 using StableDiffusion.Native.Tests.Integration;
 using Xunit.Abstractions;
@@ -125,7 +126,7 @@ public sealed class NativeBoundaryHarnessTests(ITestOutputHelper output)
             _ = process.StandardOutput.ReadToEndAsync();
             int port = address.Port;
             string Json(string body, string contentType = "application/json", string host = "127.0.0.1", string path = "/sdapi/v1/txt2img", string extra = "")
-                => $"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: {contentType}\r\n{extra}Content-Length: {Encoding.UTF8.GetByteCount(body)}\r\nConnection: close\r\n\r\n{body}";
+                => RawHttp.Post(port, body, contentType, host, path, extra);
             string Txt2Img(string prompt) => "{\"prompt\":" + System.Text.Json.JsonSerializer.Serialize(prompt) + ",\"width\":64,\"height\":64,\"steps\":1,\"seed\":3}";
             const string boundary = "b0undary";
             string truncated = $"--{boundary}\r\nContent-Disposition: form-data; name=\"prompt\"\r\n\r\na lighthouse\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"image\"; filename=\"x.png\"\r\nContent-Type: image/png\r\n\r\n\u0089PNG";
@@ -144,18 +145,18 @@ public sealed class NativeBoundaryHarnessTests(ITestOutputHelper output)
                 ("text-plain-txt2img", 415, Json(Txt2Img("x"), contentType: "text/plain")),
                 ("text-plain-interrupt", 415, Json("{}", contentType: "text/plain", path: "/sdapi/v1/interrupt")),
                 ("cross-origin-post", 403, Json(Txt2Img("x"), extra: "Origin: https://evil.example\r\n")),
-                ("cross-origin-preflight", 403, $"OPTIONS /sdapi/v1/txt2img HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nOrigin: https://evil.example\r\nAccess-Control-Request-Method: POST\r\nConnection: close\r\n\r\n"),
+                ("cross-origin-preflight", 403, RawHttp.Preflight(port, "https://evil.example")),
                 ("truncated-multipart", 400, Json(truncated, contentType: $"multipart/form-data; boundary={boundary}", path: "/v1/images/edits")),
                 ("form-urlencoded-edits", 415, Json("prompt=x", contentType: "application/x-www-form-urlencoded", path: "/v1/images/edits")),
             ];
             var results = new List<CaseResult>();
             foreach (var (name, status, request) in cases)
             {
-                string response = await RawAsync(port, request);
-                int got = StatusOf(response);
+                string response = await RawHttp.SendAsync(port, request);
+                int got = RawHttp.StatusOf(response);
                 bool died = process.HasExited;
                 // Each is followed by a good request, which must still be answered.
-                int after = died ? -1 : StatusOf(await RawAsync(port, $"GET /sdapi/v1/options HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"));
+                int after = died ? -1 : RawHttp.StatusOf(await RawHttp.SendAsync(port, RawHttp.Get(port, "/sdapi/v1/options")));
                 died |= process.HasExited;
                 results.Add(new CaseResult(name, died ? ChildHarness.Death(process.ExitCode, stderr.ToString()) : $"{got}, then {after}", Died: died));
                 if (died) break;
@@ -164,35 +165,16 @@ public sealed class NativeBoundaryHarnessTests(ITestOutputHelper output)
                 Assert.DoesNotContain("Access-Control-Allow-Origin", response, StringComparison.OrdinalIgnoreCase);
             }
             // After all of it, a good request still succeeds.
-            string good = await RawAsync(port, Json(Txt2Img("a lighthouse")));
-            results.Add(new CaseResult("good-request-after", process.HasExited ? ChildHarness.Death(process.ExitCode, stderr.ToString()) : $"{StatusOf(good)}", Died: process.HasExited));
+            string good = await RawHttp.SendAsync(port, Json(Txt2Img("a lighthouse")));
+            results.Add(new CaseResult("good-request-after", process.HasExited ? ChildHarness.Death(process.ExitCode, stderr.ToString()) : $"{RawHttp.StatusOf(good)}", Died: process.HasExited));
             Report("sdnet serve", results);
-            Assert.Equal(200, StatusOf(good));
+            Assert.Equal(200, RawHttp.StatusOf(good));
         }
         finally
         {
             if (!process.HasExited) process.Kill(entireProcessTree: true);
             await process.WaitForExitAsync();
         }
-    }
-
-    /// <summary>Sends one request as raw bytes over a socket (it says <c>Connection: close</c>), and reads until the server closes.</summary>
-    internal static async Task<string> RawAsync(int port, string request)
-    {
-        using var client = new TcpClient();
-        await client.ConnectAsync(IPAddress.Loopback, port);
-        var stream = client.GetStream();
-        await stream.WriteAsync(Encoding.UTF8.GetBytes(request));
-        // No half-close: Kestrel takes the end of the request stream as the client going away.
-        using var reader = new StreamReader(stream, Encoding.UTF8);
-        return await reader.ReadToEndAsync().WaitAsync(TimeSpan.FromMinutes(3));
-    }
-
-    internal static int StatusOf(string response)
-    {
-        string first = response.Split("\r\n", 2)[0];
-        string[] parts = first.Split(' ');
-        return parts.Length > 1 && int.TryParse(parts[1], out int s) ? s : -1;
     }
 
     private static string Head(string response) => response.Length > 600 ? response[..600] : response;

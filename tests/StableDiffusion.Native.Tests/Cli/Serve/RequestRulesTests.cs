@@ -38,7 +38,8 @@ public sealed class RequestRulesTests
     [Fact]
     public void Allowed_hosts_and_the_listen_address_are_added_and_any_ip_literal_passes_when_listening_on_all()
     {
-        var lan = new RequestRules(IPAddress.Parse("192.168.1.5"), ["sd.lan"], []);
+        var lan = new RequestRules(IPAddress.Parse("192.168.1.5"), ["sd.lan", RequestRules.ValidateHost("10.0.0.9")], []);
+        Assert.True(lan.IsAllowedHost("10.0.0.9:7860")); // a proxy's address, named with --allowed-host
         Assert.True(lan.IsAllowedHost("192.168.1.5:7860"));
         Assert.True(lan.IsAllowedHost("SD.LAN:7860"));
         Assert.False(lan.IsAllowedHost("10.0.0.1"));
