@@ -9,11 +9,12 @@ namespace StableDiffusion.Native.HostileInputs;
 /// </summary>
 public static class HostileCases
 {
-    /// <summary>What a case must end in.</summary>
+    /// <summary>What a case must end in: an image, a refusal before native code, or upstream's own failure as a typed exception.</summary>
     public enum Expect
     {
         Runs,
         Refused,
+        Fails,
     }
 
     /// <summary>
@@ -112,6 +113,9 @@ public static class HostileCases
         Refused("prompt-weight-sign-dot", () => Small("a (cat:-.) on a mat")),
         Refused("prompt-weight-overflow", () => Small("a (cat:" + new string('9', 40) + ") on a mat")),
         Refused("prompt-weight-underflow", () => Small("a (cat:0." + new string('0', 50) + "1) on a mat")),
+
+        // At the size limit upstream cannot allocate the UNet's compute buffer (32 TB here): it must fail, not abort.
+        new("size-at-limit", Expect.Fails, () => Small() with { Width = ImageRequest.MaxDimension, Height = ImageRequest.MaxDimension }),
 
         // Every number field of a request at and past its limits.
         Refused("width-zero", () => Small() with { Width = 0 }),
