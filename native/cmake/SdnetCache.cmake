@@ -1,13 +1,15 @@
-# The user-level cache of built runtimes: <root>/<pin>/<flavor>-<shim hash>/runtimes/<rid>/native.
+# The user-level cache of built runtimes: <root>/<pin>/<flavor>-<rid>-<shim hash>/runtimes/<rid>/native.
 # Tests and the CLI find a runtime there when the checkout has no build of its own. The key holds the
-# upstream pin, the preset's flavor and a hash of our shim sources, so a stale runtime is never reused.
+# upstream pin, the preset's flavor, the target RID and a hash of our shim sources, so a stale runtime is never reused
+# and a cross build (win-x64, linux-arm64) never replaces this machine's own runtime of the same flavor.
 set(SDNET_RUNTIME_FLAVOR "custom" CACHE STRING "Name of this runtime's flavor (the preset: cpu, cuda, vulkan, metal, ...)")
 
 if(DEFINED ENV{SDNET_NATIVE_CACHE} AND NOT "$ENV{SDNET_NATIVE_CACHE}" STREQUAL "")
   set(_root "$ENV{SDNET_NATIVE_CACHE}")
-elseif(WIN32)
+elseif(CMAKE_HOST_WIN32)
+  # The cache is the build machine's (a cross build's runtime lands in the builder's cache), so the host decides.
   set(_root "$ENV{LOCALAPPDATA}/stable-diffusion-native/cache")
-elseif(APPLE)
+elseif(CMAKE_HOST_APPLE)
   set(_root "$ENV{HOME}/Library/Caches/stable-diffusion-native")
 elseif(DEFINED ENV{XDG_CACHE_HOME} AND NOT "$ENV{XDG_CACHE_HOME}" STREQUAL "")
   set(_root "$ENV{XDG_CACHE_HOME}/stable-diffusion-native")
@@ -27,14 +29,14 @@ endforeach()
 string(SHA256 _hash "${_shim}")
 string(SUBSTRING "${_hash}" 0 12 SDNET_SHIM_HASH)
 
-set(SDNET_CACHE_DIR "${SDNET_CACHE_ROOT}/${SDNET_SD_COMMIT}/${SDNET_RUNTIME_FLAVOR}-${SDNET_SHIM_HASH}")
+set(SDNET_CACHE_DIR "${SDNET_CACHE_ROOT}/${SDNET_SD_COMMIT}/${SDNET_RUNTIME_FLAVOR}-${SDNET_RID}-${SDNET_SHIM_HASH}")
 set(_manifest "${CMAKE_BINARY_DIR}/sdnet-runtime.json")
 file(WRITE "${_manifest}" "{\n  \"sdCommit\": \"${SDNET_SD_COMMIT}\",\n  \"ggmlCommit\": \"${SDNET_GGML_COMMIT}\",\n  \"flavor\": \"${SDNET_RUNTIME_FLAVOR}\",\n  \"shim\": \"${SDNET_SHIM_HASH}\",\n  \"rid\": \"${SDNET_RID}\"\n}\n")
 
 # The managed loader refuses native code from cache folders other accounts can write, so the folders are made
 # private (0700) on Unix; Windows keeps the per-user ACLs of %LOCALAPPDATA%.
 set(_private "")
-if(UNIX)
+if(CMAKE_HOST_UNIX)
   # go-w on everything below too: under umask 002 the copied folders and files would be group-writable.
   set(_private COMMAND chmod -R go-w "${SDNET_CACHE_DIR}"
                COMMAND chmod 700 "${SDNET_CACHE_ROOT}" "${SDNET_CACHE_ROOT}/${SDNET_SD_COMMIT}" "${SDNET_CACHE_DIR}")
@@ -47,6 +49,13 @@ if(TARGET sdnet-rpc-server)
   set(_tools COMMAND "${CMAKE_COMMAND}" -E make_directory "${SDNET_CACHE_DIR}/tools"
              COMMAND "${CMAKE_COMMAND}" -E copy "$<TARGET_FILE:sdnet-rpc-server>" "${SDNET_CACHE_DIR}/tools/")
   set(_tool_targets sdnet-rpc-server)
+endif()
+# sd-cli (benchmarks and the Windows check only, never packaged) too when this build has it, so a fresh clone can run
+# the side-by-side checks against the cache.
+if(TARGET sd-cli)
+  list(APPEND _tools COMMAND "${CMAKE_COMMAND}" -E make_directory "${SDNET_CACHE_DIR}/tools"
+                     COMMAND "${CMAKE_COMMAND}" -E copy "$<TARGET_FILE:sd-cli>" "${SDNET_CACHE_DIR}/tools/")
+  list(APPEND _tool_targets sd-cli)
 endif()
 
 add_custom_target(sdnet-cache

@@ -34,6 +34,11 @@ function(sdnet_relocate_runtime)
     # SONAME of lib<prefix><name>.so keeps the loader from ever matching a stock libggml*.so.
     set_property(TARGET ${_t} PROPERTY VERSION)
     set_property(TARGET ${_t} PROPERTY SOVERSION)
+    if(WIN32)
+      # MinGW names DLLs lib<name>.dll by default; the MSVC build, the shim's module scan and the managed loader all
+      # expect sdnet-<name>.dll. The import library (.dll.a) goes to lib/ with the static ones.
+      set_target_properties(${_t} PROPERTIES PREFIX "" IMPORT_PREFIX "")
+    endif()
     foreach(_cfg DEBUG RELEASE RELWITHDEBINFO MINSIZEREL)
       set_target_properties(${_t} PROPERTIES
         LIBRARY_OUTPUT_DIRECTORY_${_cfg} "${SDNET_RUNTIME_DIR}"
