@@ -2,8 +2,13 @@
 // it ships with. Another machine's generator reaches it with GeneratorOptions.RpcServers = "host:port".
 //
 // The runtime's backend modules carry our file prefix, which ggml's own module scan does not know, so they are
-// loaded with the shim's loader (the same choice of CPU variant the library makes), from the folder of the
-// runtime this tool is linked against.
+// loaded with the shim's loader (the same choice of CPU variant the library makes), from the runtime's folder.
+//
+// Where the runtime is: on Linux and macOS the tool is linked against it (rpath ../runtimes/<rid>/native). Windows has
+// no rpath and finds a program's DLLs only beside it or on PATH, while the tool sits in tools/ beside
+// runtimes/win-x64/native (the runtime packages may carry nothing but libraries). So on Windows the tool links none of
+// them: it loads sdnet-stable-diffusion.dll from ../runtimes/win-x64/native (or its own folder) by full path, with
+// its dependencies resolved from that folder, and takes every function it calls from the loaded modules.
 #include "ggml-backend.h"
 #include "ggml-rpc.h"
 
@@ -28,25 +33,90 @@ extern "C" int32_t sdnet_load_backends(const char* dir);
 
 namespace {
 
-// The folder of the library that holds ggml's registry: the runtime folder, wherever the tool was installed.
-std::string runtime_dir() {
+// Every runtime function the tool calls, as pointers: linked ones on Unix, looked up in the loaded DLLs on Windows.
+#define SDNET_RPC_FUNCTIONS(X)                                                                                  \
+    X(sdnet_load_backends) X(ggml_backend_reg_by_name) X(ggml_backend_reg_get_proc_address)                    \
+    X(ggml_backend_dev_count) X(ggml_backend_dev_get) X(ggml_backend_dev_type) X(ggml_backend_dev_backend_reg) \
+    X(ggml_backend_dev_by_type) X(ggml_backend_dev_by_name) X(ggml_backend_dev_name) X(ggml_backend_dev_description)
+
+struct Api {
+#define SDNET_RPC_FIELD(name) decltype(&::name) name = nullptr;
+    SDNET_RPC_FUNCTIONS(SDNET_RPC_FIELD)
+#undef SDNET_RPC_FIELD
+};
+
 #if defined(_WIN32)
-    HMODULE module = nullptr;
-    if (!GetModuleHandleExA(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS | GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT,
-                            reinterpret_cast<LPCSTR>(&ggml_backend_dev_count), &module))
-        return "";
-    char path[MAX_PATH];
-    DWORD n = GetModuleFileNameA(module, path, MAX_PATH);
-    std::string p(path, n);
-    return p.substr(0, p.find_last_of("\\/"));
+std::string narrow(const std::wstring& w) {
+    int n = WideCharToMultiByte(CP_UTF8, 0, w.c_str(), (int)w.size(), nullptr, 0, nullptr, nullptr);
+    std::string s(n > 0 ? n : 0, '\0');
+    if (n > 0) WideCharToMultiByte(CP_UTF8, 0, w.c_str(), (int)w.size(), &s[0], n, nullptr, nullptr);
+    return s;
+}
+
+// This program's folder, however long its path (GetModuleFileNameW truncates silently at the buffer's size).
+std::wstring exe_dir() {
+    std::wstring path(MAX_PATH, L'\0');
+    for (;;) {
+        DWORD n = GetModuleFileNameW(nullptr, &path[0], (DWORD)path.size());
+        if (n == 0) return L"";
+        if (n < path.size()) {
+            path.resize(n);
+            break;
+        }
+        path.resize(path.size() * 2);
+    }
+    size_t slash = path.find_last_of(L"\\/");
+    return slash == std::wstring::npos ? L"." : path.substr(0, slash);
+}
+
+// Loads the runtime and fills api; returns the runtime's folder (UTF-8), or "" with error set.
+std::string load_api(Api& api, std::string& error) {
+    const std::wstring here = exe_dir();
+    const std::wstring candidates[] = {here + L"\\..\\runtimes\\" SDNET_RID_W L"\\native", here};
+    for (const std::wstring& dir : candidates) {
+        std::wstring lib = dir + L"\\" SDNET_FILE_PREFIX_W L"stable-diffusion.dll";
+        if (GetFileAttributesW(lib.c_str()) == INVALID_FILE_ATTRIBUTES) continue;
+        // LOAD_LIBRARY_SEARCH_DLL_LOAD_DIR: its imports (sdnet-ggml.dll, sdnet-ggml-base.dll) come from its own folder.
+        HMODULE sd = LoadLibraryExW(lib.c_str(), nullptr, LOAD_LIBRARY_SEARCH_DLL_LOAD_DIR | LOAD_LIBRARY_SEARCH_DEFAULT_DIRS);
+        if (!sd) {
+            error = "could not load " + narrow(lib) + " (error " + std::to_string(GetLastError()) + ")";
+            return "";
+        }
+        HMODULE modules[] = {sd, GetModuleHandleW(SDNET_FILE_PREFIX_W L"ggml.dll"), GetModuleHandleW(SDNET_FILE_PREFIX_W L"ggml-base.dll")};
+        auto find = [&](const char* name) -> FARPROC {
+            for (HMODULE m : modules)
+                if (FARPROC f = m ? GetProcAddress(m, name) : nullptr) return f;
+            return nullptr;
+        };
+#define SDNET_RPC_RESOLVE(name)                                                              \
+        api.name = reinterpret_cast<decltype(&::name)>(reinterpret_cast<void*>(find(#name))); \
+        if (!api.name) {                                                                     \
+            error = narrow(dir) + " has no " #name ": not a runtime of this version";         \
+            return "";                                                                        \
+        }
+        SDNET_RPC_FUNCTIONS(SDNET_RPC_RESOLVE)
+#undef SDNET_RPC_RESOLVE
+        return narrow(dir);
+    }
+    error = "no " SDNET_FILE_PREFIX "stable-diffusion.dll in " + narrow(candidates[0]) + " or " + narrow(here);
+    return "";
+}
 #else
+// The folder of the library that holds ggml's registry: the runtime folder, wherever the tool was installed.
+std::string load_api(Api& api, std::string& error) {
+#define SDNET_RPC_LINKED(name) api.name = &::name;
+    SDNET_RPC_FUNCTIONS(SDNET_RPC_LINKED)
+#undef SDNET_RPC_LINKED
     Dl_info info{};
-    if (!dladdr(reinterpret_cast<void*>(&ggml_backend_dev_count), &info) || !info.dli_fname) return "";
+    if (!dladdr(reinterpret_cast<void*>(&ggml_backend_dev_count), &info) || !info.dli_fname) {
+        error = "the runtime's folder could not be found";
+        return "";
+    }
     std::string p = info.dli_fname;
     size_t slash = p.find_last_of('/');
     return slash == std::string::npos ? "." : p.substr(0, slash);
-#endif
 }
+#endif
 
 void usage(const char* self) {
     std::fprintf(stderr,
@@ -92,13 +162,19 @@ int main(int argc, char** argv) {
         return 2;
     }
 
-    std::string dir = runtime_dir();
-    if (dir.empty() || sdnet_load_backends(dir.c_str()) <= 0) {
+    Api api;
+    std::string error;
+    std::string dir = load_api(api, error);
+    if (dir.empty()) {
+        std::fprintf(stderr, "error: %s\n", error.c_str());
+        return 1;
+    }
+    if (api.sdnet_load_backends(dir.c_str()) <= 0) {
         std::fprintf(stderr, "error: no backend modules could be loaded from '%s'\n", dir.c_str());
         return 1;
     }
-    ggml_backend_reg_t rpc = ggml_backend_reg_by_name("RPC");
-    auto start = rpc ? (decltype(&ggml_backend_rpc_start_server))ggml_backend_reg_get_proc_address(rpc, "ggml_backend_rpc_start_server")
+    ggml_backend_reg_t rpc = api.ggml_backend_reg_by_name("RPC");
+    auto start = rpc ? (decltype(&ggml_backend_rpc_start_server))api.ggml_backend_reg_get_proc_address(rpc, "ggml_backend_rpc_start_server")
                      : nullptr;
     if (!start) {
         std::fprintf(stderr, "error: this runtime has no RPC backend (build it with GGML_RPC=ON)\n");
@@ -108,15 +184,15 @@ int main(int argc, char** argv) {
     std::vector<ggml_backend_dev_t> devices;
     if (devices_arg.empty()) {
         // Every local compute device, the accelerators first; the CPU when there is nothing else.
-        for (size_t i = 0; i < ggml_backend_dev_count(); i++) {
-            ggml_backend_dev_t dev = ggml_backend_dev_get(i);
-            enum ggml_backend_dev_type type = ggml_backend_dev_type(dev);
+        for (size_t i = 0; i < api.ggml_backend_dev_count(); i++) {
+            ggml_backend_dev_t dev = api.ggml_backend_dev_get(i);
+            enum ggml_backend_dev_type type = api.ggml_backend_dev_type(dev);
             if ((type == GGML_BACKEND_DEVICE_TYPE_GPU || type == GGML_BACKEND_DEVICE_TYPE_IGPU) &&
-                ggml_backend_dev_backend_reg(dev) != rpc)
+                api.ggml_backend_dev_backend_reg(dev) != rpc)
                 devices.push_back(dev);
         }
         if (devices.empty()) {
-            ggml_backend_dev_t cpu = ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU);
+            ggml_backend_dev_t cpu = api.ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU);
             if (cpu) devices.push_back(cpu);
         }
     } else {
@@ -124,10 +200,10 @@ int main(int argc, char** argv) {
         while (from <= devices_arg.size()) {
             size_t comma = devices_arg.find(',', from);
             std::string name = devices_arg.substr(from, comma == std::string::npos ? std::string::npos : comma - from);
-            ggml_backend_dev_t dev = ggml_backend_dev_by_name(name.c_str());
+            ggml_backend_dev_t dev = api.ggml_backend_dev_by_name(name.c_str());
             if (!dev) {
                 std::fprintf(stderr, "error: no device '%s'; this runtime has:", name.c_str());
-                for (size_t i = 0; i < ggml_backend_dev_count(); i++) std::fprintf(stderr, " %s", ggml_backend_dev_name(ggml_backend_dev_get(i)));
+                for (size_t i = 0; i < api.ggml_backend_dev_count(); i++) std::fprintf(stderr, " %s", api.ggml_backend_dev_name(api.ggml_backend_dev_get(i)));
                 std::fprintf(stderr, "\n");
                 return 2;
             }
@@ -143,7 +219,7 @@ int main(int argc, char** argv) {
 
     std::string endpoint = host + ":" + std::to_string(port);
     std::fprintf(stdout, "sdnet-rpc-server: serving");
-    for (ggml_backend_dev_t dev : devices) std::fprintf(stdout, " %s (%s)", ggml_backend_dev_name(dev), ggml_backend_dev_description(dev));
+    for (ggml_backend_dev_t dev : devices) std::fprintf(stdout, " %s (%s)", api.ggml_backend_dev_name(dev), api.ggml_backend_dev_description(dev));
     std::fprintf(stdout, " on %s\n", endpoint.c_str());
     std::fflush(stdout);
     start(endpoint.c_str(), cache.empty() ? nullptr : cache.c_str(), threads, devices.size(), devices.data());
