@@ -19,7 +19,7 @@ internal sealed unsafe class DetailerContext : IDisposable
         adetailer_ctx_t* ctx;
         lock (NativeLocks.ModelLoading)
         {
-            ctx = Sd.new_adetailer_ctx(arena.Utf8(detectorPath), threads ?? Sd.sd_get_num_physical_cores(), arena.Utf8(backend), null);
+            ctx = Sd.new_adetailer_ctx(arena.FilePath(detectorPath), threads ?? Sd.sd_get_num_physical_cores(), arena.Utf8(backend), null);
         }
         if (ctx == null) throw scope.Failure($"Could not load the ADetailer detector '{detectorPath}'.");
         return new DetailerContext(new DetailerHandle(ctx));

@@ -28,6 +28,9 @@ internal sealed unsafe class NativeArena : IDisposable
         return (sbyte*)p;
     }
 
+    /// <summary>A file path as upstream's C file functions can open it on this OS (<see cref="NativePaths.ForNativeOpen"/>), in UTF-8.</summary>
+    public sbyte* FilePath(string? path) => this.Utf8(NativePaths.ForNativeOpen(path));
+
     public void* Alloc(nint bytes)
     {
         void* p = NativeMemory.AllocZeroed((nuint)Math.Max(bytes, 1));

@@ -40,7 +40,7 @@ internal static unsafe class NativeImatrix
     {
         using var arena = new NativeArena();
         using var scope = NativeCallScope.Enter(logger);
-        lock (NativeLocks.ModelLoading) Sd.save_imatrix(arena.Utf8(path));
+        lock (NativeLocks.ModelLoading) Sd.save_imatrix(arena.FilePath(path));
         if (scope.Problems.Any(p => p.StartsWith("error:", StringComparison.Ordinal)))
             throw scope.Failure($"stable-diffusion.cpp could not save the importance matrix to '{path}'.");
     }
@@ -64,7 +64,7 @@ internal static unsafe class NativeImatrix
         {
             using var arena = new NativeArena();
             using var scope = NativeCallScope.Enter(null);
-            lock (NativeLocks.ModelLoading) Sd.load_imatrix(arena.Utf8(temp));
+            lock (NativeLocks.ModelLoading) Sd.load_imatrix(arena.FilePath(temp));
         }
         finally
         {
@@ -79,7 +79,7 @@ internal static unsafe class NativeImatrix
         using var arena = new NativeArena();
         using var scope = NativeCallScope.Enter(logger);
         bool ok;
-        lock (NativeLocks.ModelLoading) ok = Sd.load_imatrix(arena.Utf8(path)) != 0;
+        lock (NativeLocks.ModelLoading) ok = Sd.load_imatrix(arena.FilePath(path)) != 0;
         if (!ok) throw scope.Failure($"stable-diffusion.cpp could not load the importance matrix '{path}'.");
     }
 }

@@ -13,21 +13,21 @@ internal static unsafe class ContextParamsMapper
     public static void Map(ContextSpec spec, NativeArena arena, ref sd_ctx_params_t p)
     {
         ArgumentNullException.ThrowIfNull(spec);
-        p.model_path = arena.Utf8(spec.ModelPath);
-        p.diffusion_model_path = arena.Utf8(spec.DiffusionModelPath);
-        p.clip_l_path = arena.Utf8(spec.ClipLPath);
-        p.clip_g_path = arena.Utf8(spec.ClipGPath);
-        p.t5xxl_path = arena.Utf8(spec.T5xxlPath);
-        p.vae_path = arena.Utf8(spec.VaePath);
-        p.taesd_path = arena.Utf8(spec.TaesdPath);
-        p.control_net_path = arena.Utf8(spec.ControlNetPath);
+        p.model_path = arena.FilePath(spec.ModelPath);
+        p.diffusion_model_path = arena.FilePath(spec.DiffusionModelPath);
+        p.clip_l_path = arena.FilePath(spec.ClipLPath);
+        p.clip_g_path = arena.FilePath(spec.ClipGPath);
+        p.t5xxl_path = arena.FilePath(spec.T5xxlPath);
+        p.vae_path = arena.FilePath(spec.VaePath);
+        p.taesd_path = arena.FilePath(spec.TaesdPath);
+        p.control_net_path = arena.FilePath(spec.ControlNetPath);
         if (spec.Embeddings.Count > 0)
         {
             var e = arena.Array<sd_embedding_t>(spec.Embeddings.Count);
             for (int i = 0; i < spec.Embeddings.Count; i++)
             {
                 e[i].name = arena.Utf8(spec.Embeddings[i].Name);
-                e[i].path = arena.Utf8(spec.Embeddings[i].Path);
+                e[i].path = arena.FilePath(spec.Embeddings[i].Path);
             }
             p.embeddings = e;
             p.embedding_count = (uint)spec.Embeddings.Count;
@@ -46,17 +46,17 @@ internal static unsafe class ContextParamsMapper
         if (spec.LoraApplyMode is int mode) p.lora_apply_mode = (lora_apply_mode_t)mode;
         p.rpc_servers = arena.Utf8(spec.RpcServers);
         p.max_vram = arena.Utf8(spec.MaxVram);
-        p.clip_vision_path = arena.Utf8(spec.ClipVisionPath);
-        p.llm_path = arena.Utf8(spec.LlmPath);
-        p.llm_vision_path = arena.Utf8(spec.LlmVisionPath);
-        p.high_noise_diffusion_model_path = arena.Utf8(spec.HighNoiseDiffusionModelPath);
-        p.uncond_diffusion_model_path = arena.Utf8(spec.UncondDiffusionModelPath);
-        p.embeddings_connectors_path = arena.Utf8(spec.EmbeddingsConnectorsPath);
-        p.audio_vae_path = arena.Utf8(spec.AudioVaePath);
-        p.ip_adapter_path = arena.Utf8(spec.IpAdapterPath);
-        p.motion_module_path = arena.Utf8(spec.MotionModulePath);
-        p.photo_maker_path = arena.Utf8(spec.PhotoMakerPath);
-        p.pulid_weights_path = arena.Utf8(spec.PulidWeightsPath);
+        p.clip_vision_path = arena.FilePath(spec.ClipVisionPath);
+        p.llm_path = arena.FilePath(spec.LlmPath);
+        p.llm_vision_path = arena.FilePath(spec.LlmVisionPath);
+        p.high_noise_diffusion_model_path = arena.FilePath(spec.HighNoiseDiffusionModelPath);
+        p.uncond_diffusion_model_path = arena.FilePath(spec.UncondDiffusionModelPath);
+        p.embeddings_connectors_path = arena.FilePath(spec.EmbeddingsConnectorsPath);
+        p.audio_vae_path = arena.FilePath(spec.AudioVaePath);
+        p.ip_adapter_path = arena.FilePath(spec.IpAdapterPath);
+        p.motion_module_path = arena.FilePath(spec.MotionModulePath);
+        p.photo_maker_path = arena.FilePath(spec.PhotoMakerPath);
+        p.pulid_weights_path = arena.FilePath(spec.PulidWeightsPath);
         if (spec.RngType is int rng) p.rng_type = (rng_type_t)rng;
         if (spec.SamplerRngType is int srng) p.sampler_rng_type = (rng_type_t)srng;
         if (spec.Prediction is int prediction) p.prediction = (prediction_t)prediction;
@@ -139,7 +139,7 @@ internal static unsafe class HiresParamsMapper
         if (spec is null) return;
         p.enabled = 1;
         p.upscaler = (sd_hires_upscaler_t)spec.Upscaler;
-        p.model_path = arena.Utf8(spec.ModelPath);
+        p.model_path = arena.FilePath(spec.ModelPath);
         p.scale = spec.Scale;
         p.steps = spec.Steps;
         p.denoising_strength = spec.DenoisingStrength;
@@ -221,7 +221,7 @@ internal static unsafe class NativeArrays
         var array = arena.Array<sd_lora_t>(loras.Count);
         for (int i = 0; i < loras.Count; i++)
         {
-            array[i].path = arena.Utf8(loras[i].Path);
+            array[i].path = arena.FilePath(loras[i].Path);
             array[i].multiplier = loras[i].Multiplier;
             array[i].is_high_noise = loras[i].HighNoise ? (byte)1 : (byte)0;
         }
@@ -276,12 +276,12 @@ internal static unsafe class ImageGenParamsMapper
         {
             p.pm_params.id_images = NativeArrays.Images(pm.IdImages, arena);
             p.pm_params.id_images_count = pm.IdImages.Count;
-            p.pm_params.id_embed_path = arena.Utf8(pm.IdEmbeddingPath);
+            p.pm_params.id_embed_path = arena.FilePath(pm.IdEmbeddingPath);
             p.pm_params.style_strength = pm.StyleStrength;
         }
         if (spec.Pulid is { } pulid)
         {
-            p.pulid_params.id_embedding_path = arena.Utf8(pulid.IdEmbeddingPath);
+            p.pulid_params.id_embedding_path = arena.FilePath(pulid.IdEmbeddingPath);
             p.pulid_params.id_weight = pulid.IdWeight;
         }
         if (spec.QwenImageLayers is int layers) p.qwen_image_layers = layers;

@@ -115,7 +115,7 @@ internal sealed unsafe class SdContext : IDisposable
         using var arena = new NativeArena();
         using var scope = NativeCallScope.Enter(logger);
         bool ok;
-        using (var lease = new Lease(_handle)) ok = Sd.sd_ctx_load_control_net(lease.Context, arena.Utf8(path)) != 0;
+        using (var lease = new Lease(_handle)) ok = Sd.sd_ctx_load_control_net(lease.Context, arena.FilePath(path)) != 0;
         if (!ok) throw scope.Failure($"Could not load the ControlNet '{path}'.");
     }
 

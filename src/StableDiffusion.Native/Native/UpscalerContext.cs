@@ -26,7 +26,7 @@ internal sealed unsafe class UpscalerContext : IDisposable
         upscaler_ctx_t* ctx;
         lock (NativeLocks.ModelLoading)
         {
-            ctx = Sd.new_upscaler_ctx(arena.Utf8(modelPath), 0, threads ?? Sd.sd_get_num_physical_cores(), tileSize, arena.Utf8(backend), null);
+            ctx = Sd.new_upscaler_ctx(arena.FilePath(modelPath), 0, threads ?? Sd.sd_get_num_physical_cores(), tileSize, arena.Utf8(backend), null);
         }
         if (ctx == null) throw scope.Failure($"Could not load the upscaler '{modelPath}'.");
         var handle = new UpscalerHandle(ctx);
@@ -80,7 +80,7 @@ internal static unsafe class NativeConverter
             lock (NativeLocks.ModelLoading)
             {
                 return Sd.convert_with_components(
-                    arena.Utf8(input), null, null, null, null, arena.Utf8(vae), arena.Utf8(output),
+                    arena.FilePath(input), null, null, null, null, arena.FilePath(vae), arena.FilePath(output),
                     (sd_type_t)sdType, arena.Utf8(rules ?? string.Empty), convertNames ? (byte)1 : (byte)0, threads) != 0;
             }
         });
