@@ -11,7 +11,20 @@ internal static class DoctorCommand
         command.SetAction(r => CliCommon.Run(() =>
         {
             NativeRuntime.Logger = CliCommon.Logger(r.GetValue(verbose));
-            var info = NativeRuntime.Describe();
+            NativeRuntimeInfo info;
+            try
+            {
+                info = NativeRuntime.Describe();
+            }
+            catch (NativeRuntimeException e) when (e.Probes.Count > 0)
+            {
+                // Diagnosing a runtime that does not load is what doctor is for (on Windows, the DllNotFoundException
+                // of a missing or misplaced DLL): every place probed and its outcome gets a line of its own, before the
+                // one error line and exit code every command gives for it.
+                Console.WriteLine("runtime:      (none loaded)");
+                foreach (var p in e.Probes) Console.WriteLine(ProbeLine(p));
+                throw;
+            }
             Console.WriteLine($"runtime:      {info.LibraryPath}");
             Console.WriteLine($"sd.cpp:       {info.SdCommit} ({info.UpstreamVersion})");
             Console.WriteLine($"ggml:         {info.GgmlCommit}");
@@ -30,12 +43,15 @@ internal static class DoctorCommand
             {
                 Console.WriteLine($"system:       {info.SystemInfo}");
                 foreach (var m in info.Modules) Console.WriteLine($"module:       {m.File} score {m.Score} {m.Status}");
-                foreach (var p in info.Probes) Console.WriteLine($"probe:        [{p.Source}] {p.Path}: {p.Outcome}");
+                foreach (var p in info.Probes) Console.WriteLine(ProbeLine(p));
             }
             return 0;
         }));
         return command;
     }
+
+    /// <summary>One probe, terminal-safe: its folder may come from an environment variable or a recorded path.</summary>
+    private static string ProbeLine(NativeProbe p) => CliCommon.OneLine($"probe:        [{p.Source}] {p.Path}: {p.Outcome}");
 
     /// <summary>Why the loader chose the CPU module it did: its score against the others, and any feature it checked itself.</summary>
     internal static string WhyChosen(NativeRuntimeInfo info)
