@@ -15,29 +15,43 @@
 #   whisper         Whisper.net 1.9.1 (+ Whisper.net.Runtime) loaded first in the same process, then generation
 #   llama           LLamaSharp 0.30.0 (+ LLamaSharp.Backend.Cpu) loaded first in the same process, then generation
 #
+# Windows modes, on a Linux x64 host with Wine (tests/Windows/run.sh runs them; not part of the default). The Cpu package
+# is packed with the win-x64 runtime of the MinGW cross build (cmake --workflow --preset cpu-win-x64-mingw, found in
+# $SDNET_WIN_RUNTIME, artifacts/native/cpu-win-x64-mingw or the user cache) for this check only; releases carry the
+# MSVC build.
+#   win-self-contained  dotnet publish -r win-x64 --self-contained, run under Wine
+#   win-single-file     the same with -p:PublishSingleFile=true
+#   win-publish-rid     dotnet publish -r win-x64, framework-dependent, run under Wine by a Windows .NET runtime
+#                       assembled from the NuGet runtime pack (DOTNET_ROOT)
+#
 # Where a GPU runtime package was packed with a file for this RID (Vulkan, Cuda12, Hip), the run and publish-rid apps
 # reference it too, and its backend module must sit beside the core libraries and be seen by the loader (it need not
 # load: the GPU's driver stack may be missing here).
 #
 # Prints exactly one line per mode on stdout, "<mode>: ok" or "<mode>: FAIL <reason>", and exits 1 if any mode failed.
-# Without a CPU runtime for this machine where build/pack.sh looks ($SDNET_RUNTIMES_DIR/cpu/runtimes, else
-# artifacts/native/cpu/runtimes) it prints "skipped: <reason>" and exits 0. The work folder (logs, apps) is removed
+# Without a CPU runtime for a requested RID where build/pack.sh looks ($SDNET_RUNTIMES_DIR/cpu/runtimes, else
+# artifacts/native, else the user cache), or without Wine for a Windows mode, it prints "skipped: <reason>" and exits 0. The work folder (logs, apps) is removed
 # unless a mode failed or SDNET_PACKAGING_KEEP=1; SDNET_PACKAGING_VERBOSE=1 prints what each app's
 # NativeRuntime.Describe() reported to stderr.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 2
 repo="$(pwd)"
-all_modes=(run publish-rid self-contained single-file aot whisper llama)
+host_modes=(run publish-rid self-contained single-file aot whisper llama)
+win_modes=(win-self-contained win-single-file win-publish-rid)
+all_modes=("${host_modes[@]}" "${win_modes[@]}")
 version=0.0.0-local
 
 modes=("$@")
-((${#modes[@]})) || modes=("${all_modes[@]}")
+((${#modes[@]})) || modes=("${host_modes[@]}")
 for m in "${modes[@]}"; do
   case " ${all_modes[*]} " in
     *" $m "*) ;;
     *) echo "usage: tests/Packaging/run.sh [${all_modes[*]}]... (unknown mode '$m')" >&2; exit 2 ;;
   esac
 done
+
+need_host=0 need_win=0
+for m in "${modes[@]}"; do case "$m" in win-*) need_win=1 ;; *) need_host=1 ;; esac; done
 
 case "$(uname -s)-$(uname -m)" in
   Linux-x86_64) rid=linux-x64 ;;
@@ -47,29 +61,68 @@ case "$(uname -s)-$(uname -m)" in
   *) echo "skipped: no packaging check for $(uname -s) $(uname -m) (Linux and macOS only)"; exit 0 ;;
 esac
 case "$rid" in osx-*) lib=libsdnet-stable-diffusion.dylib ;; *) lib=libsdnet-stable-diffusion.so ;; esac
+winlib=sdnet-stable-diffusion.dll
+if ((need_win)); then
+  [[ "$rid" == linux-x64 ]] || { echo "skipped: the Windows modes need a Linux x64 host (Wine), not $rid"; exit 0; }
+  wine="$(command -v wine || command -v wine64 || true)"
+  [[ -n "$wine" ]] || { echo "skipped: the Windows modes need Wine (apt-get install wine64), which is not installed"; exit 0; }
+fi
 
-runtimes="${SDNET_RUNTIMES_DIR:-artifacts/native}"
-[[ "$runtimes" = /* ]] || runtimes="$repo/$runtimes"
-# No build in this checkout (a fresh clone): the user cache that `cmake --workflow --preset cpu` fills holds the same
-# runtimes/<rid>/native tree, keyed by the pin. Its newest cpu-<shim> folder stands in as the cpu flavor; a stale one
-# would fail the apps' ABI check loudly, never pass silently.
-cache_link=""
-if [[ -z "${SDNET_RUNTIMES_DIR:-}" && ! -f "$runtimes/cpu/runtimes/$rid/native/$lib" ]]; then
-  pin="$(sed -n 's/.*SDNET_SD_COMMIT[^0-9a-f]*\([0-9a-f]\{40\}\).*/\1/p' native/cmake/SdnetPin.cmake | head -n 1)"
-  case "$rid" in osx-*) cache_root="${SDNET_NATIVE_CACHE:-$HOME/Library/Caches/stable-diffusion-native}" ;;
-    *) cache_root="${SDNET_NATIVE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/stable-diffusion-native}" ;; esac
-  cached="$(ls -1dt "$cache_root/$pin"/cpu-* 2>/dev/null | head -n 1)"
-  if [[ -n "$pin" && -n "$cached" && -f "$cached/runtimes/$rid/native/$lib" ]]; then
-    cache_link="$(mktemp -d "${TMPDIR:-/tmp}/sdnet-runtimes.XXXXXX")"
-    ln -s "$cached" "$cache_link/cpu"
-    runtimes="$cache_link"
-    echo "packaging: packing the cpu runtime from the user cache ($cached)" >&2
+# Where each RID's cpu runtime is: $SDNET_RUNTIMES_DIR/cpu when set (the layout the release workflow downloads), else
+# this checkout's preset build, else the user cache that `cmake --workflow --preset <preset>` fills, keyed by the pin
+# (its newest cpu-<rid>-<shim> folder; a stale one would fail the apps' ABI check loudly, never pass silently).
+pin="$(sed -n 's/.*SDNET_SD_COMMIT[^0-9a-f]*\([0-9a-f]\{40\}\).*/\1/p' native/cmake/SdnetPin.cmake | head -n 1)"
+case "$rid" in osx-*) cache_root="${SDNET_NATIVE_CACHE:-$HOME/Library/Caches/stable-diffusion-native}" ;;
+  *) cache_root="${SDNET_NATIVE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/stable-diffusion-native}" ;; esac
+tree_of() { # rid library preset: the folder holding runtimes/<rid>/native/<library>, or nothing
+  local r="$1" l="$2" preset="$3" d
+  if [[ "$r" == win-x64 && -n "${SDNET_WIN_RUNTIME:-}" ]]; then
+    [[ -f "$SDNET_WIN_RUNTIME/runtimes/$r/native/$l" ]] && echo "$SDNET_WIN_RUNTIME"
+    return 0
+  fi
+  if [[ -n "${SDNET_RUNTIMES_DIR:-}" ]]; then
+    d="$SDNET_RUNTIMES_DIR"; [[ "$d" = /* ]] || d="$repo/$d"
+    [[ -f "$d/cpu/runtimes/$r/native/$l" ]] && echo "$d/cpu"
+    return 0
+  fi
+  if [[ -f "artifacts/native/$preset/runtimes/$r/native/$l" ]]; then echo "$repo/artifacts/native/$preset"; return 0; fi
+  [[ -n "$pin" ]] || return 0
+  for d in $(ls -1dt "$cache_root/$pin"/cpu-* 2>/dev/null); do
+    case "$(basename "$d")" in cpu-native*) continue ;; esac
+    if [[ -f "$d/runtimes/$r/native/$l" ]]; then echo "$d"; return 0; fi
+  done
+}
+host_tree="" win_tree=""
+if ((need_host)); then
+  host_tree="$(tree_of "$rid" "$lib" cpu)"
+  if [[ -z "$host_tree" ]]; then
+    echo "skipped: no CPU runtime for $rid to pack (no runtimes/$rid/native/$lib in ${SDNET_RUNTIMES_DIR:-artifacts/native/cpu or the user cache}; build it with 'cmake --workflow --preset cpu' or set SDNET_RUNTIMES_DIR)"
+    exit 0
   fi
 fi
-if [[ ! -f "$runtimes/cpu/runtimes/$rid/native/$lib" ]]; then
-  echo "skipped: no CPU runtime for $rid to pack ($runtimes/cpu/runtimes/$rid/native/$lib is missing; build it with 'cmake --workflow --preset cpu' or set SDNET_RUNTIMES_DIR)"
-  exit 0
+if ((need_win)); then
+  win_tree="$(tree_of win-x64 "$winlib" cpu-win-x64-mingw)"
+  if [[ -z "$win_tree" ]]; then
+    echo "skipped: no win-x64 runtime to pack (no runtimes/win-x64/native/$winlib in ${SDNET_RUNTIMES_DIR:-artifacts/native/cpu-win-x64-mingw or the user cache}; build it with 'cmake --workflow --preset cpu-win-x64-mingw')"
+    exit 0
+  fi
 fi
+# build/pack.sh packs <runtimes>/<flavor>/runtimes/<rid>/native for every flavor and RID there. The host's own modes
+# pack the runtimes folder the cpu tree was found in (GPU flavors built beside it included); otherwise a folder of
+# links puts the cpu trees found above side by side.
+base="${SDNET_RUNTIMES_DIR:-artifacts/native}"
+[[ "$base" = /* ]] || base="$repo/$base"
+cache_link=""
+if ((!need_win)) && [[ "$host_tree" == "$base/cpu" ]]; then
+  runtimes="$base"
+else
+  cache_link="$(mktemp -d "${TMPDIR:-/tmp}/sdnet-runtimes.XXXXXX")"
+  mkdir -p "$cache_link/cpu/runtimes"
+  [[ -z "$host_tree" ]] || ln -s "$host_tree/runtimes/$rid" "$cache_link/cpu/runtimes/$rid"
+  [[ -z "$win_tree" ]] || ln -s "$win_tree/runtimes/win-x64" "$cache_link/cpu/runtimes/win-x64"
+  runtimes="$cache_link"
+fi
+for t in "$host_tree" "$win_tree"; do [[ -z "$t" ]] || echo "packaging: packing the cpu runtime from $t" >&2; done
 if ! command -v dotnet >/dev/null 2>&1; then
   echo "skipped: dotnet is not on PATH"
   exit 0
@@ -178,9 +231,36 @@ png_size() { # file: "WxH" from the IHDR chunk, or nothing when it is not a PNG
   echo "${w}x${h}"
 }
 
+# Under Wine: a private prefix (unless the caller gives one), and Windows paths for the app's arguments.
+win_path() { echo "Z:$(realpath -m "$1" | tr / '\\')"; }
+unix_path() { sed -E 's/^[Zz]://; s#\\#/#g' <<<"$1"; }
+if ((need_win)); then
+  export WINEDEBUG=-all
+  if [[ -z "${WINEPREFIX:-}" ]]; then
+    export WINEPREFIX="$work/wine-prefix"
+    "$wine" wineboot -i >"$work/wineboot.log" 2>&1 || fail_all "wineboot failed: $(tail -n 1 "$work/wineboot.log")"
+  fi
+fi
+
+# A Windows .NET for the framework-dependent app: hostfxr and the shared framework, from the win-x64 runtime pack that
+# the self-contained publishes restore (the highest 10.0 version in this run's packages or the user's NuGet cache).
+win_dotnet_root() {
+  local pack ver root="$work/dotnet-win"
+  pack="$(ls -1d "$work/packages/microsoft.netcore.app.runtime.win-x64"/10.0.* "${global_packages%/}/microsoft.netcore.app.runtime.win-x64"/10.0.* 2>/dev/null | sort -V | tail -n 1)"
+  [[ -n "$pack" ]] || return 1
+  ver="$(basename "$pack")"
+  if [[ ! -f "$root/host/fxr/$ver/hostfxr.dll" ]]; then
+    mkdir -p "$root/host/fxr/$ver" "$root/shared/Microsoft.NETCore.App/$ver"
+    cp "$pack/runtimes/win-x64/native/hostfxr.dll" "$root/host/fxr/$ver/" || return 1
+    cp "$pack/runtimes/win-x64/lib/net10.0/"* "$pack/runtimes/win-x64/native/"* "$root/shared/Microsoft.NETCore.App/$ver/" || return 1
+  fi
+  echo "$root"
+}
+
 check_mode() { # mode: prints its line, returns 1 on failure
-  local mode="$1" dir="$work/$1" variant=plain app rc
-  local -a build=(dotnet publish -c Release -r "$rid" -o "$dir/app" -p:SdnetVersion="$version")
+  local mode="$1" dir="$work/$1" variant=plain app rc mrid="$rid"
+  [[ "$mode" != win-* ]] || mrid=win-x64
+  local -a build=(dotnet publish -c Release -r "$mrid" -o "$dir/app" -p:SdnetVersion="$version")
   mkdir -p "$dir"
   cp tests/Packaging/Consumer/Consumer.csproj tests/Packaging/Consumer/Program.cs tests/Packaging/Consumer/Directory.* "$dir/"
   local gpu=""
@@ -192,6 +272,12 @@ check_mode() { # mode: prints its line, returns 1 on failure
     single-file) build+=(--self-contained true -p:PublishSingleFile=true) ;;
     aot) build+=(-p:PublishAot=true) ;;
     whisper | llama) variant="$mode"; build=() ;;
+    win-self-contained) build+=(--self-contained true) ;;
+    # Wine 8 cannot map a bundle's assemblies in place (a plain hello-world single-file app fails there the same way:
+    # "Failed to load System.Private.CoreLib.dll ... E_INVALIDARG"), so under Wine the bundle extracts its content to a
+    # folder of this run, and that folder is the app's own.
+    win-single-file) build+=(--self-contained true -p:PublishSingleFile=true -p:IncludeAllContentForSelfExtract=true) ;;
+    win-publish-rid) build+=(--self-contained false) ;;
   esac
 
   local -a run limit=()
@@ -201,6 +287,7 @@ check_mode() { # mode: prints its line, returns 1 on failure
       { echo "$mode: FAIL dotnet publish failed: $(first_error "$dir/build.log")"; return 1; }
     app="$dir/app"
     run=("$app/Consumer")
+    [[ "$mode" != win-* ]] || run=("$wine" "$app/Consumer.exe")
   else
     # dotnet run restores, builds and starts the app in one go, as a user types it.
     app="$dir/bin/Release/net10.0"
@@ -210,14 +297,25 @@ check_mode() { # mode: prints its line, returns 1 on failure
     echo "$mode: FAIL NativeAOT warnings: $(grep -m 1 -E -o 'warning IL[0-9]+:[^[]*' "$dir/build.log" | cut -c 1-200)"
     return 1
   fi
-  if [[ "$mode" == single-file && -f "$app/Consumer.dll" ]]; then
+  if [[ "$mode" == *single-file && -f "$app/Consumer.dll" ]]; then
     echo "$mode: FAIL the publish folder holds Consumer.dll: not a single-file app"
     return 1
   fi
 
   # Run it as a user would, with nothing pointing at this checkout or the user-level runtime cache.
-  (cd "$dir" && env -u SDNET_NATIVE_PATH -u SDNET_DEV_CHECKOUT SDNET_NATIVE_CACHE="$work/no-cache" \
-    ${limit[@]+"${limit[@]}"} "${run[@]}" "$model" "$dir/out.png") >"$dir/run.log" 2>&1
+  local -a args=("$model" "$dir/out.png") extra=()
+  if [[ "$mode" == win-* ]]; then
+    args=("$(win_path "$model")" "$(win_path "$dir/out.png")")
+    extra=(SDNET_NATIVE_CACHE='C:\sdnet-no-cache')
+    [[ "$mode" != win-single-file ]] || extra+=(DOTNET_BUNDLE_EXTRACT_BASE_DIR="$(win_path "$dir/extract")")
+    if [[ "$mode" == win-publish-rid ]]; then
+      local root
+      root="$(win_dotnet_root)" || { echo "$mode: FAIL no win-x64 .NET runtime pack in the NuGet folders to run a framework-dependent app with"; return 1; }
+      extra+=(DOTNET_ROOT="$(win_path "$root")")
+    fi
+  fi
+  (cd "$dir" && env -u SDNET_NATIVE_PATH -u SDNET_DEV_CHECKOUT SDNET_NATIVE_CACHE="$work/no-cache" ${extra[@]+"${extra[@]}"} \
+    ${limit[@]+"${limit[@]}"} "${run[@]}" "${args[@]}") >"$dir/run.log" 2>&1
   rc=$?
   if ((rc != 0)); then
     if [[ "${run[0]}" == dotnet && -n "$(first_error "$dir/run.log")" && ! -f "$app/Consumer.dll" ]]; then
@@ -229,12 +327,14 @@ check_mode() { # mode: prints its line, returns 1 on failure
   fi
 
   local loaded variant_line backends seed size real_app
-  loaded="$(sed -n 's/^runtime: //p' "$dir/run.log")"
-  variant_line="$(sed -n 's/^cpu variant: //p' "$dir/run.log")"
-  backends="$(sed -n 's/^backends: //p' "$dir/run.log")"
-  seed="$(sed -n -E 's/^seed: ([0-9]+)$/\1/p' "$dir/run.log")"
+  loaded="$(sed -n 's/^runtime: //p' "$dir/run.log" | tr -d '\r')"
+  [[ "$mode" != win-* || -z "$loaded" ]] || loaded="$(unix_path "$loaded")"
+  variant_line="$(sed -n 's/^cpu variant: //p' "$dir/run.log" | tr -d '\r')"
+  backends="$(sed -n 's/^backends: //p' "$dir/run.log" | tr -d '\r')"
+  seed="$(tr -d '\r' <"$dir/run.log" | sed -n -E 's/^seed: ([0-9]+)$/\1/p')"
   say "$mode: runtime $loaded; cpu variant ${variant_line:-?}; backends ${backends:-?}"
   real_app="$(cd "$app" && pwd -P)"
+  [[ "$mode" != win-single-file ]] || real_app="$(cd "$dir/extract" 2>/dev/null && pwd -P)"
   [[ -n "$loaded" ]] || { echo "$mode: FAIL the app printed no runtime line"; return 1; }
   case "$(cd "$(dirname "$loaded")" 2>/dev/null && pwd -P)/" in
     "$real_app"/*) ;;
