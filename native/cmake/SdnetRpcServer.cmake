@@ -11,7 +11,7 @@ if(WIN32)
   target_include_directories(sdnet-rpc-server PRIVATE $<TARGET_PROPERTY:ggml,INTERFACE_INCLUDE_DIRECTORIES>)
   target_compile_definitions(sdnet-rpc-server PRIVATE
     SDNET_RID_W=L"${SDNET_RID}" SDNET_FILE_PREFIX_W=L"${SDNET_FILE_PREFIX}" SDNET_FILE_PREFIX="${SDNET_FILE_PREFIX}")
-  target_link_libraries(sdnet-rpc-server PRIVATE Threads::Threads)
+  target_link_libraries(sdnet-rpc-server PRIVATE Threads::Threads ws2_32)
   add_dependencies(sdnet-rpc-server stable-diffusion ggml ggml-base)
 else()
   # The shim's loader lives in the stable-diffusion library; ggml-base holds the registry and the device API.

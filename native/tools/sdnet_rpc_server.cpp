@@ -17,14 +17,20 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <chrono>
 #include <thread>
 #include <vector>
 
 #if defined(_WIN32)
 #define WIN32_LEAN_AND_MEAN
+#include <winsock2.h>
+#include <ws2tcpip.h>
 #include <windows.h>
 #else
 #include <dlfcn.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #endif
 
 // From the shim in the stable-diffusion library; declared here rather than through sdnet_shim.h, whose export
@@ -117,6 +123,64 @@ std::string load_api(Api& api, std::string& error) {
     return slash == std::string::npos ? "." : p.substr(0, slash);
 }
 #endif
+
+// True once a TCP connection to host:port is accepted. ggml's server says nothing between binding its socket and
+// blocking in accept, so this is how the tool learns that it really serves (a wildcard host is reached on loopback).
+bool accepts_connections(std::string host, int port) {
+    if (host == "0.0.0.0") host = "127.0.0.1";
+    if (host == "::" || host == "[::]") host = "::1";
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* found = nullptr;
+    if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0) return false;
+    bool accepted = false;
+    for (addrinfo* a = found; a && !accepted; a = a->ai_next) {
+#if defined(_WIN32)
+        SOCKET s = socket(a->ai_family, a->ai_socktype, a->ai_protocol);
+        if (s == INVALID_SOCKET) continue;
+        accepted = connect(s, a->ai_addr, (int)a->ai_addrlen) == 0;
+        closesocket(s);
+#else
+        int s = socket(a->ai_family, a->ai_socktype, a->ai_protocol);
+        if (s < 0) continue;
+        accepted = connect(s, a->ai_addr, a->ai_addrlen) == 0;
+        close(s);
+#endif
+    }
+    freeaddrinfo(found);
+    return accepted;
+}
+
+// False when host:port cannot be bound now (another process listens there). Checked before starting, so that the
+// readiness probe below can only ever reach this process's own server.
+bool can_bind(const std::string& host, int port) {
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE;
+    addrinfo* found = nullptr;
+    if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0) return true;  // ggml reports it
+    bool bound = false;
+    for (addrinfo* a = found; a && !bound; a = a->ai_next) {
+#if defined(_WIN32)
+        SOCKET s = socket(a->ai_family, a->ai_socktype, a->ai_protocol);
+        if (s == INVALID_SOCKET) continue;
+        bound = bind(s, a->ai_addr, (int)a->ai_addrlen) == 0;
+        closesocket(s);
+#else
+        int s = socket(a->ai_family, a->ai_socktype, a->ai_protocol);
+        if (s < 0) continue;
+        int on = 1;  // as ggml's server socket: a port in TIME_WAIT is free
+        setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+        bound = bind(s, a->ai_addr, a->ai_addrlen) == 0;
+        close(s);
+#endif
+    }
+    freeaddrinfo(found);
+    return bound;
+}
 
 void usage(const char* self) {
     std::fprintf(stderr,
@@ -218,10 +282,32 @@ int main(int argc, char** argv) {
     }
 
     std::string endpoint = host + ":" + std::to_string(port);
-    std::fprintf(stdout, "sdnet-rpc-server: serving");
-    for (ggml_backend_dev_t dev : devices) std::fprintf(stdout, " %s (%s)", api.ggml_backend_dev_name(dev), api.ggml_backend_dev_description(dev));
-    std::fprintf(stdout, " on %s\n", endpoint.c_str());
-    std::fflush(stdout);
+    std::string serving = "sdnet-rpc-server: serving";
+    for (ggml_backend_dev_t dev : devices)
+        serving += std::string(" ") + api.ggml_backend_dev_name(dev) + " (" + api.ggml_backend_dev_description(dev) + ")";
+    serving += " on " + endpoint + "\n";
+#if defined(_WIN32)
+    WSADATA wsa;
+    WSAStartup(MAKEWORD(2, 2), &wsa);
+#endif
+    if (!can_bind(host, port)) {
+        std::fprintf(stderr, "error: %s is in use by another process\n", endpoint.c_str());
+        return 1;
+    }
+    // "serving" is printed once the port accepts connections, never before: scripts and tests start clients on it.
+    // The probe is one empty client connection, which the server accepts and closes.
+    std::thread([serving, host, port] {
+        for (int i = 0; i < 600; i++) {
+            if (accepts_connections(host, port)) {
+                std::fputs(serving.c_str(), stdout);
+                std::fflush(stdout);
+                return;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+    }).detach();
     start(endpoint.c_str(), cache.empty() ? nullptr : cache.c_str(), threads, devices.size(), devices.data());
-    return 0;
+    // ggml's server only returns when it could not start (its reason is on stderr): the port taken, a bad address.
+    std::fprintf(stderr, "error: the RPC server could not serve on %s\n", endpoint.c_str());
+    return 1;
 }
