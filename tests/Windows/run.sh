@@ -4,7 +4,7 @@
 #
 #   tests/Windows/run.sh [case...]        default: every case
 #
-# Cases (tests/Windows/WineCheck runs the first twelve; tests/Packaging/run.sh the three win-* modes):
+# Cases (tests/Windows/WineCheck runs the first thirteen; tests/Packaging/run.sh the three win-* modes):
 #   sd-cli-generate           sd-cli.exe: 64x64 from the tiny test model, the same pixels twice for one seed
 #   sdnet-doctor              doctor -v: the runtime from the app's runtimes\win-x64\native, a CPU variant, every probe
 #   sdnet-generate            generate: 64x64, the same pixels for one seed, others for another
@@ -12,6 +12,8 @@
 #   sdnet-pull-resume         models pull from a loopback hub: a dropped connection resumes with a Range request
 #   sdnet-pull-corrupt        models pull: a sha256 mismatch is refused and leaves no file
 #   sdnet-pull-reserved-name  models pull: CON, NUL, COM1 and a trailing dot are refused before any request
+#   sdnet-models-by-name      the default models folder and quantization cache under C:\users\Zoë\AppData\Local, a model
+#                             used by a name in another case, converted once and reused
 #   sdnet-serve               serve: one A1111 txt2img and one OpenAI images/generations request
 #   rpc-server                tools\sdnet-rpc-server.exe serves; sdnet.exe generating through it gives the local pixels
 #   path-spaces-non-ascii     a model and an output under C:\users\Zoë\モデル\my models\
@@ -28,7 +30,7 @@ cd "$(dirname "$0")/../.." || exit 2
 repo="$(pwd)"
 
 driver_cases=(sd-cli-generate sdnet-doctor sdnet-generate sdnet-inspect-bad-files sdnet-pull-resume sdnet-pull-corrupt
-  sdnet-pull-reserved-name sdnet-serve rpc-server path-spaces-non-ascii path-other-drive path-long)
+  sdnet-pull-reserved-name sdnet-models-by-name sdnet-serve rpc-server path-spaces-non-ascii path-other-drive path-long)
 packaging_cases=(win-self-contained win-single-file win-publish-rid)
 cases=("$@")
 ((${#cases[@]})) || cases=("${driver_cases[@]}" "${packaging_cases[@]}")
@@ -74,8 +76,10 @@ fail_all() { # reason: every requested case fails with it
   exit 1
 }
 
-# One Wine prefix for the run (a fresh one: nothing of an earlier run's C: drive or registry leaks in).
-export WINEPREFIX="$work/prefix"
+# One Wine prefix for the run (a fresh one: nothing of an earlier run's C: drive or registry leaks in). Wine names the
+# Windows profile after $USER: "Zoë" puts %USERPROFILE% and %LOCALAPPDATA% (the models folder, the caches) under a
+# non-ASCII path, as many Windows users have it.
+export WINEPREFIX="$work/prefix" USER=Zoë LOGNAME=Zoë
 "$wine" wineboot -i >"$work/wineboot.log" 2>&1 || fail_all "wineboot failed: $(tail -n 1 "$work/wineboot.log")"
 
 if ((${#run_driver[@]})); then

@@ -23,7 +23,7 @@ internal static class Program
     private static readonly string[] AllCases =
     [
         "sd-cli-generate", "sdnet-doctor", "sdnet-generate", "sdnet-inspect-bad-files", "sdnet-pull-resume",
-        "sdnet-pull-corrupt", "sdnet-pull-reserved-name", "sdnet-serve", "rpc-server", "path-spaces-non-ascii",
+        "sdnet-pull-corrupt", "sdnet-pull-reserved-name", "sdnet-models-by-name", "sdnet-serve", "rpc-server", "path-spaces-non-ascii",
         "path-other-drive", "path-long",
     ];
 
@@ -92,6 +92,7 @@ internal static class Program
         "sdnet-pull-resume" => PullResume(),
         "sdnet-pull-corrupt" => PullCorrupt(),
         "sdnet-pull-reserved-name" => PullReservedName(),
+        "sdnet-models-by-name" => ModelsByName(),
         "sdnet-serve" => Serve(),
         "rpc-server" => RpcServer(),
         "path-spaces-non-ascii" => PathCase(Path.Combine(DriveC, "users", "Zoë", "モデル", "my models"), "C:", DriveC),
@@ -239,6 +240,38 @@ internal static class Program
             if (Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any()) return $"pull of '{name}' wrote into the folder";
         }
         return null;
+    }
+
+    /// <summary>
+    /// The per-user folders under the Windows profile (%LOCALAPPDATA%; the prefix's user is "Zoë", so the profile path is
+    /// not ASCII, as for many Windows users): a model pulled into the default models folder, used by a name in another
+    /// case, and converted once into the quantization cache and reused from there.
+    /// </summary>
+    private static string? ModelsByName()
+    {
+        string user = Environment.GetEnvironmentVariable("USER") ?? "";
+        string local = Path.Combine(DriveC, "users", user, "AppData", "Local", "stable-diffusion-native");
+        if (Directory.Exists(local)) Directory.Delete(local, recursive: true);
+        using var hub = new LoopbackHub();
+        hub.Add("o/r/Tiny-SD1.safetensors", File.ReadAllBytes(model));
+        var pull = Sdnet(["models", "pull", "hf:o/r/Tiny-SD1.safetensors"], new() { ["HF_ENDPOINT"] = hub.Endpoint.ToString() });
+        if (pull.Exit != 0) return $"pull into the default folder exited with {pull.Exit}: {Tail(pull)}";
+        string pulled = Path.Combine(local, "models", "Tiny-SD1.safetensors");
+        if (!File.Exists(pulled)) return $"the pulled model is not in %LOCALAPPDATA%\\stable-diffusion-native\\models (looked for {pulled}; stdout: {pull.Out.Trim()})";
+
+        string dir = Fresh("by-name");
+        var byName = Sdnet(["generate", "-m", "tiny-sd1", "-p", "a lighthouse", "-W", "64", "-H", "64", "--steps", "1", "-s", "42", "-o", WindowsPath(Path.Combine(dir, "a.png"))]);
+        if (byName.Exit != 0) return $"generate -m tiny-sd1 (the file is Tiny-SD1.safetensors) exited with {byName.Exit}: {Tail(byName)}";
+
+        string cache = Path.Combine(local, "cache", "models");
+        for (int run = 1; run <= 2; run++)
+        {
+            var q = Sdnet(["generate", "-m", "Tiny-SD1", "--type", "q8_0", "-p", "a lighthouse", "-W", "64", "-H", "64", "--steps", "1", "-s", "42", "-o", WindowsPath(Path.Combine(dir, $"q{run}.png"))]);
+            if (q.Exit != 0) return $"generate --type q8_0 (run {run}) exited with {q.Exit}: {Tail(q)}";
+        }
+        string[] converted = Directory.Exists(cache) ? Directory.GetFiles(cache, "*", SearchOption.AllDirectories) : [];
+        if (converted.Length != 1) return $"expected one converted model in {cache}, found {converted.Length}: {string.Join(", ", converted.Select(Path.GetFileName))}";
+        return SamePixels(Path.Combine(dir, "q1.png"), Path.Combine(dir, "q2.png"), 64, 64);
     }
 
     /// <summary>serve: one A1111 txt2img and one OpenAI images/generations request, each a 64x64 PNG.</summary>
@@ -396,6 +429,8 @@ internal static class Program
         foreach (string a in args) psi.ArgumentList.Add(a);
         psi.Environment["WINEPREFIX"] = prefix;
         psi.Environment["WINEDEBUG"] = "-all";
+        // Wine names the profile after $USER: run.sh makes the prefix as "Zoë", and every later process must match.
+        psi.Environment["USER"] = psi.Environment["LOGNAME"] = Environment.GetEnvironmentVariable("USER");
         // Nothing of the Linux side may stand in for what the Windows app finds itself.
         psi.Environment.Remove("SDNET_NATIVE_PATH");
         psi.Environment.Remove("SDNET_NATIVE_CACHE");
