@@ -121,8 +121,11 @@ public sealed class ExtendedValidationTests
     [Fact]
     public void Bad_loading_switches_are_refused()
     {
-        var ok = new GeneratorOptions { ModelPath = "/no/such" };
-        Assert.Throws<ArgumentException>(() => Validation.Options(ok with { LlmPath = "/no/such/llm.gguf", ModelPath = null, DiffusionModelPath = null }));
+        // An LLM encoder alone is not a model: refused as "no model", whatever the LLM path.
+        var alone = Assert.Throws<ArgumentException>(() => Validation.Options(new GeneratorOptions { LlmPath = "/no/such/llm.gguf" }));
+        Assert.Equal("options", alone.ParamName);
+        Assert.StartsWith("Set ModelPath (a full checkpoint) or DiffusionModelPath.", alone.Message, StringComparison.Ordinal);
+        // With a model, a missing LLM file is refused by the LlmPath check itself.
         string missing = Assert.Throws<ArgumentException>(() => Validation.Options(new GeneratorOptions { DiffusionModelPath = typeof(ExtendedValidationTests).Assembly.Location, LlmPath = "/no/such/llm.gguf" })).ParamName!;
         Assert.Equal(nameof(GeneratorOptions.LlmPath), missing);
         Assert.Throws<ArgumentOutOfRangeException>(() => Validation.Options(new GeneratorOptions { DiffusionModelPath = typeof(ExtendedValidationTests).Assembly.Location, Prediction = (Prediction)42 }));

@@ -99,6 +99,7 @@ public sealed class GenerationTests(TinyGeneratorFixture fixture)
         });
         var inpainted = fixture.Generator.Inpaint(NativeTestEnvironment.Small(seed: 5) with { InitImage = init, Mask = mask, Strength = 1f })[0];
         Assert.Equal(64, inpainted.Height);
+        PixelAssert.Different(baseline.Image, inpainted.Image);
         PixelAssert.Different(img2img.Image, inpainted.Image);
     }
 
@@ -111,8 +112,10 @@ public sealed class GenerationTests(TinyGeneratorFixture fixture)
         Assert.All(frames, f => Assert.Equal(64 / 8, f.Image.Width));
         Assert.Equal(frames.Select(f => f.Step).Order(), frames.Select(f => f.Step));
 
-        // Without a preview sink the callback is uninstalled again and the result is unchanged by previews.
+        // A second call without a preview sink: the callback is uninstalled again, no frame of it reaches the first
+        // call's sink, and the result is unchanged by previews.
         var again = fixture.Generator.TextToImage(NativeTestEnvironment.Small(seed: 4, steps: 3))[0];
+        Assert.Equal(3, frames.Count);
         PixelAssert.Identical(image.Image, again.Image);
     }
 
