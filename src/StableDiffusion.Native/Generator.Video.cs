@@ -41,7 +41,7 @@ public sealed partial class Generator
 
     /// <summary>Generates a video (Wan, LTX-2, HunyuanVideo, ...): text-to-video, image-to-video, first-last-frame, VACE.</summary>
     /// <param name="request">What to generate.</param>
-    /// <param name="progress">Receives phase and step reports on the generating thread.</param>
+    /// <param name="progress">Receives phase and step reports on the generating thread, in order, all before the call returns (a <see cref="Progress{T}"/> posts them elsewhere, where order is lost: see <see cref="InlineProgress{T}"/>).</param>
     /// <param name="cancellationToken">Stops the generation within a step.</param>
     /// <returns>The frames, their rate and any audio.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="request"/> or one of its strings is null.</exception>

@@ -142,7 +142,7 @@ public sealed partial class Generator : IDisposable
 
     /// <summary>Generates images from text.</summary>
     /// <param name="request">What to generate; must have no <see cref="ImageRequest.InitImage"/> or <see cref="ImageRequest.Mask"/>.</param>
-    /// <param name="progress">Receives phase and step reports on the generating thread.</param>
+    /// <param name="progress">Receives phase and step reports on the generating thread, in order, all before the call returns (a <see cref="Progress{T}"/> posts them elsewhere, where order is lost: see <see cref="InlineProgress{T}"/>).</param>
     /// <param name="cancellationToken">Stops the generation within a step.</param>
     /// <returns>One image per <see cref="ImageRequest.BatchCount"/>, seeds ascending.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="request"/> or one of its strings is null.</exception>
@@ -161,7 +161,7 @@ public sealed partial class Generator : IDisposable
 
     /// <summary>Generates images starting from <see cref="ImageRequest.InitImage"/>, moved away from it by <see cref="ImageRequest.Strength"/>.</summary>
     /// <param name="request">What to generate; needs an <see cref="ImageRequest.InitImage"/> and no <see cref="ImageRequest.Mask"/>.</param>
-    /// <param name="progress">Receives phase and step reports on the generating thread.</param>
+    /// <param name="progress">Receives phase and step reports on the generating thread, in order, all before the call returns (a <see cref="Progress{T}"/> posts them elsewhere, where order is lost: see <see cref="InlineProgress{T}"/>).</param>
     /// <param name="cancellationToken">Stops the generation within a step.</param>
     /// <returns>One image per <see cref="ImageRequest.BatchCount"/>, seeds ascending.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="request"/> or one of its strings is null.</exception>
@@ -180,7 +180,7 @@ public sealed partial class Generator : IDisposable
 
     /// <summary>Repaints the white parts of <see cref="ImageRequest.Mask"/> in <see cref="ImageRequest.InitImage"/>.</summary>
     /// <param name="request">What to generate; needs an <see cref="ImageRequest.InitImage"/> and a <see cref="ImageRequest.Mask"/>.</param>
-    /// <param name="progress">Receives phase and step reports on the generating thread.</param>
+    /// <param name="progress">Receives phase and step reports on the generating thread, in order, all before the call returns (a <see cref="Progress{T}"/> posts them elsewhere, where order is lost: see <see cref="InlineProgress{T}"/>).</param>
     /// <param name="cancellationToken">Stops the generation within a step.</param>
     /// <returns>One image per <see cref="ImageRequest.BatchCount"/>, seeds ascending.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="request"/> or one of its strings is null.</exception>

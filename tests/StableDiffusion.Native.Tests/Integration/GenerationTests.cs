@@ -142,11 +142,21 @@ public sealed class GenerationTests(TinyGeneratorFixture fixture)
     }
 
     [SkippableFact]
-    public void Progress_reports_every_sampling_step_in_order()
+    public async Task Progress_reports_every_sampling_step_in_order_on_the_generating_thread_before_the_call_returns()
     {
         var reports = new List<GenerationProgress>();
-        var progress = new SyncProgress(reports.Add);
-        var image = fixture.Generator.TextToImage(NativeTestEnvironment.Small(steps: 4), progress)[0];
+        var threads = new HashSet<int>();
+        // The public way to keep that order (README's quick start): InlineProgress, not Progress<T>.
+        var progress = new InlineProgress<GenerationProgress>(r =>
+        {
+            lock (reports)
+            {
+                reports.Add(r);
+                threads.Add(Environment.CurrentManagedThreadId);
+            }
+        });
+        var image = (await fixture.Generator.TextToImageAsync(NativeTestEnvironment.Small(steps: 4), progress))[0];
+        Assert.Single(threads);
         var sampling = reports.Where(r => r.Phase == GenerationPhase.Sampling).Select(r => r.Step).ToList();
         Assert.Equal(new[] { 0, 1, 2, 3, 4 }, sampling);
         Assert.All(reports.Where(r => r.Phase == GenerationPhase.Sampling), r => Assert.Equal(4, r.Steps));
