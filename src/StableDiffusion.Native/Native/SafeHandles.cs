@@ -68,24 +68,6 @@ internal sealed unsafe class UpscalerHandle : SafeHandle
     }
 }
 
-/// <summary>Owns an upstream <c>adetailer_ctx_t</c>.</summary>
-internal sealed unsafe class AdetailerHandle : SafeHandle
-{
-    public AdetailerHandle() : base(0, ownsHandle: true) { }
-
-    public AdetailerHandle(adetailer_ctx_t* ctx) : this() => SetHandle((nint)ctx);
-
-    public override bool IsInvalid => handle == 0;
-
-    public adetailer_ctx_t* Pointer => (adetailer_ctx_t*)handle;
-
-    protected override bool ReleaseHandle()
-    {
-        Sd.free_adetailer_ctx((adetailer_ctx_t*)handle);
-        return true;
-    }
-}
-
 /// <summary>Owns an <c>adetailer_ctx_t</c>; released with <c>free_adetailer_ctx</c>.</summary>
 internal sealed unsafe class DetailerHandle : SafeHandle
 {
