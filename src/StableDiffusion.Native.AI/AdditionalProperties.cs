@@ -40,6 +40,7 @@ internal static class AdditionalProperties
     {
         if (properties is null) return request;
         var seen = new Dictionary<string, string>(StringComparer.Ordinal);
+        Scheduler? legacySchedule = null;
         foreach (var (key, value) in properties)
         {
             if (key is null || !s_keys.TryGetValue(key, out string? parameter))
@@ -54,12 +55,20 @@ internal static class AdditionalProperties
                 StepsKey => request with { Steps = (int)ReadInteger(key, value, 1, 10_000, "an integer from 1 to 10000") },
                 CfgScaleKey => request with { CfgScale = ReadFloat(key, value, 0, float.MaxValue, "a finite number ≥ 0") },
                 NegativePromptKey => request with { NegativePrompt = ReadString(key, value, "text") },
-                SamplerKey => request with { Sampler = ReadSampler(key, value) },
+                SamplerKey => WithSampler(request, ReadSampler(key, value), ref legacySchedule),
                 SchedulerKey => request with { Scheduler = ReadScheduler(key, value) },
                 _ => request with { Strength = ReadFloat(key, value, 0, 1, "a number from 0 to 1") },
             };
         }
+        // A legacy sampler name's schedule ("DPM++ 2M Karras"), unless the scheduler was given as well.
+        if (legacySchedule is { } schedule && !seen.ContainsKey(SchedulerKey)) request = request with { Scheduler = schedule };
         return request;
+    }
+
+    private static ImageRequest WithSampler(ImageRequest request, (Sampler Sampler, Scheduler? Schedule) read, ref Scheduler? legacySchedule)
+    {
+        legacySchedule = read.Schedule;
+        return request with { Sampler = read.Sampler };
     }
 
     /// <summary>A seed ≥ 0, or A1111's -1 for a random one (null).</summary>
@@ -83,12 +92,13 @@ internal static class AdditionalProperties
         _ => throw Bad(key, value, accepted),
     };
 
-    private static Sampler ReadSampler(string key, object value)
+    /// <summary>A sampler by any name SamplingNames reads, and the schedule of a legacy A1111 name ("DPM++ 2M Karras").</summary>
+    private static (Sampler Sampler, Scheduler? Schedule) ReadSampler(string key, object value)
     {
-        const string accepted = "a sampler: upstream's name (euler, euler_a, heun, dpm2, dpm++2s_a, dpm++2m, lcm, ...), A1111's (Euler a, DPM++ 2M, ...) or a Sampler value";
-        if (value is Sampler sampler) return Enum.IsDefined(sampler) ? sampler : throw Bad(key, value, accepted);
-        return value is string or JsonElement { ValueKind: JsonValueKind.String } && SamplingNames.TryParseSampler(ReadString(key, value, accepted), out sampler)
-            ? sampler
+        const string accepted = "a sampler: upstream's name (euler, euler_a, heun, dpm2, dpm++2s_a, dpm++2m, lcm, ...), A1111's (Euler a, DPM++ 2M, k_euler_a, DPM++ 2M Karras, ...) or a Sampler value";
+        if (value is Sampler sampler) return Enum.IsDefined(sampler) ? (sampler, null) : throw Bad(key, value, accepted);
+        return value is string or JsonElement { ValueKind: JsonValueKind.String } && SamplingNames.TryParseSampler(ReadString(key, value, accepted), out sampler, out var schedule)
+            ? (sampler, schedule)
             : throw Bad(key, value, accepted);
     }
 
@@ -100,8 +110,6 @@ internal static class AdditionalProperties
         if (value is not (string or JsonElement { ValueKind: JsonValueKind.String })) throw Bad(key, value, accepted);
         string name = ReadString(key, value, accepted).Trim();
         if (string.Equals(name, "automatic", StringComparison.OrdinalIgnoreCase)) return null;
-        if (string.Equals(name, "align your steps", StringComparison.OrdinalIgnoreCase) || string.Equals(name, "align_your_steps", StringComparison.OrdinalIgnoreCase))
-            return Scheduler.Ays;
         return SamplingNames.TryParseScheduler(name, out scheduler) ? scheduler : throw Bad(key, value, accepted);
     }
 

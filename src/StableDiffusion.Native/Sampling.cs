@@ -111,12 +111,38 @@ public static class SamplingNames
         "bong_tangent", "ltx2", "logit_normal", "flux2", "flux", "beta",
     ];
 
-    // A1111/Forge display names, so their PNGs' parameters can be read back too.
-    private static readonly Dictionary<string, Sampler> s_a1111 = new(StringComparer.OrdinalIgnoreCase)
+    // AUTOMATIC1111/Forge display names and the aliases A1111 accepts (k-diffusion's k_* names), by sampler. The one table
+    // behind sd-cli flags, the server's A1111 and OpenAI routes, IImageGenerator options and PNG parameters read back.
+    // Samplers A1111 does not have are shown by upstream's name.
+    private static readonly (string Display, string[] Aliases)[] s_a1111 = Enum.GetValues<Sampler>().Select(s => s switch
     {
-        ["Euler a"] = Sampler.EulerAncestral, ["Euler"] = Sampler.Euler, ["Heun"] = Sampler.Heun, ["DPM2"] = Sampler.Dpm2,
-        ["DPM++ 2S a"] = Sampler.DpmPlusPlus2SAncestral, ["DPM++ 2M"] = Sampler.DpmPlusPlus2M, ["LCM"] = Sampler.Lcm,
-        ["DPM++ 2M SDE"] = Sampler.DpmPlusPlus2MSde, ["LMS"] = Sampler.Lms, ["DDIM"] = Sampler.DdimTrailing, ["TCD"] = Sampler.Tcd,
+        Sampler.Euler => ("Euler", new[] { "k_euler" }),
+        Sampler.EulerAncestral => ("Euler a", new[] { "k_euler_a", "k_euler_ancestral" }),
+        Sampler.Heun => ("Heun", new[] { "k_heun" }),
+        Sampler.Dpm2 => ("DPM2", new[] { "k_dpm_2" }),
+        Sampler.DpmPlusPlus2SAncestral => ("DPM++ 2S a", new[] { "k_dpmpp_2s_a" }),
+        Sampler.DpmPlusPlus2M => ("DPM++ 2M", new[] { "k_dpmpp_2m" }),
+        Sampler.DpmPlusPlus2MSde => ("DPM++ 2M SDE", new[] { "k_dpmpp_2m_sde" }),
+        Sampler.Lms => ("LMS", new[] { "k_lms" }),
+        Sampler.Lcm => ("LCM", new[] { "k_lcm" }),
+        // Upstream's DDIM uses trailing timesteps; A1111's DDIM is the closest it has.
+        Sampler.DdimTrailing => ("DDIM", new[] { "ddim" }),
+        Sampler.Tcd => ("TCD", Array.Empty<string>()),
+        _ => (s.Name(), Array.Empty<string>()),
+    }).Select((entry, i) => (entry.Item1, entry.Item2.Append(((Sampler)i).Name()).Distinct().Where(a => a != entry.Item1).ToArray())).ToArray();
+
+    // A1111 before 1.9 folded the schedule into the sampler's name ("DPM++ 2M Karras"); such names still arrive.
+    private static readonly (string Suffix, Scheduler Scheduler)[] s_legacySuffixes =
+    [
+        (" Karras", Scheduler.Karras), (" Exponential", Scheduler.Exponential), (" SGM Uniform", Scheduler.SgmUniform),
+    ];
+
+    // Scheduler names besides upstream's own ("sgm_uniform", also read with spaces): A1111's labels that differ from
+    // them, and upstream's "normal" (its alias of discrete, which A1111 also calls Normal).
+    private static readonly Dictionary<string, Scheduler> s_schedulerAliases = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["normal"] = Scheduler.Discrete, ["align_your_steps"] = Scheduler.Ays, ["Align Your Steps"] = Scheduler.Ays,
+        ["LTX-2"] = Scheduler.Ltx2, ["FLUX.2"] = Scheduler.Flux2,
     };
 
     /// <summary>Upstream's sampler names, indexed by <see cref="Sampler"/>.</summary>
@@ -139,30 +165,94 @@ public static class SamplingNames
     public static string Name(this Scheduler scheduler)
         => (uint)scheduler < (uint)s_schedulers.Length ? s_schedulers[(int)scheduler] : throw new ArgumentOutOfRangeException(nameof(scheduler), scheduler, "Unknown scheduler.");
 
-    /// <summary>Reads a sampler by upstream's name ("euler_a") or A1111's display name ("Euler a"), ignoring case.</summary>
+    /// <summary>AUTOMATIC1111's display name of a sampler ("Euler a"), or upstream's name where A1111 has none.</summary>
+    /// <param name="sampler">A defined sampler.</param>
+    /// <returns>The name A1111 shows and writes into PNG parameters.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="sampler"/> is not a defined value.</exception>
+    public static string A1111Name(this Sampler sampler)
+        => (uint)sampler < (uint)s_a1111.Length ? s_a1111[(int)sampler].Display : throw new ArgumentOutOfRangeException(nameof(sampler), sampler, "Unknown sampler.");
+
+    /// <summary>The other names a sampler is read by: A1111's aliases ("k_euler_a") and upstream's name.</summary>
+    /// <param name="sampler">A defined sampler.</param>
+    /// <returns>The aliases, without the display name.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="sampler"/> is not a defined value.</exception>
+    public static IReadOnlyList<string> A1111Aliases(this Sampler sampler)
+        => (uint)sampler < (uint)s_a1111.Length ? s_a1111[(int)sampler].Aliases : throw new ArgumentOutOfRangeException(nameof(sampler), sampler, "Unknown sampler.");
+
+    /// <summary>AUTOMATIC1111's label of a scheduler ("Align Your Steps", "SGM Uniform", "Karras").</summary>
+    /// <param name="scheduler">A defined scheduler.</param>
+    /// <returns>The label, which <see cref="TryParseScheduler"/> reads back.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="scheduler"/> is not a defined value.</exception>
+    public static string A1111Name(this Scheduler scheduler) => scheduler switch
+    {
+        Scheduler.Ays => "Align Your Steps",
+        Scheduler.SgmUniform => "SGM Uniform",
+        Scheduler.KlOptimal => "KL Optimal",
+        Scheduler.Lcm => "LCM",
+        Scheduler.Ltx2 => "LTX-2",
+        Scheduler.Flux2 => "FLUX.2",
+        Scheduler.Gits => "GITS",
+        _ => System.Globalization.CultureInfo.InvariantCulture.TextInfo.ToTitleCase(scheduler.Name().Replace('_', ' ')),
+    };
+
+    /// <summary>
+    /// Reads a sampler by any of its names, ignoring case: upstream's ("euler_a"), A1111's display name ("Euler a") or
+    /// alias ("k_euler_a"). A legacy A1111 name with the schedule folded in ("DPM++ 2M Karras") is not read here: use the
+    /// overload that returns the schedule too.
+    /// </summary>
     /// <param name="name">The name; null gives false.</param>
     /// <param name="sampler">The sampler, when known.</param>
     /// <returns>Whether the name is known.</returns>
     public static bool TryParseSampler(string? name, out Sampler sampler)
     {
-        int i = Array.IndexOf(s_samplers, name?.Trim().ToLowerInvariant());
-        if (i >= 0)
+        string trimmed = name?.Trim() ?? "";
+        int i = Array.IndexOf(s_samplers, trimmed.ToLowerInvariant());
+        if (i < 0)
         {
-            sampler = (Sampler)i;
-            return true;
+            i = Array.FindIndex(s_a1111, e => string.Equals(e.Display, trimmed, StringComparison.OrdinalIgnoreCase)
+                                               || e.Aliases.Contains(trimmed, StringComparer.OrdinalIgnoreCase));
         }
-        if (name is not null && s_a1111.TryGetValue(name.Trim(), out sampler)) return true;
-        sampler = default;
+        sampler = i >= 0 ? (Sampler)i : default;
+        return i >= 0;
+    }
+
+    /// <summary>
+    /// Reads a sampler by any of its names (see <see cref="TryParseSampler(string?, out Sampler)"/>), and also A1111's
+    /// legacy names that carry a schedule ("DPM++ 2M Karras", "Euler a Exponential"), returning that schedule.
+    /// </summary>
+    /// <param name="name">The name; null gives false.</param>
+    /// <param name="sampler">The sampler, when known.</param>
+    /// <param name="scheduler">The schedule a legacy name carries, else null.</param>
+    /// <returns>Whether the name is known.</returns>
+    public static bool TryParseSampler(string? name, out Sampler sampler, out Scheduler? scheduler)
+    {
+        scheduler = null;
+        if (TryParseSampler(name, out sampler)) return true;
+        string trimmed = name?.Trim() ?? "";
+        foreach (var (suffix, legacy) in s_legacySuffixes)
+        {
+            if (trimmed.EndsWith(suffix, StringComparison.OrdinalIgnoreCase) && TryParseSampler(trimmed[..^suffix.Length], out sampler))
+            {
+                scheduler = legacy;
+                return true;
+            }
+        }
         return false;
     }
 
-    /// <summary>Reads a scheduler by upstream's name ("sgm_uniform"; spaces read as underscores), ignoring case.</summary>
+    /// <summary>
+    /// Reads a scheduler by upstream's name ("sgm_uniform"; spaces read as underscores), A1111's label ("Align Your
+    /// Steps", "SGM Uniform") or upstream's "normal" (discrete), ignoring case. A1111's "Automatic" is not a scheduler:
+    /// it means the model's default, which callers express as no scheduler.
+    /// </summary>
     /// <param name="name">The name; null gives false.</param>
     /// <param name="scheduler">The scheduler, when known.</param>
     /// <returns>Whether the name is known.</returns>
     public static bool TryParseScheduler(string? name, out Scheduler scheduler)
     {
-        int i = Array.IndexOf(s_schedulers, name?.Trim().ToLowerInvariant().Replace(' ', '_'));
+        string trimmed = name?.Trim() ?? "";
+        if (s_schedulerAliases.TryGetValue(trimmed, out scheduler)) return true;
+        int i = Array.IndexOf(s_schedulers, trimmed.ToLowerInvariant().Replace(' ', '_'));
         scheduler = i >= 0 ? (Scheduler)i : default;
         return i >= 0;
     }

@@ -281,8 +281,9 @@ internal sealed class GenerationOptions
         int resolvedWidth = width ?? ImageRequest.DefaultDimension, resolvedHeight = height ?? ImageRequest.DefaultDimension;
 
         var cfg = r.GetValue(CfgScale) ?? 7f;
-        var sampler = r.GetValue(SamplingMethod) is { } sm ? SdCliSyntax.SamplerOf("--sampling-method", sm) : (Sampler?)null;
-        var scheduler = r.GetValue(Scheduler) is { } sc ? SdCliSyntax.SchedulerOf("--scheduler", sc) : (Scheduler?)null;
+        var (sampler, legacySchedule) = r.GetValue(SamplingMethod) is { } sm ? SdCliSyntax.SamplerOf("--sampling-method", sm) : ((Sampler?, Scheduler?))(null, null);
+        // --scheduler wins over the schedule a legacy sampler name ("DPM++ 2M Karras") carries.
+        var scheduler = r.GetValue(Scheduler) is { } sc ? SdCliSyntax.SchedulerOf("--scheduler", sc) : legacySchedule;
         var slg = Slg(r, SlgScale, SkipLayers, SkipLayerStart, SkipLayerEnd, "--skip-layers");
         var sigmas = r.GetValue(Sigmas) is { } sg ? SdCliSyntax.Sigmas("--sigmas", sg) : [];
         var sampleArgs = TypedArguments.Sample("--extra-sample-args",
@@ -528,6 +529,7 @@ internal sealed class GenerationOptions
         Option[] all = [HighNoiseSteps, HighNoiseCfgScale, HighNoiseImageCfgScale, HighNoiseGuidance, HighNoiseSlgScale, HighNoiseSkipLayerStart,
             HighNoiseSkipLayerEnd, HighNoiseEta, HighNoiseSamplingMethod, HighNoiseSkipLayers];
         if (all.All(o => r.GetResult(o) is not { Implicit: false })) return null;
+        var highNoise = r.GetValue(HighNoiseSamplingMethod) is { } m ? SdCliSyntax.SamplerOf("--high-noise-sampling-method", m) : ((Sampler Sampler, Scheduler? Schedule)?)null;
         return new SamplingOptions
         {
             Steps = r.GetValue(HighNoiseSteps) is > 0 and int s ? s : null,
@@ -535,7 +537,8 @@ internal sealed class GenerationOptions
             ImageCfgScale = r.GetValue(HighNoiseImageCfgScale),
             Guidance = r.GetValue(HighNoiseGuidance),
             SkipLayerGuidance = Slg(r, HighNoiseSlgScale, HighNoiseSkipLayers, HighNoiseSkipLayerStart, HighNoiseSkipLayerEnd, "--high-noise-skip-layers"),
-            Sampler = r.GetValue(HighNoiseSamplingMethod) is { } m ? SdCliSyntax.SamplerOf("--high-noise-sampling-method", m) : null,
+            Sampler = highNoise?.Sampler,
+            Scheduler = highNoise?.Schedule,
             Eta = r.GetValue(HighNoiseEta),
         };
     }

@@ -130,16 +130,19 @@ internal static class SdCliSyntax
 
     public static VaeFormat Vae(string flag, string text) => (VaeFormat)(Name(flag, text, VaeFormatNames) - 1);
 
-    /// <summary>A sampler by upstream's name (sdnet also takes A1111's display names, ignoring case).</summary>
-    public static Sampler SamplerOf(string flag, string text)
-        => SamplingNames.TryParseSampler(text, out var s) ? s : throw Bad(flag, $"'{Shown(text)}' is not one of {string.Join(", ", SamplingNames.SamplerNames)}.");
+    /// <summary>
+    /// A sampler by upstream's name, as sd-cli takes it; sdnet also takes every other name the server and the
+    /// IImageGenerator take (A1111's display names and aliases, and legacy names such as "DPM++ 2M Karras", whose
+    /// schedule is returned too), ignoring case.
+    /// </summary>
+    public static (Sampler Sampler, Scheduler? Schedule) SamplerOf(string flag, string text)
+        => SamplingNames.TryParseSampler(text, out var s, out var schedule) ? (s, schedule)
+            : throw Bad(flag, $"'{Shown(text)}' is not one of {string.Join(", ", SamplingNames.SamplerNames)}.");
 
-    /// <summary>A scheduler by upstream's name; "normal" is upstream's alias of "discrete".</summary>
+    /// <summary>A scheduler by upstream's name ("normal" is its alias of "discrete"), or A1111's label.</summary>
     public static Scheduler SchedulerOf(string flag, string text)
-    {
-        if (string.Equals(text.Trim(), "normal", StringComparison.OrdinalIgnoreCase)) return Scheduler.Discrete;
-        return SamplingNames.TryParseScheduler(text, out var s) ? s : throw Bad(flag, $"'{Shown(text)}' is not one of {string.Join(", ", SamplingNames.SchedulerNames)} (or normal).");
-    }
+        => SamplingNames.TryParseScheduler(text, out var s) ? s
+            : throw Bad(flag, $"'{Shown(text)}' is not one of {string.Join(", ", SamplingNames.SchedulerNames)} (or normal).");
 
     /// <summary>
     /// <c>--split-mode</c>: one mode for every module, per-module assignments, or both (<c>row</c>,

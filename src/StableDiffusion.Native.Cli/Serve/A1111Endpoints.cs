@@ -177,7 +177,7 @@ internal static class A1111Endpoints
             w.WriteNumber("subseed_strength", 0);
             w.WriteNumber("width", first?.Width ?? 0);
             w.WriteNumber("height", first?.Height ?? 0);
-            if (first?.Sampler is { } sampler) w.WriteString("sampler_name", A1111Names.DisplayName(sampler));
+            if (first?.Sampler is { } sampler) w.WriteString("sampler_name", sampler.A1111Name());
             else w.WriteNull("sampler_name");
             if (first?.Scheduler is { } scheduler) w.WriteString("scheduler", scheduler.Name());
             else w.WriteNull("scheduler");
@@ -207,12 +207,12 @@ internal static class A1111Endpoints
     private static Task Samplers(HttpContext context) => ImageServer.WriteJsonAsync(context, StatusCodes.Status200OK, w =>
     {
         w.WriteStartArray();
-        foreach (var (_, name, aliases) in A1111Names.Samplers)
+        foreach (var sampler in Enum.GetValues<Sampler>())
         {
             w.WriteStartObject();
-            w.WriteString("name", name);
+            w.WriteString("name", sampler.A1111Name());
             w.WriteStartArray("aliases");
-            foreach (var alias in aliases) w.WriteStringValue(alias);
+            foreach (var alias in sampler.A1111Aliases()) w.WriteStringValue(alias);
             w.WriteEndArray();
             w.WriteStartObject("options");
             w.WriteEndObject();
@@ -233,7 +233,7 @@ internal static class A1111Endpoints
         {
             w.WriteStartObject();
             w.WriteString("name", scheduler.Name());
-            w.WriteString("label", A1111Names.Label(scheduler));
+            w.WriteString("label", scheduler.A1111Name());
             w.WriteNull("aliases");
             w.WriteEndObject();
         }

@@ -250,14 +250,14 @@ internal static class CommonFields
     public static (Sampler? Sampler, Scheduler? Schedule) SamplerAndSchedule(string? name)
     {
         if (string.IsNullOrWhiteSpace(name)) return (null, null);
-        return A1111Names.TryParseSampler(name, out var sampler, out var schedule) ? (sampler, schedule)
+        return SamplingNames.TryParseSampler(name, out var sampler, out var schedule) ? (sampler, schedule)
             : throw new BadRequestException($"Unknown sampler '{ModelFiles.DisplayText.Escape(name, 80)}'; GET /sdapi/v1/samplers lists them.", "sampler_name");
     }
 
     public static Scheduler? Scheduler(string? name)
     {
         if (string.IsNullOrWhiteSpace(name) || name.Equals("automatic", StringComparison.OrdinalIgnoreCase)) return null;
-        return A1111Names.TryParseScheduler(name, out var scheduler) ? scheduler
+        return SamplingNames.TryParseScheduler(name, out var scheduler) ? scheduler
             : throw new BadRequestException($"Unknown scheduler '{ModelFiles.DisplayText.Escape(name, 80)}'; GET /sdapi/v1/schedulers lists them.", "scheduler");
     }
 }

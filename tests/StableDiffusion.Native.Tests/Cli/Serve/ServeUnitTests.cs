@@ -60,38 +60,6 @@ public sealed class ServeUnitTests
     }
 
     [Theory]
-    [InlineData("Euler a", Sampler.EulerAncestral, null)]
-    [InlineData("k_euler_a", Sampler.EulerAncestral, null)]
-    [InlineData("euler_a", Sampler.EulerAncestral, null)]
-    [InlineData("dpm++ 2m", Sampler.DpmPlusPlus2M, null)]
-    [InlineData("DPM++ 2M Karras", Sampler.DpmPlusPlus2M, Scheduler.Karras)]
-    [InlineData("DPM++ 2M SDE Exponential", Sampler.DpmPlusPlus2MSde, Scheduler.Exponential)]
-    [InlineData("res_multistep", Sampler.ResMultistep, null)]
-    public void Samplers_read_by_A1111_names_aliases_legacy_names_and_upstream_names(string name, Sampler sampler, Scheduler? scheduler)
-    {
-        Assert.True(A1111Names.TryParseSampler(name, out var parsed, out var schedule));
-        Assert.Equal(sampler, parsed);
-        Assert.Equal(scheduler, schedule);
-    }
-
-    [Fact]
-    public void Every_sampler_is_listed_once_and_reads_back_from_its_listed_name()
-    {
-        var listed = A1111Names.Samplers;
-        Assert.Equal(Enum.GetValues<Sampler>().Length, listed.Count);
-        Assert.Equal(listed.Count, listed.Select(s => s.Name).Distinct().Count());
-        foreach (var (sampler, name, aliases) in listed)
-        {
-            Assert.True(A1111Names.TryParseSampler(name, out var parsed, out _));
-            Assert.Equal(sampler, parsed);
-            Assert.Contains(sampler.Name(), aliases.Append(name));
-        }
-        Assert.False(A1111Names.TryParseSampler("Bogus", out _, out _));
-        Assert.True(A1111Names.TryParseScheduler("Align Your Steps", out var ays));
-        Assert.Equal(Scheduler.Ays, ays);
-    }
-
-    [Theory]
     [InlineData("512x768", 512, 768)]
     [InlineData("64X64", 64, 64)]
     [InlineData("auto", null, null)]
