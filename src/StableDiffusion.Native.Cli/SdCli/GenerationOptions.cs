@@ -597,9 +597,11 @@ internal sealed class GenerationOptions
         string? modelPath = null;
         if (r.GetValue(HiresUpscaler) is { } name)
         {
-            int index = Array.IndexOf(SdCliSyntax.HiresUpscalerNames, name);
-            if (index == 0) return null; // "None": sd-cli turns the hires fix off.
-            if (index > 0 && name != "Model") upscaler = (StableDiffusion.Native.HiresUpscaler)index;
+            if (name == "None") return null; // sd-cli turns the hires fix off.
+            // Exact names only, as sd-cli reads them: any other word is a model name in --hires-upscalers-dir.
+            var builtIn = Enum.GetValues<StableDiffusion.Native.HiresUpscaler>()
+                .Where(u => u != StableDiffusion.Native.HiresUpscaler.Model && u.Name() == name).ToList();
+            if (builtIn.Count == 1) upscaler = builtIn[0];
             else
             {
                 upscaler = StableDiffusion.Native.HiresUpscaler.Model;
@@ -631,8 +633,8 @@ internal sealed class GenerationOptions
 
     private (PreviewFile? File, PreviewOptions? Options) ReadPreview(ParseResult r, ILogger logger)
     {
-        int method = r.GetValue(Preview) is { } p ? SdCliSyntax.Name("--preview", p, SdCliSyntax.PreviewNames) : 0;
-        if (method == 0)
+        var method = r.GetValue(Preview) is { } p ? SdCliSyntax.Preview("--preview", p) : null;
+        if (method is null)
         {
             foreach (var option in new Option[] { PreviewPath, PreviewInterval, PreviewNoisy })
                 if (r.GetResult(option) is { Implicit: false }) logger.LogWarning("{Flag} has no effect without --preview (proj, tae or vae)", option.Name);
@@ -641,7 +643,7 @@ internal sealed class GenerationOptions
         int interval = r.GetValue(PreviewInterval) ?? 1;
         if (interval < 1) throw SdCliSyntax.Bad("--preview-interval", "must be 1 or more.");
         bool noisy = r.GetValue(PreviewNoisy);
-        var options = new PreviewOptions { Mode = (PreviewMode)method, Interval = interval, Denoised = !noisy, Noisy = noisy };
+        var options = new PreviewOptions { Mode = method.Value, Interval = interval, Denoised = !noisy, Noisy = noisy };
         return (new PreviewFile(r.GetValue(PreviewPath) ?? "preview.png", logger), options);
     }
 

@@ -97,38 +97,48 @@ internal static class SdCliSyntax
         throw Bad(flag, $"'{Shown(text)}' is not one of {string.Join(", ", names)}.");
     }
 
+    // Upstream's names of the settings that are enums, tied to their values in the core (UpstreamNames): the lists
+    // below only feed help text and error messages.
+
     /// <summary>Upstream's RNG names (<c>rng_type_to_str</c>).</summary>
-    public static readonly string[] RngNames = ["std_default", "cuda", "cpu"];
+    public static readonly string[] RngNames = [.. UpstreamNames.Names<RngType>()];
 
-    /// <summary>Upstream's prediction names (<c>prediction_to_str</c>), in <see cref="Prediction"/>'s order.</summary>
-    public static readonly string[] PredictionNames = ["eps", "v", "edm_v", "sd3_flow", "flux_flow", "sefi_flow", "minit2i_flow"];
+    /// <summary>Upstream's prediction names (<c>prediction_to_str</c>).</summary>
+    public static readonly string[] PredictionNames = [.. UpstreamNames.Names<Prediction>()];
 
-    /// <summary>Upstream's LoRA apply modes (<c>lora_apply_mode_to_str</c>), in <see cref="LoraApplyMode"/>'s order.</summary>
-    public static readonly string[] LoraApplyModeNames = ["auto", "immediately", "at_runtime"];
+    /// <summary>Upstream's LoRA apply modes (<c>lora_apply_mode_to_str</c>).</summary>
+    public static readonly string[] LoraApplyModeNames = [.. UpstreamNames.Names<LoraApplyMode>()];
 
-    /// <summary>sd-cli's <c>--vae-format</c> names, in <see cref="VaeFormat"/>'s order from <see cref="VaeFormat.Auto"/>.</summary>
-    public static readonly string[] VaeFormatNames = ["auto", "flux", "sd3", "flux2", "wan"];
+    /// <summary>sd-cli's <c>--vae-format</c> names.</summary>
+    public static readonly string[] VaeFormatNames = [.. UpstreamNames.Names<VaeFormat>()];
 
-    /// <summary>sd-cli's <c>--preview</c> names (<c>previews_str</c>): "none", then <see cref="PreviewMode"/>'s values.</summary>
-    public static readonly string[] PreviewNames = ["none", "proj", "tae", "vae"];
+    /// <summary>sd-cli's <c>--preview</c> names (<c>previews_str</c>): "none", then each <see cref="PreviewMode"/>'s.</summary>
+    public static readonly string[] PreviewNames = ["none", .. UpstreamNames.Names<PreviewMode>()];
 
-    /// <summary>Upstream's hires upscaler names (<c>hires_upscaler_to_str</c>): "None", then <see cref="HiresUpscaler"/>'s values.</summary>
-    public static readonly string[] HiresUpscalerNames =
-        ["None", "Latent", "Latent (nearest)", "Latent (nearest-exact)", "Latent (antialiased)", "Latent (bicubic)", "Latent (bicubic antialiased)", "Lanczos", "Nearest", "Model"];
+    /// <summary>Upstream's hires upscaler names (<c>hires_upscaler_to_str</c>): "None", then each <see cref="HiresUpscaler"/>'s.</summary>
+    public static readonly string[] HiresUpscalerNames = ["None", .. UpstreamNames.Names<HiresUpscaler>()];
 
     /// <summary>sd-cli's run modes (<c>modes_str</c>).</summary>
     public static readonly string[] ModeNames = ["img_gen", "adetailer", "vid_gen", "convert", "upscale", "metadata"];
 
-    /// <summary>sd-cli's cache modes (<c>--cache-mode</c>), in <see cref="CacheMode"/>'s order from <see cref="CacheMode.EasyCache"/>.</summary>
-    public static readonly string[] CacheModeNames = ["easycache", "ucache", "dbcache", "taylorseer", "cache-dit", "spectrum"];
+    /// <summary>sd-cli's cache modes (<c>--cache-mode</c>), "disabled" aside.</summary>
+    public static readonly string[] CacheModeNames = [.. UpstreamNames.Names<CacheMode>().Where(n => n != CacheMode.Disabled.Name())];
 
-    public static RngType Rng(string flag, string text) => (RngType)Name(flag, text, RngNames);
+    public static RngType Rng(string flag, string text) => UpstreamNames.TryParse(text, out RngType v) ? v : throw NotOneOf(flag, text, RngNames);
 
-    public static Prediction PredictionOf(string flag, string text) => (Prediction)Name(flag, text, PredictionNames);
+    public static Prediction PredictionOf(string flag, string text) => UpstreamNames.TryParse(text, out Prediction v) ? v : throw NotOneOf(flag, text, PredictionNames);
 
-    public static LoraApplyMode LoraApply(string flag, string text) => (LoraApplyMode)Name(flag, text, LoraApplyModeNames);
+    public static LoraApplyMode LoraApply(string flag, string text) => UpstreamNames.TryParse(text, out LoraApplyMode v) ? v : throw NotOneOf(flag, text, LoraApplyModeNames);
 
-    public static VaeFormat Vae(string flag, string text) => (VaeFormat)(Name(flag, text, VaeFormatNames) - 1);
+    public static VaeFormat Vae(string flag, string text) => UpstreamNames.TryParse(text, out VaeFormat v) ? v : throw NotOneOf(flag, text, VaeFormatNames);
+
+    /// <summary><c>--preview</c>: a method, or null for "none".</summary>
+    public static PreviewMode? Preview(string flag, string text)
+        => string.Equals(text.Trim(), "none", StringComparison.OrdinalIgnoreCase) ? null
+         : UpstreamNames.TryParse(text, out PreviewMode v) ? v : throw NotOneOf(flag, text, PreviewNames);
+
+    private static ArgumentException NotOneOf(string flag, string text, IReadOnlyList<string> names)
+        => Bad(flag, $"'{Shown(text)}' is not one of {string.Join(", ", names)}.");
 
     /// <summary>
     /// A sampler by upstream's name, as sd-cli takes it; sdnet also takes every other name the server and the
@@ -202,7 +212,7 @@ internal static class SdCliSyntax
     public static StepCacheOptions Cache(string mode, string? option, string? mask, string? policy)
     {
         const string Flag = "--cache-mode";
-        var cacheMode = mode == "disabled" ? CacheMode.Disabled : (CacheMode)(Name(Flag, mode, CacheModeNames) + 1);
+        var cacheMode = UpstreamNames.TryParse(mode, out CacheMode m) ? m : throw NotOneOf(Flag, mode, CacheModeNames);
         var c = new StepCacheOptions(cacheMode);
         const string Opt = "--cache-option";
         foreach (var (key, value) in option is null ? [] : Pairs(Opt, option))

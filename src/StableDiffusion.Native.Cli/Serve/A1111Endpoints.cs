@@ -130,18 +130,15 @@ internal static class A1111Endpoints
         return string.Equals(name, state.ModelFile, StringComparison.Ordinal) || string.Equals(name, state.ModelName, StringComparison.Ordinal);
     }
 
-    private static StableDiffusion.Native.HiresUpscaler HiresUpscaler(string? name) => name?.Trim() switch
+    /// <summary>A1111's hr_upscaler by upstream's names (UpstreamNames); "None" or nothing is A1111's default, Latent.
+    /// An upscaler model ("Model", or a model's name) is not served here.</summary>
+    private static StableDiffusion.Native.HiresUpscaler HiresUpscaler(string? name)
     {
-        null or "" or "None" or "Latent" => StableDiffusion.Native.HiresUpscaler.Latent,
-        "Latent (nearest)" => StableDiffusion.Native.HiresUpscaler.LatentNearest,
-        "Latent (nearest-exact)" => StableDiffusion.Native.HiresUpscaler.LatentNearestExact,
-        "Latent (antialiased)" => StableDiffusion.Native.HiresUpscaler.LatentAntialiased,
-        "Latent (bicubic)" => StableDiffusion.Native.HiresUpscaler.LatentBicubic,
-        "Latent (bicubic antialiased)" => StableDiffusion.Native.HiresUpscaler.LatentBicubicAntialiased,
-        "Lanczos" => StableDiffusion.Native.HiresUpscaler.Lanczos,
-        "Nearest" => StableDiffusion.Native.HiresUpscaler.Nearest,
-        _ => throw new BadRequestException($"hr_upscaler '{ModelFiles.DisplayText.Escape(name, 80)}' is not available: use Latent, Latent (nearest), Latent (nearest-exact), Latent (antialiased), Latent (bicubic), Latent (bicubic antialiased), Lanczos or Nearest.", "hr_upscaler"),
-    };
+        if (string.IsNullOrWhiteSpace(name) || name.Trim().Equals("None", StringComparison.OrdinalIgnoreCase)) return StableDiffusion.Native.HiresUpscaler.Latent;
+        if (UpstreamNames.TryParse(name, out StableDiffusion.Native.HiresUpscaler upscaler) && upscaler != StableDiffusion.Native.HiresUpscaler.Model) return upscaler;
+        var available = Enum.GetValues<StableDiffusion.Native.HiresUpscaler>().Where(u => u != StableDiffusion.Native.HiresUpscaler.Model).Select(u => u.Name());
+        throw new BadRequestException($"hr_upscaler '{ModelFiles.DisplayText.Escape(name, 80)}' is not available: use {string.Join(", ", available)}.", "hr_upscaler");
+    }
 
     private static ImageBuffer Invert(ImageBuffer mask)
     {
