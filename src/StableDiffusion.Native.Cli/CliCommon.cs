@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using StableDiffusion.Native.ModelFiles;
+using StableDiffusion.Native.Hub;
 
 namespace StableDiffusion.Native.Cli;
 

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using StableDiffusion.Native.ModelFiles;
 using StableDiffusion.Native.Quantization;
+using StableDiffusion.Native.Hub;
 
 namespace StableDiffusion.Native.Cli;
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.Logging;
 using StableDiffusion.Native.ModelFiles;
+using StableDiffusion.Native.Hub;
 
 namespace StableDiffusion.Native.Cli;
 

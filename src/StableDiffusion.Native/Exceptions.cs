@@ -8,7 +8,7 @@ namespace StableDiffusion.Native;
 /// <remarks>
 /// Derived types: <see cref="NativeRuntimeException"/> (no usable native runtime; <see cref="NativeAbiMismatchException"/>
 /// when it is the wrong build), <see cref="ModelFiles.InvalidModelFileException"/> (a model file is malformed, hostile
-/// or of a refused format), <see cref="ModelFiles.ModelDownloadException"/> (a model file could not be pulled from
+/// or of a refused format), <see cref="Hub.ModelDownloadException"/> (a model file could not be pulled from
 /// the hub, or what arrived is not the hub's file) and <see cref="GenerationException"/> (stable-diffusion.cpp failed
 /// an operation).
 /// </remarks>

@@ -18,7 +18,7 @@ public sealed class LayeringTests
     private const string Root = "StableDiffusion.Native";
 
     /// <summary>The rooms, bottom first.</summary>
-    private static readonly string[] Rooms = ["Interop", "Native", "ModelFiles", "Quantization", "Imaging", ""];
+    private static readonly string[] Rooms = ["Interop", "Native", "ModelFiles", "Hub", "Quantization", "Imaging", ""];
 
     private static readonly Lazy<Analysis> s_analysis = new(Analyze);
 

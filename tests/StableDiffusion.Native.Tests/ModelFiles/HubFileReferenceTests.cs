@@ -1,4 +1,5 @@
 using StableDiffusion.Native.ModelFiles;
+using StableDiffusion.Native.Hub;
 
 namespace StableDiffusion.Native.Tests.ModelFiles;
 

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Net;
 using Microsoft.Extensions.Logging;
 using StableDiffusion.Native.ModelFiles;
+using StableDiffusion.Native.Hub;
 
 namespace StableDiffusion.Native.Tests.ModelFiles;
 

@@ -7,7 +7,9 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Logging;
 
-namespace StableDiffusion.Native.ModelFiles;
+using StableDiffusion.Native.ModelFiles;
+
+namespace StableDiffusion.Native.Hub;
 
 /// <summary>
 /// One pull of a hub file into a folder, following the hub client's conventions: a HEAD on the resolve URL (relative

@@ -1,7 +1,9 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 
-namespace StableDiffusion.Native.ModelFiles;
+using StableDiffusion.Native.ModelFiles;
+
+namespace StableDiffusion.Native.Hub;
 
 /// <summary>
 /// One file of a model repository on the Hugging Face hub, written <c>hf:OWNER/REPO/PATH[@REVISION]</c>

@@ -1,9 +1,11 @@
 using System.Net;
 
-namespace StableDiffusion.Native.ModelFiles;
+using StableDiffusion.Native.ModelFiles;
+
+namespace StableDiffusion.Native.Hub;
 
 /// <summary>
-/// Machine-stable reasons why <see cref="ModelsFolder.PullAsync(HubFileReference, ModelPullOptions?, IProgress{ModelPullProgress}?, CancellationToken)"/>
+/// Machine-stable reasons why <see cref="ModelsFolderHubExtensions.PullAsync(ModelsFolder, HubFileReference, ModelPullOptions?, IProgress{ModelPullProgress}?, CancellationToken)"/>
 /// failed. The numeric values and names are part of the public contract and are never renumbered.
 /// </summary>
 public enum ModelDownloadFailure

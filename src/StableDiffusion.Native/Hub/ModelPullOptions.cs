@@ -1,10 +1,12 @@
 using System.Text;
 using Microsoft.Extensions.Logging;
 
-namespace StableDiffusion.Native.ModelFiles;
+using StableDiffusion.Native.ModelFiles;
+
+namespace StableDiffusion.Native.Hub;
 
 /// <summary>
-/// How <see cref="ModelsFolder.PullAsync(HubFileReference, ModelPullOptions?, IProgress{ModelPullProgress}?, CancellationToken)"/>
+/// How <see cref="ModelsFolderHubExtensions.PullAsync(ModelsFolder, HubFileReference, ModelPullOptions?, IProgress{ModelPullProgress}?, CancellationToken)"/>
 /// downloads. Immutable: a security switch such as <see cref="AllowLegacyPickle"/> is chosen per call.
 /// </summary>
 /// <remarks>
