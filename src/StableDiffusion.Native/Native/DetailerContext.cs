@@ -34,9 +34,7 @@ internal sealed unsafe class DetailerContext : IDisposable
         var input = arena.Image(image);
         // In the arena rather than on the stack: the call runs inside a delegate, which cannot take locals' addresses.
         var ad = arena.Array<sd_adetailer_params_t>(1);
-        ad->prompt = arena.Utf8(prompt);
-        ad->negative_prompt = arena.Utf8(negativePrompt);
-        ad->extra_ad_args = arena.Utf8(extraArgs);
+        DetailerParamsMapper.Map(prompt, negativePrompt, extraArgs, arena, ref *ad);
         var p = arena.Array<sd_img_gen_params_t>(1);
         Sd.sd_img_gen_params_init(p);
         ImageGenParamsMapper.Map(inpaint, arena, ref *p);

@@ -352,6 +352,17 @@ internal static unsafe class VideoGenParamsMapper
 }
 
 /// <summary>Strings upstream mallocs for the caller, released by the runtime's own <c>free</c> (through the shim).</summary>
+/// <summary>sd_adetailer_params_t: the detailer's prompts and its key=value settings (composed by Detailer.ExtraArgs).</summary>
+internal static unsafe class DetailerParamsMapper
+{
+    public static void Map(string? prompt, string? negativePrompt, string? extraArgs, NativeArena arena, ref sd_adetailer_params_t p)
+    {
+        p.prompt = arena.Utf8(prompt);
+        p.negative_prompt = arena.Utf8(negativePrompt);
+        p.extra_ad_args = arena.Utf8(extraArgs);
+    }
+}
+
 internal static unsafe class UpstreamString
 {
     public static string Take(sbyte* text)

@@ -147,11 +147,11 @@ public sealed unsafe class FieldCoverageTests(ITestOutputHelper output)
         Compare(Filled<sd_ref_video_t>(), vid.ref_videos[0], rows);
         Compare(Filled<sd_audio_t>(), vid.ref_audios[0], rows);
 
-        // sd_adetailer_params_t is filled by DetailerContext from Detailer.Apply's arguments.
-        string? ad = Detailer.ExtraArgs(new DetailerRequest { Confidence = 0.5f, MaskMode = DetectionMaskMode.Merge });
-        rows["sd_adetailer_params_t.prompt"] = true;
-        rows["sd_adetailer_params_t.negative_prompt"] = true;
-        rows["sd_adetailer_params_t.extra_ad_args"] = ad == "confidence=0.5,mask_mode=merge";
+        // sd_adetailer_params_t: what DetailerContext maps from Detailer.Apply's prompts and a request's settings.
+        var ad0 = Filled<sd_adetailer_params_t>();
+        var ad = ad0;
+        DetailerParamsMapper.Map("a face", "blurry", Detailer.ExtraArgs(new DetailerRequest { Confidence = 0.5f, MaskMode = DetectionMaskMode.Merge }), arena, ref ad);
+        Compare(ad0, ad, rows);
         return rows.OrderBy(r => r.Key, StringComparer.Ordinal).Select(r => (r.Key, r.Value)).ToList();
     }
 
