@@ -12,6 +12,7 @@
 #include "ggml-backend.h"
 #include "ggml-rpc.h"
 
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -124,62 +125,68 @@ std::string load_api(Api& api, std::string& error) {
 }
 #endif
 
+#if defined(_WIN32)
+using socket_t = SOCKET;
+const socket_t kNoSocket = INVALID_SOCKET;
+void close_socket(socket_t s) { closesocket(s); }
+#else
+using socket_t = int;
+const socket_t kNoSocket = -1;
+void close_socket(socket_t s) { close(s); }
+#endif
+
+// Tries `attempt` on a fresh TCP socket for each address host:port resolves to, until one succeeds. `resolved` (if
+// given) tells an unknown host from one whose every address failed.
+template <typename Attempt>
+bool any_address(const std::string& host, int port, bool passive, Attempt attempt, bool* resolved = nullptr) {
+    addrinfo hints{};
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = passive ? AI_PASSIVE : 0;
+    addrinfo* found = nullptr;
+    const bool known = getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) == 0;
+    if (resolved) *resolved = known;
+    if (!known) return false;
+    bool ok = false;
+    for (addrinfo* a = found; a && !ok; a = a->ai_next) {
+        socket_t s = socket(a->ai_family, a->ai_socktype, a->ai_protocol);
+        if (s == kNoSocket) continue;
+        ok = attempt(s, a);
+        close_socket(s);
+    }
+    freeaddrinfo(found);
+    return ok;
+}
+
 // True once a TCP connection to host:port is accepted. ggml's server says nothing between binding its socket and
 // blocking in accept, so this is how the tool learns that it really serves (a wildcard host is reached on loopback).
 bool accepts_connections(std::string host, int port) {
     if (host == "0.0.0.0") host = "127.0.0.1";
     if (host == "::" || host == "[::]") host = "::1";
     if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    addrinfo* found = nullptr;
-    if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0) return false;
-    bool accepted = false;
-    for (addrinfo* a = found; a && !accepted; a = a->ai_next) {
-#if defined(_WIN32)
-        SOCKET s = socket(a->ai_family, a->ai_socktype, a->ai_protocol);
-        if (s == INVALID_SOCKET) continue;
-        accepted = connect(s, a->ai_addr, (int)a->ai_addrlen) == 0;
-        closesocket(s);
-#else
-        int s = socket(a->ai_family, a->ai_socktype, a->ai_protocol);
-        if (s < 0) continue;
-        accepted = connect(s, a->ai_addr, a->ai_addrlen) == 0;
-        close(s);
-#endif
-    }
-    freeaddrinfo(found);
-    return accepted;
+    return any_address(host, port, false, [](socket_t s, const addrinfo* a) { return connect(s, a->ai_addr, (int)a->ai_addrlen) == 0; });
 }
 
 // False when host:port cannot be bound now (another process listens there). Checked before starting, so that the
-// readiness probe below can only ever reach this process's own server.
+// readiness probe above can only ever reach this process's own server. An unresolvable host is left to ggml to report.
 bool can_bind(const std::string& host, int port) {
-    addrinfo hints{};
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE;
-    addrinfo* found = nullptr;
-    if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0) return true;  // ggml reports it
-    bool bound = false;
-    for (addrinfo* a = found; a && !bound; a = a->ai_next) {
-#if defined(_WIN32)
-        SOCKET s = socket(a->ai_family, a->ai_socktype, a->ai_protocol);
-        if (s == INVALID_SOCKET) continue;
-        bound = bind(s, a->ai_addr, (int)a->ai_addrlen) == 0;
-        closesocket(s);
-#else
-        int s = socket(a->ai_family, a->ai_socktype, a->ai_protocol);
-        if (s < 0) continue;
+    bool resolved = false;
+    bool bound = any_address(host, port, true, [](socket_t s, const addrinfo* a) {
+#if !defined(_WIN32)
         int on = 1;  // as ggml's server socket: a port in TIME_WAIT is free
         setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-        bound = bind(s, a->ai_addr, a->ai_addrlen) == 0;
-        close(s);
 #endif
-    }
-    freeaddrinfo(found);
-    return bound;
+        return bind(s, a->ai_addr, (int)a->ai_addrlen) == 0;
+    }, &resolved);
+    return bound || !resolved;
+}
+
+// A whole decimal number from min to max, or false (std::atoi took "-1" threads as 18446744073709551615).
+bool parse_int(const char* text, long min, long max, long& value) {
+    char* end = nullptr;
+    errno = 0;
+    value = std::strtol(text, &end, 10);
+    return end != text && *end == '\0' && errno == 0 && value >= min && value <= max;
 }
 
 void usage(const char* self) {
@@ -208,8 +215,16 @@ int main(int argc, char** argv) {
             return argv[++i];
         };
         if (a == "--host" || a == "-H") host = value("--host");
-        else if (a == "--port" || a == "-p") port = std::atoi(value("--port"));
-        else if (a == "--threads" || a == "-t") threads = (size_t)std::atoi(value("--threads"));
+        else if (a == "--port" || a == "-p" || a == "--threads" || a == "-t") {
+            const bool is_port = a == "--port" || a == "-p";
+            long n = 0;
+            if (!parse_int(value(a.c_str()), 1, is_port ? 65535 : 1024, n)) {
+                std::fprintf(stderr, "error: %s must be a number from 1 to %d\n", is_port ? "--port" : "--threads", is_port ? 65535 : 1024);
+                return 2;
+            }
+            if (is_port) port = (int)n;
+            else threads = (size_t)n;
+        }
         else if (a == "--device" || a == "-d") devices_arg = value("--device");
         else if (a == "--cache" || a == "-c") cache = value("--cache");
         else if (a == "--help" || a == "-h") {
@@ -220,10 +235,6 @@ int main(int argc, char** argv) {
             usage(argv[0]);
             return 2;
         }
-    }
-    if (port <= 0 || port > 65535 || threads == 0) {
-        std::fprintf(stderr, "error: --port must be 1 to 65535 and --threads at least 1\n");
-        return 2;
     }
 
     Api api;
