@@ -1,4 +1,5 @@
 using Microsoft.Extensions.AI;
+using StableDiffusion.Native.Tests.Shared;
 
 namespace StableDiffusion.Native.AI.Tests;
 
@@ -8,21 +9,8 @@ namespace StableDiffusion.Native.AI.Tests;
 /// </summary>
 public sealed class NameVocabularyTests
 {
-    public static TheoryData<string, Sampler, Scheduler?> SamplerNames()
-    {
-        var data = new TheoryData<string, Sampler, Scheduler?>();
-        foreach (var sampler in Enum.GetValues<Sampler>())
-        {
-            data.Add(sampler.Name(), sampler, null);
-            data.Add(sampler.A1111Name(), sampler, null);
-            foreach (string alias in sampler.A1111Aliases()) data.Add(alias, sampler, null);
-            data.Add(sampler.A1111Name() + " Karras", sampler, Scheduler.Karras);
-        }
-        return data;
-    }
-
     [Theory]
-    [MemberData(nameof(SamplerNames))]
+    [MemberData(nameof(NameVocabularyData.SamplerNames), MemberType = typeof(NameVocabularyData))]
     public void Every_sampler_name_reads_as_in_the_core_with_a_legacy_names_schedule(string name, Sampler sampler, Scheduler? schedule)
     {
         var request = AdditionalProperties.Apply(new ImageRequest(), new AdditionalPropertiesDictionary { ["sampler_name"] = name });
@@ -39,15 +27,12 @@ public sealed class NameVocabularyTests
         Assert.Equal((Sampler.DpmPlusPlus2M, Scheduler.Exponential), (last.Sampler!.Value, last.Scheduler!.Value));
     }
 
+    [Theory]
+    [MemberData(nameof(NameVocabularyData.SchedulerNames), MemberType = typeof(NameVocabularyData))]
+    public void Every_scheduler_name_reads_as_in_the_core(string name, Scheduler scheduler)
+        => Assert.Equal(scheduler, AdditionalProperties.Apply(new ImageRequest(), new AdditionalPropertiesDictionary { ["scheduler"] = name }).Scheduler);
+
     [Fact]
-    public void Every_scheduler_name_reads_as_in_the_core_and_automatic_is_the_models_default()
-    {
-        foreach (var scheduler in Enum.GetValues<Scheduler>())
-        {
-            foreach (string name in new[] { scheduler.Name(), scheduler.A1111Name() })
-                Assert.Equal(scheduler, AdditionalProperties.Apply(new ImageRequest(), new AdditionalPropertiesDictionary { ["scheduler"] = name }).Scheduler);
-        }
-        Assert.Equal(Scheduler.Discrete, AdditionalProperties.Apply(new ImageRequest(), new AdditionalPropertiesDictionary { ["scheduler"] = "normal" }).Scheduler);
-        Assert.Null(AdditionalProperties.Apply(new ImageRequest { Scheduler = Scheduler.Karras }, new AdditionalPropertiesDictionary { ["scheduler"] = "Automatic" }).Scheduler);
-    }
+    public void Automatic_is_the_models_default()
+        => Assert.Null(AdditionalProperties.Apply(new ImageRequest { Scheduler = Scheduler.Karras }, new AdditionalPropertiesDictionary { ["scheduler"] = "Automatic" }).Scheduler);
 }

@@ -1,5 +1,6 @@
 using StableDiffusion.Native.Cli.SdCli;
 using StableDiffusion.Native.Cli.Serve;
+using StableDiffusion.Native.Tests.Shared;
 
 namespace StableDiffusion.Native.Tests.Cli;
 
@@ -10,39 +11,8 @@ namespace StableDiffusion.Native.Tests.Cli;
 /// </summary>
 public sealed class NameVocabularyTests
 {
-    /// <summary>Every sampler name: upstream's, A1111's display names and aliases, legacy names with a schedule, in other cases.</summary>
-    public static TheoryData<string, Sampler, Scheduler?> SamplerNames()
-    {
-        var data = new TheoryData<string, Sampler, Scheduler?>();
-        foreach (var sampler in Enum.GetValues<Sampler>())
-        {
-            data.Add(sampler.Name(), sampler, null);
-            data.Add(sampler.A1111Name(), sampler, null);
-            data.Add(" " + sampler.A1111Name().ToUpperInvariant() + " ", sampler, null);
-            foreach (string alias in sampler.A1111Aliases()) data.Add(alias, sampler, null);
-            data.Add(sampler.A1111Name() + " Karras", sampler, Scheduler.Karras);
-            data.Add(sampler.A1111Name() + " exponential", sampler, Scheduler.Exponential);
-            data.Add(sampler.A1111Name() + " SGM Uniform", sampler, Scheduler.SgmUniform);
-        }
-        return data;
-    }
-
-    public static TheoryData<string, Scheduler> SchedulerNames()
-    {
-        var data = new TheoryData<string, Scheduler>();
-        foreach (var scheduler in Enum.GetValues<Scheduler>())
-        {
-            data.Add(scheduler.Name(), scheduler);
-            data.Add(scheduler.A1111Name(), scheduler);
-            data.Add(scheduler.Name().Replace('_', ' ').ToUpperInvariant(), scheduler);
-        }
-        data.Add("normal", Scheduler.Discrete);
-        data.Add("align_your_steps", Scheduler.Ays);
-        return data;
-    }
-
     [Theory]
-    [MemberData(nameof(SamplerNames))]
+    [MemberData(nameof(NameVocabularyData.SamplerNames), MemberType = typeof(NameVocabularyData))]
     public void The_cli_and_the_server_read_every_sampler_name_alike(string name, Sampler sampler, Scheduler? schedule)
     {
         Assert.True(SamplingNames.TryParseSampler(name, out var core, out var coreSchedule));
@@ -52,7 +22,7 @@ public sealed class NameVocabularyTests
     }
 
     [Theory]
-    [MemberData(nameof(SchedulerNames))]
+    [MemberData(nameof(NameVocabularyData.SchedulerNames), MemberType = typeof(NameVocabularyData))]
     public void The_cli_and_the_server_read_every_scheduler_name_alike(string name, Scheduler scheduler)
     {
         Assert.True(SamplingNames.TryParseScheduler(name, out var core));
