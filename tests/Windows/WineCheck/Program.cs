@@ -277,49 +277,29 @@ internal static class Program
     /// <summary>serve: one A1111 txt2img and one OpenAI images/generations request, each a 64x64 PNG.</summary>
     private static string? Serve()
     {
-        var psi = WineStart(Path.Combine(sdnetDir, "sdnet.exe"), ["serve", "-m", WindowsPath(model), "--port", "0"]);
-        using var process = Process.Start(psi) ?? throw new InvalidOperationException("wine did not start");
-        var address = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var stderr = new StringBuilder();
-        process.OutputDataReceived += (_, e) =>
-        {
-            if (e.Data is { } l && l.StartsWith("serving ", StringComparison.Ordinal) && l.LastIndexOf(" on ", StringComparison.Ordinal) is int at and > 0)
-                address.TrySetResult(l[(at + 4)..].Trim());
-        };
-        process.ErrorDataReceived += (_, e) =>
-        {
-            lock (stderr) stderr.AppendLine(e.Data);
-        };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        try
-        {
-            if (!address.Task.Wait(TimeSpan.FromSeconds(180))) return $"the server did not start in 180 s: {OneLine(stderr.ToString())}";
-            var baseUri = new Uri(address.Task.Result);
-            using var http = new HttpClient { BaseAddress = baseUri, Timeout = TimeSpan.FromSeconds(300) };
+        using var server = WineServer.Start(WineStart(Path.Combine(sdnetDir, "sdnet.exe"), ["serve", "-m", WindowsPath(model), "--port", "0"]),
+            l => l.StartsWith("serving ", StringComparison.Ordinal) && l.LastIndexOf(" on ", StringComparison.Ordinal) > 0);
+        if (server.WaitReady(TimeSpan.FromSeconds(180)) is not { } serving) return $"the server did not start in 180 s: {server.Tail()}";
+        string address = serving[(serving.LastIndexOf(" on ", StringComparison.Ordinal) + 4)..].Trim();
+        var baseUri = new Uri(address);
+        using var http = new HttpClient { BaseAddress = baseUri, Timeout = TimeSpan.FromSeconds(300) };
 
-            using var a1111 = http.PostAsync("sdapi/v1/txt2img", Json("""{"prompt":"a lighthouse","width":64,"height":64,"steps":1,"seed":42}""")).Result;
-            string body = a1111.Content.ReadAsStringAsync().Result;
-            if (a1111.StatusCode != HttpStatusCode.OK) return $"A1111 txt2img answered {(int)a1111.StatusCode}: {Cut(body)}";
-            using (var doc = JsonDocument.Parse(body))
-            {
-                if (PngProblem(Convert.FromBase64String(doc.RootElement.GetProperty("images")[0].GetString()!), 64, 64) is { } p) return "A1111 txt2img: " + p;
-            }
-
-            using var openai = http.PostAsync("v1/images/generations", Json("""{"prompt":"a lighthouse","size":"64x64","steps":1,"seed":42,"response_format":"b64_json"}""")).Result;
-            body = openai.Content.ReadAsStringAsync().Result;
-            if (openai.StatusCode != HttpStatusCode.OK) return $"OpenAI images/generations answered {(int)openai.StatusCode}: {Cut(body)}";
-            using (var doc = JsonDocument.Parse(body))
-            {
-                if (PngProblem(Convert.FromBase64String(doc.RootElement.GetProperty("data")[0].GetProperty("b64_json").GetString()!), 64, 64) is { } p) return "OpenAI: " + p;
-            }
-            return process.HasExited ? $"the server exited with {process.ExitCode}" : null;
-        }
-        finally
+        using var a1111 = http.PostAsync("sdapi/v1/txt2img", Json("""{"prompt":"a lighthouse","width":64,"height":64,"steps":1,"seed":42}""")).Result;
+        string body = a1111.Content.ReadAsStringAsync().Result;
+        if (a1111.StatusCode != HttpStatusCode.OK) return $"A1111 txt2img answered {(int)a1111.StatusCode}: {Cut(body)}";
+        using (var doc = JsonDocument.Parse(body))
         {
-            if (!process.HasExited) process.Kill(entireProcessTree: true);
-            process.WaitForExit(10_000);
+            if (PngProblem(Convert.FromBase64String(doc.RootElement.GetProperty("images")[0].GetString()!), 64, 64) is { } p) return "A1111 txt2img: " + p;
         }
+
+        using var openai = http.PostAsync("v1/images/generations", Json("""{"prompt":"a lighthouse","size":"64x64","steps":1,"seed":42,"response_format":"b64_json"}""")).Result;
+        body = openai.Content.ReadAsStringAsync().Result;
+        if (openai.StatusCode != HttpStatusCode.OK) return $"OpenAI images/generations answered {(int)openai.StatusCode}: {Cut(body)}";
+        using (var doc = JsonDocument.Parse(body))
+        {
+            if (PngProblem(Convert.FromBase64String(doc.RootElement.GetProperty("data")[0].GetProperty("b64_json").GetString()!), 64, 64) is { } p) return "OpenAI: " + p;
+        }
+        return server.HasExited ? "the server exited" : null;
     }
 
     /// <summary>
@@ -334,40 +314,20 @@ internal static class Program
             probe.Start();
             port = ((IPEndPoint)probe.LocalEndpoint).Port;
         }
-        var psi = WineStart(Path.Combine(toolsDir, "sdnet-rpc-server.exe"), ["--host", "127.0.0.1", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--threads", "2"]);
-        using var process = Process.Start(psi) ?? throw new InvalidOperationException("wine did not start");
-        var ready = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
-        void Seen(string? line)
+        using var server = WineServer.Start(
+            WineStart(Path.Combine(toolsDir, "sdnet-rpc-server.exe"), ["--host", "127.0.0.1", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--threads", "2"]),
+            l => l.StartsWith("sdnet-rpc-server: serving", StringComparison.Ordinal));
+        if (server.WaitReady(TimeSpan.FromSeconds(60)) is null) return $"the server did not start in 60 s: {server.Tail()}";
+        string dir = Fresh("rpc");
+        foreach (var (file, rpc) in new[] { ("local.png", (string?)null), ("rpc.png", $"127.0.0.1:{port}") })
         {
-            if (line is null) return;
-            output.Enqueue(line);
-            if (line.StartsWith("sdnet-rpc-server: serving", StringComparison.Ordinal)) ready.TrySetResult(line);
+            List<string> args = ["generate", "-m", WindowsPath(model), "-p", "a lighthouse", "-W", "64", "-H", "64", "--steps", "1", "-s", "42", "-o", WindowsPath(Path.Combine(dir, file))];
+            if (rpc is not null) args.AddRange(["--rpc-servers", rpc]);
+            var r = Sdnet(args);
+            if (r.Exit != 0) return $"generate {(rpc is null ? "locally" : "through " + rpc)} exited with {r.Exit}: {Tail(r)}";
         }
-        process.OutputDataReceived += (_, e) => Seen(e.Data);
-        process.ErrorDataReceived += (_, e) => Seen(e.Data);
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        try
-        {
-            if (!ready.Task.Wait(TimeSpan.FromSeconds(60)))
-                return $"the server did not start in 60 s: {OneLine(string.Join(" | ", output.TakeLast(3)))}";
-            string dir = Fresh("rpc");
-            foreach (var (file, rpc) in new[] { ("local.png", (string?)null), ("rpc.png", $"127.0.0.1:{port}") })
-            {
-                List<string> args = ["generate", "-m", WindowsPath(model), "-p", "a lighthouse", "-W", "64", "-H", "64", "--steps", "1", "-s", "42", "-o", WindowsPath(Path.Combine(dir, file))];
-                if (rpc is not null) args.AddRange(["--rpc-servers", rpc]);
-                var r = Sdnet(args);
-                if (r.Exit != 0) return $"generate {(rpc is null ? "locally" : "through " + rpc)} exited with {r.Exit}: {Tail(r)}";
-            }
-            if (!output.Any(l => l.Contains("Accepted client connection", StringComparison.Ordinal))) return "the server saw no client";
-            return SamePixels(Path.Combine(dir, "local.png"), Path.Combine(dir, "rpc.png"), 64, 64);
-        }
-        finally
-        {
-            if (!process.HasExited) process.Kill(entireProcessTree: true);
-            process.WaitForExit(10_000);
-        }
+        if (!server.Output.Any(l => l.Contains("Accepted client connection", StringComparison.Ordinal))) return "the server saw no client";
+        return SamePixels(Path.Combine(dir, "local.png"), Path.Combine(dir, "rpc.png"), 64, 64);
     }
 
     /// <summary>A model and an output in a folder with spaces and non-ASCII names, as Windows users have them.</summary>
@@ -407,6 +367,47 @@ internal static class Program
     // ------------------------------------------------------------------------------------------------- helpers
 
     private sealed record Result(int Exit, string Out, string Err);
+
+    /// <summary>A server under Wine: its output lines collected, ready at the first line <c>ready</c> accepts, killed on disposal.</summary>
+    private sealed class WineServer : IDisposable
+    {
+        private readonly Process _process;
+        private readonly TaskCompletionSource<string> _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        private WineServer(Process process) => _process = process;
+
+        public System.Collections.Concurrent.ConcurrentQueue<string> Output { get; } = new();
+
+        public bool HasExited => _process.HasExited;
+
+        public static WineServer Start(ProcessStartInfo psi, Func<string, bool> ready)
+        {
+            var server = new WineServer(Process.Start(psi) ?? throw new InvalidOperationException("wine did not start"));
+            void Seen(string? line)
+            {
+                if (line is null) return;
+                server.Output.Enqueue(line);
+                if (ready(line)) server._ready.TrySetResult(line);
+            }
+            server._process.OutputDataReceived += (_, e) => Seen(e.Data);
+            server._process.ErrorDataReceived += (_, e) => Seen(e.Data);
+            server._process.BeginOutputReadLine();
+            server._process.BeginErrorReadLine();
+            return server;
+        }
+
+        /// <summary>The ready line, or null when it did not come in time.</summary>
+        public string? WaitReady(TimeSpan timeout) => _ready.Task.Wait(timeout) ? _ready.Task.Result : null;
+
+        public string Tail() => OneLine(string.Join(" | ", Output.TakeLast(3)));
+
+        public void Dispose()
+        {
+            if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+            _process.WaitForExit(10_000);
+            _process.Dispose();
+        }
+    }
 
     private static Result Sdnet(IReadOnlyList<string> args, Dictionary<string, string>? env = null)
         => Wine(Path.Combine(sdnetDir, "sdnet.exe"), args, env);
