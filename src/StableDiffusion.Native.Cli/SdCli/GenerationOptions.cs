@@ -600,8 +600,8 @@ internal sealed class GenerationOptions
             if (name == "None") return null; // sd-cli turns the hires fix off.
             // Exact names only, as sd-cli reads them: any other word is a model name in --hires-upscalers-dir.
             var builtIn = Enum.GetValues<StableDiffusion.Native.HiresUpscaler>()
-                .Where(u => u != StableDiffusion.Native.HiresUpscaler.Model && u.Name() == name).ToList();
-            if (builtIn.Count == 1) upscaler = builtIn[0];
+                .Where(u => u != StableDiffusion.Native.HiresUpscaler.Model && u.Name() == name).Cast<StableDiffusion.Native.HiresUpscaler?>().FirstOrDefault();
+            if (builtIn is { } known) upscaler = known;
             else
             {
                 upscaler = StableDiffusion.Native.HiresUpscaler.Model;
