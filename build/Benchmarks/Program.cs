@@ -43,13 +43,13 @@ static int RunLibrary(string[] a)
     var clock = Stopwatch.StartNew();
     // Optional 6th argument: a weight type ("q8_0"), with "nocache" as 7th to convert on load as upstream does.
     StableDiffusion.Native.ModelFiles.QuantizationType? type = a.Length > 5 && StableDiffusion.Native.ModelFiles.QuantizationTypes.TryParse(a[5], out var t) ? t : null;
-    var cache = a.Length > 6 && a[6] == "nocache" ? StableDiffusion.Native.Quantization.QuantizationCacheMode.Off : StableDiffusion.Native.Quantization.QuantizationCacheMode.ReadWrite;
+    var cache = a.Length > 6 && a[6] == "nocache" ? QuantizationCacheMode.Off : QuantizationCacheMode.ReadWrite;
     using var generator = Generator.Load(new GeneratorOptions { ModelPath = a[0], Threads = int.Parse(a[3]), WeightType = type, QuantizationCache = cache });
     int size = int.Parse(a[1]);
     var images = generator.TextToImage(new ImageRequest
     {
-        Prompt = "a lighthouse", Width = size, Height = size, Steps = int.Parse(a[2]), Seed = 42,
-        Sampler = Sampler.EulerAncestral, CfgScale = 7,
+        Prompt = "a lighthouse", Width = size, Height = size, Seed = 42,
+        Sampling = new SamplingOptions { Steps = int.Parse(a[2]), Sampler = Sampler.EulerAncestral, CfgScale = 7 },
     });
     images[0].SaveAsPng(a.Length > 4 ? a[4] : "bench-library.png");
     Console.Error.WriteLine($"library wall {clock.Elapsed.TotalSeconds:F3} s");

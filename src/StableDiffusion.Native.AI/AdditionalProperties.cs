@@ -52,23 +52,24 @@ internal static class AdditionalProperties
             request = parameter switch
             {
                 SeedKey => request with { Seed = ReadSeed(key, value) },
-                StepsKey => request with { Steps = (int)ReadInteger(key, value, 1, 10_000, "an integer from 1 to 10000") },
-                CfgScaleKey => request with { CfgScale = ReadFloat(key, value, 0, float.MaxValue, "a finite number ≥ 0") },
+                // The ranges are the library's own (one set of bounds for every front end), refused here under the key's name.
+                StepsKey => request with { Sampling = request.Sampling with { Steps = (int)ReadInteger(key, value, s_steps, "an integer") } },
+                CfgScaleKey => request with { Sampling = request.Sampling with { CfgScale = ReadFloat(key, value, s_cfgScale, "a number") } },
                 NegativePromptKey => request with { NegativePrompt = ReadString(key, value, "text") },
                 SamplerKey => WithSampler(request, ReadSampler(key, value), ref legacySchedule),
-                SchedulerKey => request with { Scheduler = ReadScheduler(key, value) },
-                _ => request with { Strength = ReadFloat(key, value, 0, 1, "a number from 0 to 1") },
+                SchedulerKey => request with { Sampling = request.Sampling with { Scheduler = ReadScheduler(key, value) } },
+                _ => request with { Strength = ReadFloat(key, value, s_strength, "a number") },
             };
         }
         // A legacy sampler name's schedule ("DPM++ 2M Karras"), unless the scheduler was given as well.
-        if (legacySchedule is { } schedule && !seen.ContainsKey(SchedulerKey)) request = request with { Scheduler = schedule };
+        if (legacySchedule is { } schedule && !seen.ContainsKey(SchedulerKey)) request = request with { Sampling = request.Sampling with { Scheduler = schedule } };
         return request;
     }
 
     private static ImageRequest WithSampler(ImageRequest request, (Sampler Sampler, Scheduler? Schedule) read, ref Scheduler? legacySchedule)
     {
         legacySchedule = read.Schedule;
-        return request with { Sampler = read.Sampler };
+        return request with { Sampling = request.Sampling with { Sampler = read.Sampler } };
     }
 
     /// <summary>A seed ≥ 0, or A1111's -1 for a random one (null).</summary>
@@ -79,11 +80,15 @@ internal static class AdditionalProperties
         return seed == -1 ? null : seed;
     }
 
-    private static long ReadInteger(string key, object value, long min, long max, string accepted)
-        => TryInteger(value, out long result) && result >= min && result <= max ? result : throw Bad(key, value, accepted);
+    private static readonly SettingRange s_steps = SettingRange.Of<SamplingOptions>(nameof(SamplingOptions.Steps));
+    private static readonly SettingRange s_cfgScale = SettingRange.Of<SamplingOptions>(nameof(SamplingOptions.CfgScale));
+    private static readonly SettingRange s_strength = SettingRange.Of<ImageRequest>(nameof(ImageRequest.Strength));
 
-    private static float ReadFloat(string key, object value, float min, float max, string accepted)
-        => TryNumber(value, out double result) && double.IsFinite(result) && result >= min && result <= max ? (float)result : throw Bad(key, value, accepted);
+    private static long ReadInteger(string key, object value, SettingRange range, string kind)
+        => TryInteger(value, out long result) && range.Contains(result) ? result : throw Bad(key, value, $"{kind} from {range}");
+
+    private static float ReadFloat(string key, object value, SettingRange range, string kind)
+        => TryNumber(value, out double result) && range.Contains(result) ? (float)result : throw Bad(key, value, $"{kind} from {range}");
 
     private static string ReadString(string key, object value, string accepted) => value switch
     {

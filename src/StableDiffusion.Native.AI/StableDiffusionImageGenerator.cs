@@ -159,9 +159,5 @@ public sealed class StableDiffusionImageGenerator : IImageGenerator
         => Path.GetFileName(options.ModelPath ?? options.DiffusionModelPath) is { Length: > 0 } name ? name : null;
 
     private static Task<IReadOnlyList<GeneratedImage>> Run(Generator generator, ImageRequest request, CancellationToken cancellationToken)
-    {
-        if (request.Mask is not null) return generator.InpaintAsync(request, progress: null, cancellationToken);
-        if (request.InitImage is not null) return generator.ImageToImageAsync(request, progress: null, cancellationToken);
-        return generator.TextToImageAsync(request, progress: null, cancellationToken);
-    }
+        => generator.GenerateAsync(request, progress: null, cancellationToken);
 }

@@ -17,12 +17,12 @@ public sealed record GpuBackendStatus(string Name, bool Usable, string Reason)
 
 /// <summary>
 /// The default choice of device, CUDA → ROCm → Vulkan → Metal → CPU, and the overrides: <see cref="GeneratorOptions.Backend"/>,
-/// else <see cref="NativeRuntime.BackendVariable"/>. A value names a device ("Vulkan0"), a backend ("vulkan": its first
+/// else <c>SDNET_BACKEND</c> (<c>NativeRuntime.BackendVariable</c>). A value names a device ("Vulkan0"), a backend ("vulkan": its first
 /// device), <c>cpu</c>, or is an upstream assignment spec passed on as it is.
 /// </summary>
 internal static class BackendSelector
 {
-    /// <summary>See <see cref="NativeRuntime.BackendVariable"/>; kept here so that this type stays free of the rooms below.</summary>
+    /// <summary>The environment variable that picks the device (public as <c>NativeRuntime.BackendVariable</c>); declared here, below the generation API, where the runtime facts can read it.</summary>
     internal const string Variable = "SDNET_BACKEND";
 
     /// <summary>The GPU backends in order of preference, with the module kind of each and what installing it takes.</summary>

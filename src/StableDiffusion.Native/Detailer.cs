@@ -157,7 +157,7 @@ public sealed class Detailer : IDisposable
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            return generator.RunDetailer(_context, SpecBuilder.ToNative(image.ToRgb24()), r.Prompt, r.NegativePrompt, extra, inpaint, progress, _logger, cancellationToken);
+            return generator.RunDetailer(_context, NativeImage.From(image.ToRgb24()), r.Prompt, r.NegativePrompt, extra, inpaint, progress, _logger, cancellationToken);
         }
     }
 

@@ -7,8 +7,8 @@ namespace StableDiffusion.Native;
 /// </summary>
 /// <remarks>
 /// Derived types: <see cref="NativeRuntimeException"/> (no usable native runtime; <see cref="NativeAbiMismatchException"/>
-/// when it is the wrong build), <see cref="ModelFiles.InvalidModelFileException"/> (a model file is malformed, hostile
-/// or of a refused format), <see cref="Hub.ModelDownloadException"/> (a model file could not be pulled from
+/// when it is the wrong build), <c>ModelFiles.InvalidModelFileException</c> (a model file is malformed, hostile
+/// or of a refused format), <c>Hub.ModelDownloadException</c> (a model file could not be pulled from
 /// the hub, or what arrived is not the hub's file) and <see cref="GenerationException"/> (stable-diffusion.cpp failed
 /// an operation).
 /// </remarks>

@@ -65,8 +65,8 @@ public sealed partial class Generator
             ThrowIfDisposed();
             cancellationToken.ThrowIfCancellationRequested();
             RpcServers.EnsureReachable(Options.RpcServers);
-            var (seed, sampler, scheduler) = Resolve(request.Seed, request.Sampler, request.Scheduler);
-            var spec = SpecBuilder.Video(request, seed, sampler, scheduler);
+            var (seed, sampling) = Resolve(request.Seed, request.Sampling);
+            var resolved = request with { Seed = seed, Sampling = sampling };
 
             var clock = Stopwatch.StartNew();
             var tracker = new GenerationPhaseTracker();
@@ -75,27 +75,12 @@ public sealed partial class Generator
                 OnInfo: tracker.Observe,
                 OnPreview: PreviewSink(request.Preview),
                 Preview: PreviewSpec(request.Preview, request.PreviewOptions));
-            var (frames, audio) = _context.GenerateVideo(spec, callbacks, Options.Logger, cancellationToken);
-            var images = frames.Select(ToImageBuffer).ToList();
-            var parameters = new GenerationParameters
-            {
-                Prompt = request.Prompt,
-                NegativePrompt = request.NegativePrompt,
-                Steps = request.Steps,
-                CfgScale = request.CfgScale,
-                Guidance = request.Guidance,
-                Eta = request.Eta,
-                Seed = seed,
-                Width = images.Count > 0 ? images[0].Width : request.RequestedWidth,
-                Height = images.Count > 0 ? images[0].Height : request.RequestedHeight,
-                Sampler = sampler,
-                Scheduler = scheduler,
-                Model = _modelName,
-                Strength = request.InitImage is null ? null : request.Strength,
-                ClipSkip = request.ClipSkip,
-            };
-            var sound = audio is { } a ? AudioBuffer.Adopt(a.SampleRate, a.Channels, a.Samples.ToArray()) : null;
-            return new GeneratedVideo(images, request.Fps, sound, parameters);
+            var (frames, audio) = _context.GenerateVideo(resolved, callbacks, Options.Logger, cancellationToken);
+            var images = frames.Select(f => f.ToImageBuffer()).ToList();
+            var parameters = Parameters(request.Prompt, request.NegativePrompt, sampling, seed,
+                images.Count > 0 ? images[0].Width : request.RequestedWidth, images.Count > 0 ? images[0].Height : request.RequestedHeight,
+                request.InitImage is null ? null : request.Strength, request.ClipSkip);
+            return new GeneratedVideo(images, request.Fps, audio, parameters);
         }
     }
 
@@ -109,16 +94,43 @@ public sealed partial class Generator
     /// The seed (picked here when unset, so results can report it) and the model's default sampler and scheduler
     /// resolved, so results say what was really used. Call under the gate.
     /// </summary>
-    private (long Seed, Sampler Sampler, Scheduler Scheduler) Resolve(long? seed, Sampler? sampler, Scheduler? scheduler)
+    private (long Seed, SamplingOptions Sampling) Resolve(long? seed, SamplingOptions sampling)
     {
-        var method = sampler ?? (Sampler)_context.DefaultSampleMethod;
-        return (seed ?? Random.Shared.NextInt64(0, 1L << 32), method, scheduler ?? (Scheduler)_context.DefaultScheduler((int)method));
+        var method = sampling.Sampler ?? (Sampler)_context.DefaultSampleMethod;
+        var scheduler = sampling.Scheduler ?? (Scheduler)_context.DefaultScheduler((int)method);
+        return (seed ?? Random.Shared.NextInt64(0, 1L << 32), sampling with { Sampler = method, Scheduler = scheduler });
     }
+
+    /// <summary>An image request with its seed, sampler and scheduler resolved (see <see cref="Resolve(long?, SamplingOptions)"/>).</summary>
+    private ImageRequest Resolve(ImageRequest request)
+    {
+        var (seed, sampling) = Resolve(request.Seed, request.Sampling);
+        return request with { Seed = seed, Sampling = sampling };
+    }
+
+    /// <summary>What a result reports of how it was made, from the resolved sampling.</summary>
+    private GenerationParameters Parameters(string prompt, string negativePrompt, SamplingOptions sampling, long seed, int width, int height, float? strength, int? clipSkip) => new()
+    {
+        Prompt = prompt,
+        NegativePrompt = negativePrompt,
+        Steps = sampling.Steps ?? SamplingOptions.DefaultSteps,
+        CfgScale = sampling.CfgScale ?? SamplingOptions.DefaultCfgScale,
+        Guidance = sampling.Guidance,
+        Eta = sampling.Eta,
+        Seed = seed,
+        Width = width,
+        Height = height,
+        Sampler = sampling.Sampler,
+        Scheduler = sampling.Scheduler,
+        Model = _modelName,
+        Strength = strength,
+        ClipSkip = clipSkip,
+    };
 
     private static Action<int, IReadOnlyList<NativeImage>, bool>? PreviewSink(IProgress<PreviewFrame>? preview)
         => preview is null ? null : (step, frames, noisy) =>
         {
-            var images = frames.Select(ToImageBuffer).ToList();
+            var images = frames.Select(f => f.ToImageBuffer()).ToList();
             preview.Report(new PreviewFrame(step, images[0]) { IsNoisy = noisy, Frames = images });
         };
 
@@ -144,14 +156,13 @@ public sealed partial class Generator
             ThrowIfDisposed();
             cancellationToken.ThrowIfCancellationRequested();
             RpcServers.EnsureReachable(Options.RpcServers);
-            var (seed, sampler, scheduler) = Resolve(inpaint.Seed, inpaint.Sampler, inpaint.Scheduler);
-            var spec = SpecBuilder.Image(inpaint with { Width = inpaint.Width ?? 512, Height = inpaint.Height ?? 512 }, seed, sampler, scheduler);
+            var spec = Resolve(inpaint with { Width = inpaint.Width ?? 512, Height = inpaint.Height ?? 512 });
             var clock = Stopwatch.StartNew();
             var tracker = new GenerationPhaseTracker();
             var callbacks = new NativeCallbacks(
                 OnProgress: progress is null ? null : (step, steps) => progress.Report(new GenerationProgress(tracker.Phase, step, steps, 0, clock.Elapsed)),
                 OnInfo: tracker.Observe);
-            return ToImageBuffer(detailer.Apply(_context, image, prompt, negativePrompt, extraArgs, spec, callbacks, logger ?? Options.Logger, cancellationToken));
+            return detailer.Apply(_context, image, prompt, negativePrompt, extraArgs, spec, callbacks, logger ?? Options.Logger, cancellationToken).ToImageBuffer();
         }
     }
 }

@@ -76,7 +76,7 @@ public sealed partial class Generator : IDisposable
         // Freeing a context frees its weights on its RPC servers, and ggml aborts the process when one does not answer:
         // a context whose servers are gone is leaked instead.
         string? servers = rpcDevice is null ? null : options.RpcServers;
-        var context = SdContext.Create(ToSpec(effective), options.Logger, $"the model '{options.ModelPath ?? options.DiffusionModelPath}'",
+        var context = SdContext.Create(effective, options.Logger, $"the model '{options.ModelPath ?? options.DiffusionModelPath}'",
             servers is null ? null : () => RpcServers.AreReachable(servers));
         return new Generator(context, options, unetChannels);
     }
@@ -130,8 +130,6 @@ public sealed partial class Generator : IDisposable
         return options with { ModelPath = cached, WeightType = null, TensorTypeRules = null };
     }
 
-    internal static ContextSpec ToSpec(GeneratorOptions options) => SpecBuilder.Context(options);
-
     /// <summary>Every weight file a load reads, the checkpoint first.</summary>
     private static IEnumerable<string?> ComponentFiles(GeneratorOptions o) =>
     [
@@ -139,6 +137,33 @@ public sealed partial class Generator : IDisposable
         o.LlmVisionPath, o.HighNoiseDiffusionModelPath, o.UncondDiffusionModelPath, o.EmbeddingsConnectorsPath, o.AudioVaePath, o.IpAdapterPath,
         o.MotionModulePath, o.PhotoMakerPath, o.PulidWeightsPath,
     ];
+
+    /// <summary>
+    /// Generates images in the mode the request's shape asks for: from text; from <see cref="ImageRequest.InitImage"/>
+    /// (image to image, moved away from it by <see cref="ImageRequest.Strength"/>); or repainting the white parts of
+    /// <see cref="ImageRequest.Mask"/> in it (inpainting). References, ControlNet and IP-Adapter images join any of them.
+    /// This is the one entry point that front ends (the CLI, the server, <c>IImageGenerator</c>) call; the mode-named
+    /// methods are the same call with the shape checked first.
+    /// </summary>
+    /// <param name="request">What to generate.</param>
+    /// <param name="progress">Receives phase and step reports on the generating thread, in order, all before the call returns (a <see cref="Progress{T}"/> posts them elsewhere, where order is lost: see <see cref="InlineProgress{T}"/>).</param>
+    /// <param name="cancellationToken">Stops the generation within a step.</param>
+    /// <returns>One image per <see cref="ImageRequest.BatchCount"/>, seeds ascending.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="request"/> or one of its strings is null.</exception>
+    /// <exception cref="ArgumentException">The request is invalid (a value out of range, a missing file, a wrong image size, a mask without an init image).</exception>
+    /// <exception cref="NotSupportedException">The model makes videos, not images (see <see cref="CanGenerateImages"/>).</exception>
+    /// <exception cref="InvalidModelFileException">A LoRA or upscaler file is malformed or hostile.</exception>
+    /// <exception cref="GenerationException">stable-diffusion.cpp failed.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    /// <exception cref="ObjectDisposedException">The generator was disposed.</exception>
+    public IReadOnlyList<GeneratedImage> Generate(ImageRequest request, IProgress<GenerationProgress>? progress = null, CancellationToken cancellationToken = default)
+        => GenerateImages(request, progress, cancellationToken);
+
+    /// <summary>Runs <see cref="Generate"/> on a dedicated thread.</summary>
+    /// <inheritdoc cref="Generate" path="/param"/>
+    /// <returns>A task with one image per <see cref="ImageRequest.BatchCount"/>; it faults with the exceptions <see cref="Generate"/> throws.</returns>
+    public Task<IReadOnlyList<GeneratedImage>> GenerateAsync(ImageRequest request, IProgress<GenerationProgress>? progress = null, CancellationToken cancellationToken = default)
+        => RunAsync(() => Generate(request, progress, cancellationToken), cancellationToken);
 
     /// <summary>Generates images from text.</summary>
     /// <param name="request">What to generate; must have no <see cref="ImageRequest.InitImage"/> or <see cref="ImageRequest.Mask"/>.</param>
@@ -156,7 +181,7 @@ public sealed partial class Generator : IDisposable
         ArgumentNullException.ThrowIfNull(request);
         if (request.InitImage is not null || request.Mask is not null)
             throw new ArgumentException("TextToImage takes no InitImage or Mask; use ImageToImage or Inpaint.", nameof(request));
-        return Generate(request, progress, cancellationToken);
+        return GenerateImages(request, progress, cancellationToken);
     }
 
     /// <summary>Generates images starting from <see cref="ImageRequest.InitImage"/>, moved away from it by <see cref="ImageRequest.Strength"/>.</summary>
@@ -175,7 +200,7 @@ public sealed partial class Generator : IDisposable
         ArgumentNullException.ThrowIfNull(request);
         if (request.InitImage is null) throw new ArgumentException("ImageToImage needs an InitImage.", nameof(request));
         if (request.Mask is not null) throw new ArgumentException("ImageToImage takes no Mask; use Inpaint.", nameof(request));
-        return Generate(request, progress, cancellationToken);
+        return GenerateImages(request, progress, cancellationToken);
     }
 
     /// <summary>Repaints the white parts of <see cref="ImageRequest.Mask"/> in <see cref="ImageRequest.InitImage"/>.</summary>
@@ -194,7 +219,7 @@ public sealed partial class Generator : IDisposable
         ArgumentNullException.ThrowIfNull(request);
         if (request.InitImage is null) throw new ArgumentException("Inpaint needs an InitImage.", nameof(request));
         if (request.Mask is null) throw new ArgumentException("Inpaint needs a Mask.", nameof(request));
-        return Generate(request, progress, cancellationToken);
+        return GenerateImages(request, progress, cancellationToken);
     }
 
     /// <summary>Runs <see cref="TextToImage"/> on a dedicated thread.</summary>
@@ -266,7 +291,7 @@ public sealed partial class Generator : IDisposable
         }
     }
 
-    private List<GeneratedImage> Generate(ImageRequest request, IProgress<GenerationProgress>? progress, CancellationToken cancellationToken)
+    private List<GeneratedImage> GenerateImages(ImageRequest request, IProgress<GenerationProgress>? progress, CancellationToken cancellationToken)
     {
         Validation.Request(request);
         Validation.LlmPrompts(Options, request.Prompt, request.NegativePrompt);
@@ -280,8 +305,7 @@ public sealed partial class Generator : IDisposable
             ThrowIfDisposed();
             cancellationToken.ThrowIfCancellationRequested();
             RpcServers.EnsureReachable(Options.RpcServers);
-            var (seed, sampler, scheduler) = Resolve(request.Seed, request.Sampler, request.Scheduler);
-            var spec = ToSpec(request, seed, sampler, scheduler);
+            var resolved = Resolve(request);
 
             var clock = Stopwatch.StartNew();
             var tracker = new GenerationPhaseTracker();
@@ -290,48 +314,19 @@ public sealed partial class Generator : IDisposable
                 OnInfo: tracker.Observe,
                 OnPreview: PreviewSink(request.Preview),
                 Preview: PreviewSpec(request.Preview, request.PreviewOptions));
-            var images = _context.GenerateImage(spec, callbacks, Options.Logger, cancellationToken);
+            var images = _context.GenerateImage(resolved, callbacks, Options.Logger, cancellationToken);
 
             var results = new List<GeneratedImage>(images.Count);
             for (int i = 0; i < images.Count; i++)
             {
                 var image = images[i];
                 if (image.Channels != 3) continue;
-                var parameters = new GenerationParameters
-                {
-                    Prompt = request.Prompt,
-                    NegativePrompt = request.NegativePrompt,
-                    Steps = request.Steps,
-                    CfgScale = request.CfgScale,
-                    Guidance = request.Guidance,
-                    Eta = request.Eta,
-                    Seed = seed + i,
-                    Width = image.Width,
-                    Height = image.Height,
-                    Sampler = sampler,
-                    Scheduler = scheduler,
-                    Model = _modelName,
-                    Strength = request.InitImage is null ? null : request.Strength,
-                    ClipSkip = request.ClipSkip,
-                };
-                results.Add(new GeneratedImage(ToImageBuffer(image), parameters));
+                var parameters = Parameters(resolved.Prompt, resolved.NegativePrompt, resolved.Sampling, resolved.Seed!.Value + i, image.Width, image.Height,
+                    request.InitImage is null ? null : request.Strength, request.ClipSkip);
+                results.Add(new GeneratedImage(image.ToImageBuffer(), parameters));
             }
             return results;
         }
-    }
-
-    internal static ImageGenerationSpec ToSpec(ImageRequest request, long seed, Sampler sampler, Scheduler scheduler)
-        => SpecBuilder.Image(request, seed, sampler, scheduler);
-
-    internal static NativeImage ToNative(ImageBuffer? image) => SpecBuilder.ToNative(image);
-
-    /// <summary>Adopts the native layer's managed copy: no second copy of the pixels.</summary>
-    internal static ImageBuffer ToImageBuffer(NativeImage image)
-    {
-        var format = image.Channels == 1 ? PixelFormat.Gray8 : PixelFormat.Rgb24;
-        return System.Runtime.InteropServices.MemoryMarshal.TryGetArray(image.Pixels, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
-            ? ImageBuffer.Adopt(format, image.Width, image.Height, segment.Array)
-            : ImageBuffer.FromPixels(format, image.Width, image.Height, image.Pixels.Span);
     }
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);

@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Logging;
 using StableDiffusion.Native.ModelFiles;
-using StableDiffusion.Native.Quantization;
 
 namespace StableDiffusion.Native;
 
@@ -21,7 +20,7 @@ public sealed record GeneratorOptions
     public string? VaePath { get; init; }
     /// <summary>A tiny autoencoder (TAESD) used instead of the VAE: much faster decoding, lower quality.</summary>
     public string? TaesdPath { get; init; }
-    /// <summary>A ControlNet loaded with the model (see also <see cref="Generator.LoadControlNet"/>).</summary>
+    /// <summary>A ControlNet loaded with the model (see also <c>Generator.LoadControlNet</c>).</summary>
     public string? ControlNetPath { get; init; }
     /// <summary>Textual-inversion embeddings, usable in prompts by name.</summary>
     public IReadOnlyList<Embedding> Embeddings { get; init; } = [];
@@ -33,26 +32,27 @@ public sealed record GeneratorOptions
     /// <summary>
     /// With <see cref="WeightType"/> set on a single checkpoint (<see cref="ModelPath"/>), convert it once into
     /// <see cref="QuantizationCacheDirectory"/> and load the cached GGUF from then on (default), or convert on every
-    /// load (<see cref="QuantizationCacheMode.Off"/>). See <see cref="QuantizedModelCache"/>.
+    /// load (<see cref="QuantizationCacheMode.Off"/>). See <c>Quantization.QuantizedModelCache</c>.
     /// </summary>
     public QuantizationCacheMode QuantizationCache { get; init; } = QuantizationCacheMode.ReadWrite;
-    /// <summary>Folder of the quantize-once cache; null uses <see cref="QuantizedModelCache.DefaultDirectory"/> (<c>SDNET_MODEL_CACHE</c> overrides it).</summary>
+    /// <summary>Folder of the quantize-once cache; null uses <c>QuantizedModelCache.DefaultDirectory</c> (<c>SDNET_MODEL_CACHE</c> overrides it).</summary>
     public string? QuantizationCacheDirectory { get; init; }
     /// <summary>Accept pickle-based model files (.ckpt/.pt): they are then parsed by upstream, not validated here. Off by default.</summary>
     public bool AllowLegacyPickle { get; init; }
 
-    /// <summary>CPU threads; null uses upstream's choice (physical cores).</summary>
+    /// <summary>CPU threads, 1 to 1024; null uses upstream's choice (physical cores).</summary>
+    [Bounds(1, 1024)]
     public int? Threads { get; init; }
     /// <summary>
-    /// Device for computation: a device name ("CPU", "CUDA0", "Vulkan0", ...; see <see cref="NativeRuntimeInfo.Devices"/>),
+    /// Device for computation: a device name ("CPU", "CUDA0", "Vulkan0", ...; see <c>NativeRuntimeInfo.Devices</c>),
     /// a backend ("cuda", "rocm", "vulkan", "metal": its first device; "cpu"), or an upstream assignment spec. Null uses
-    /// <see cref="NativeRuntime.BackendVariable"/> if set, else the first usable of CUDA → ROCm → Vulkan → Metal → CPU
-    /// (see <see cref="NativeRuntimeInfo.DefaultDevice"/>). The choice and why are logged to <see cref="Logger"/>.
+    /// <c>SDNET_BACKEND</c> (<c>NativeRuntime.BackendVariable</c>) if set, else the first usable of CUDA → ROCm → Vulkan → Metal → CPU
+    /// (see <c>NativeRuntimeInfo.DefaultDevice</c>). The choice and why are logged to <see cref="Logger"/>.
     /// </summary>
     public string? Backend { get; init; }
     /// <summary>
-    /// Fail instead of running on the CPU: when no GPU backend can be used, <see cref="Generator.Load"/> throws a
-    /// <see cref="GpuUnavailableException"/> listing each GPU backend and why it was rejected.
+    /// Fail instead of running on the CPU: when no GPU backend can be used, <c>Generator.Load</c> throws a
+    /// <c>GpuUnavailableException</c> listing each GPU backend and why it was rejected.
     /// </summary>
     public bool RequireGpu { get; init; }
     /// <summary>Device that holds the weights, when it differs from <see cref="Backend"/>.</summary>
@@ -65,7 +65,7 @@ public sealed record GeneratorOptions
     public bool? VaeConvDirect { get; init; }
     /// <summary>Memory-map model files (keeps RSS low; the files must stay on disk while the generator lives).</summary>
     public bool? EnableMmap { get; init; }
-    /// <summary>Load every weight at <see cref="Generator.Load"/> instead of lazily on the first generation, so bad data fails early.</summary>
+    /// <summary>Load every weight at <c>Generator.Load</c> instead of lazily on the first generation, so bad data fails early.</summary>
     public bool? EagerLoad { get; init; }
     /// <summary>How LoRAs are applied; null keeps upstream's default (<see cref="StableDiffusion.Native.LoraApplyMode.Auto"/>).</summary>
     public LoraApplyMode? LoraApplyMode { get; init; }
@@ -122,6 +122,7 @@ public sealed record GeneratorOptions
     /// <summary>Chroma: mask the T5 padding in the text encoder (<c>chroma_use_t5_mask</c>); null for upstream's default.</summary>
     public bool? ChromaUseT5Mask { get; init; }
     /// <summary>Chroma: padding tokens kept unmasked, 0 to 512 (<c>chroma_t5_mask_pad</c>).</summary>
+    [Bounds(0, 512)]
     public int? ChromaT5MaskPad { get; init; }
     /// <summary>Chroma: mask the padding in the diffusion model (<c>chroma_use_dit_mask</c>).</summary>
     public bool? ChromaUseDitMask { get; init; }

@@ -12,12 +12,15 @@ public sealed record SkipLayerGuidance
     public IReadOnlyList<int> Layers { get; init; } = [7, 8, 9];
 
     /// <summary>Guidance scale of the term, ≥ 0; 0 disables it (upstream default 0; 2.5 is usual for SD3.5 Medium).</summary>
+    [Bounds(0, 1e4)]
     public float Scale { get; init; } = 2.5f;
 
     /// <summary>Where in the schedule it starts, 0 to 1 (upstream default 0.01).</summary>
+    [Bounds(0, 1)]
     public float Start { get; init; } = 0.01f;
 
     /// <summary>Where in the schedule it ends, <see cref="Start"/> to 1 (upstream default 0.2).</summary>
+    [Bounds(0, 1)]
     public float End { get; init; } = 0.2f;
 
     /// <summary>Skip the layers in the unconditional pass instead of an extra one (upstream's <c>slg_uncond</c>; default off).</summary>
@@ -31,37 +34,53 @@ public sealed record SkipLayerGuidance
 public sealed record AdaptiveProjectedGuidance
 {
     /// <summary>Weight of the parallel component, finite (<c>apg_eta</c>).</summary>
+    [Bounds(-1e4, 1e4)]
     public float? Eta { get; init; }
 
     /// <summary>Momentum of the running guidance average, finite (<c>apg_momentum</c>).</summary>
+    [Bounds(-1e4, 1e4)]
     public float? Momentum { get; init; }
 
     /// <summary>Norm above which guidance is rescaled, ≥ 0 (<c>apg_norm_threshold</c>).</summary>
+    [Bounds(0, 1e4)]
     public float? NormThreshold { get; init; }
 
     /// <summary>Smoothing of that rescaling, 0 to 1 (<c>apg_norm_threshold_smoothing</c>).</summary>
+    [Bounds(0, 1)]
     public float? NormThresholdSmoothing { get; init; }
 }
 
 /// <summary>
-/// One set of sampling parameters (upstream <c>sd_sample_params_t</c>), as the high-noise stage of a two-stage video
-/// model (Wan 2.2 MoE) takes it. Null values keep upstream's defaults.
+/// How to sample (upstream <c>sd_sample_params_t</c>): the one shape that <see cref="ImageRequest.Sampling"/>,
+/// <see cref="VideoRequest.Sampling"/> and the high-noise stage of a two-stage video model
+/// (<see cref="VideoRequest.HighNoiseSampling"/>) share, with one set of bounds. Null values keep upstream's defaults
+/// (from <c>sd_sample_params_init</c>); a null sampler or scheduler is the model's default.
 /// </summary>
 public sealed record SamplingOptions
 {
-    /// <summary>Sampling steps, 1 to 10000; null lets upstream choose (for the high-noise stage: from the MoE boundary).</summary>
+    /// <summary>Upstream's default step count (<c>sd_sample_params_init</c>), used when <see cref="Steps"/> is null.</summary>
+    public const int DefaultSteps = 20;
+
+    /// <summary>Upstream's default CFG scale (<c>sd_sample_params_init</c>), used when <see cref="CfgScale"/> is null.</summary>
+    public const float DefaultCfgScale = 7f;
+
+    /// <summary>Sampling steps, 1 to 10000; null is <see cref="DefaultSteps"/> (for the high-noise stage: derived from the MoE boundary).</summary>
+    [Bounds(1, 10_000)]
     public int? Steps { get; init; }
 
-    /// <summary>Classifier-free guidance scale, ≥ 0 (upstream default 7).</summary>
+    /// <summary>Classifier-free guidance scale, 0 to 10000; null is <see cref="DefaultCfgScale"/>.</summary>
+    [Bounds(0, 1e4)]
     public float? CfgScale { get; init; }
 
-    /// <summary>Image guidance scale of instruction-editing models, ≥ 0; null uses <see cref="CfgScale"/>.</summary>
+    /// <summary>Image guidance scale of instruction-editing models (InstructPix2Pix, Kontext), 0 to 10000; null uses <see cref="CfgScale"/>.</summary>
+    [Bounds(0, 1e4)]
     public float? ImageCfgScale { get; init; }
 
-    /// <summary>Distilled guidance (Flux), ≥ 0 (upstream default 3.5).</summary>
+    /// <summary>Distilled guidance (Flux), 0 to 10000; null keeps upstream's default (3.5).</summary>
+    [Bounds(0, 1e4)]
     public float? Guidance { get; init; }
 
-    /// <summary>Skip-layer guidance; null for none.</summary>
+    /// <summary>Skip-layer guidance (SD3.5 and other DiTs); null for none.</summary>
     public SkipLayerGuidance? SkipLayerGuidance { get; init; }
 
     /// <summary>Sampling method; null uses the model's default.</summary>
@@ -70,19 +89,22 @@ public sealed record SamplingOptions
     /// <summary>Noise schedule; null uses the model's default for the sampler.</summary>
     public Scheduler? Scheduler { get; init; }
 
-    /// <summary>Noise of ancestral and DDIM-like samplers, ≥ 0; null keeps upstream's per-sampler default.</summary>
+    /// <summary>Noise of ancestral and DDIM-like samplers, 0 to 10000; null keeps upstream's per-sampler default.</summary>
+    [Bounds(0, 1e4)]
     public float? Eta { get; init; }
 
     /// <summary>Timestep shift of NitroFusion-style models (upstream <c>shifted_timestep</c>), 0 to 1000; null or 0 for none.</summary>
+    [Bounds(0, 1000)]
     public int? ShiftedTimestep { get; init; }
 
-    /// <summary>Explicit sigmas, replacing the scheduler's (one more than the steps, descending, finite, ≥ 0); empty for none.</summary>
+    /// <summary>Explicit sigmas, replacing the scheduler's (one more than the steps, descending, finite, ≥ 0, at most 10001); empty for none.</summary>
     public IReadOnlyList<float> CustomSigmas { get; init; } = [];
 
-    /// <summary>Shift of flow models' schedule (SD3: 3, Wan: 5), finite; null keeps the model's default.</summary>
+    /// <summary>Shift of flow models' schedule (SD3: 3, Wan: 5), -10000 to 10000; null keeps the model's default.</summary>
+    [Bounds(-1e4, 1e4)]
     public float? FlowShift { get; init; }
 
-    /// <summary>Adaptive projected guidance; null for none.</summary>
+    /// <summary>Adaptive projected guidance (less oversaturation at high CFG); null for none.</summary>
     public AdaptiveProjectedGuidance? Apg { get; init; }
 
     /// <summary>A CFG scale per step, replacing <see cref="CfgScale"/> step by step (upstream's <c>guidance_schedule</c>); empty for none.</summary>
@@ -109,24 +131,31 @@ public sealed record VaeTilingOptions
     public bool Temporal { get; init; }
 
     /// <summary>Tile width in latent pixels, 0 (upstream's choice) to 4096.</summary>
+    [Bounds(0, 4096)]
     public int TileWidth { get; init; }
 
     /// <summary>Tile height in latent pixels, 0 (upstream's choice) to 4096.</summary>
+    [Bounds(0, 4096)]
     public int TileHeight { get; init; }
 
     /// <summary>Overlap of neighbouring tiles as a fraction of a tile, 0 to 0.9 (upstream default 0.5).</summary>
+    [Bounds(0, 0.9)]
     public float TargetOverlap { get; init; } = 0.5f;
 
     /// <summary>Tile width relative to the latent (0 to 1; 0 uses <see cref="TileWidth"/>).</summary>
+    [Bounds(0, 1)]
     public float RelativeWidth { get; init; }
 
     /// <summary>Tile height relative to the latent (0 to 1; 0 uses <see cref="TileHeight"/>).</summary>
+    [Bounds(0, 1)]
     public float RelativeHeight { get; init; }
 
     /// <summary>Frames per temporal tile of LTX's VAE, 1 to 4096 (<c>temporal_tile_frames</c>); null for upstream's.</summary>
+    [Bounds(1, 4096)]
     public int? TemporalTileFrames { get; init; }
 
     /// <summary>Overlapping frames of temporal tiles, 0 to 4096 (<c>temporal_tile_overlap</c>); null for upstream's.</summary>
+    [Bounds(0, 4096)]
     public int? TemporalTileOverlap { get; init; }
 
     /// <summary>Further tiling arguments for keys this library does not type (upstream's <c>extra_tiling_args</c>); typed keys are refused here.</summary>
@@ -139,7 +168,7 @@ public enum CacheMode
     /// <summary>No cache.</summary>
     Disabled,
 
-    /// <summary>EasyCache (DiT models): skips steps whose input changed less than <see cref="StepCacheOptions.ReuseThreshold"/>.</summary>
+    /// <summary>EasyCache (DiT models): skips steps whose input changed less than the reuse threshold (<c>StepCacheOptions.ReuseThreshold</c>).</summary>
     EasyCache,
 
     /// <summary>UCache (UNet models: SD1, SD2, SDXL).</summary>
@@ -166,15 +195,19 @@ public enum CacheMode
 public sealed record StepCacheOptions(CacheMode Mode)
 {
     /// <summary>EasyCache/UCache: reuse threshold, ≥ 0 (upstream: 0.2 for EasyCache, 1 for UCache).</summary>
+    [Bounds(0, 1e4)]
     public float? ReuseThreshold { get; init; }
 
     /// <summary>EasyCache/UCache: where in the schedule caching may start, 0 to 1 (default 0.15).</summary>
+    [Bounds(0, 1)]
     public float? StartPercent { get; init; }
 
     /// <summary>EasyCache/UCache: where it stops, above <see cref="StartPercent"/>, to 1 (default 0.95).</summary>
+    [Bounds(0, 1)]
     public float? EndPercent { get; init; }
 
     /// <summary>UCache: decay of the accumulated error, 0 to 1 (default 1).</summary>
+    [Bounds(0, 1)]
     public float? ErrorDecayRate { get; init; }
 
     /// <summary>UCache: compare the change relative to the output's size (default true).</summary>
@@ -184,27 +217,35 @@ public sealed record StepCacheOptions(CacheMode Mode)
     public bool? ResetErrorOnCompute { get; init; }
 
     /// <summary>DBCache/Cache-DiT: leading blocks always computed, 0 to 1024 (default 8).</summary>
+    [Bounds(0, 1024)]
     public int? FirstComputeBlocks { get; init; }
 
     /// <summary>DBCache/Cache-DiT: trailing blocks always computed, 0 to 1024 (default 0).</summary>
+    [Bounds(0, 1024)]
     public int? LastComputeBlocks { get; init; }
 
     /// <summary>DBCache/Cache-DiT: residual difference below which a step is reused, ≥ 0 (default 0.08).</summary>
+    [Bounds(0, 1e4)]
     public float? ResidualDiffThreshold { get; init; }
 
     /// <summary>DBCache/Cache-DiT: steps always computed at the start, 0 to 10000 (default 8).</summary>
+    [Bounds(0, 10_000)]
     public int? MaxWarmupSteps { get; init; }
 
     /// <summary>DBCache/Cache-DiT: at most this many cached steps, -1 (no limit, default) to 10000.</summary>
+    [Bounds(-1, 10_000)]
     public int? MaxCachedSteps { get; init; }
 
     /// <summary>DBCache/Cache-DiT: at most this many cached steps in a row, -1 (no limit, default) to 10000.</summary>
+    [Bounds(-1, 10_000)]
     public int? MaxContinuousCachedSteps { get; init; }
 
     /// <summary>TaylorSeer/Cache-DiT: derivatives of the series, 0 to 8 (default 1).</summary>
+    [Bounds(0, 8)]
     public int? TaylorSeerDerivatives { get; init; }
 
     /// <summary>TaylorSeer/Cache-DiT: steps between full computations, 1 to 100 (default 1).</summary>
+    [Bounds(1, 100)]
     public int? TaylorSeerSkipInterval { get; init; }
 
     /// <summary>DBCache/TaylorSeer/Cache-DiT: per step, whether it is computed (true) or may be cached (false); empty for none (upstream <c>scm_mask</c>).</summary>
@@ -214,24 +255,31 @@ public sealed record StepCacheOptions(CacheMode Mode)
     public bool? DynamicMaskPolicy { get; init; }
 
     /// <summary>Spectrum: blend weight, 0 to 1 (default 0.4).</summary>
+    [Bounds(0, 1)]
     public float? SpectrumWeight { get; init; }
 
     /// <summary>Spectrum: basis size, 1 to 64 (default 3).</summary>
+    [Bounds(1, 64)]
     public int? SpectrumBasis { get; init; }
 
     /// <summary>Spectrum: ridge regularisation λ, ≥ 0 (default 1).</summary>
+    [Bounds(0, 1e4)]
     public float? SpectrumLambda { get; init; }
 
     /// <summary>Spectrum: window of steps, 1 to 1000 (default 2).</summary>
+    [Bounds(1, 1000)]
     public int? SpectrumWindowSize { get; init; }
 
     /// <summary>Spectrum: flexible part of the window, 0 to 1 (default 0.5).</summary>
+    [Bounds(0, 1)]
     public float? SpectrumFlexWindow { get; init; }
 
     /// <summary>Spectrum: steps always computed at the start, 0 to 10000 (default 4).</summary>
+    [Bounds(0, 10_000)]
     public int? SpectrumWarmupSteps { get; init; }
 
     /// <summary>Spectrum: where in the schedule it stops forecasting, 0 to 1 (default 0.9).</summary>
+    [Bounds(0, 1)]
     public float? SpectrumStopPercent { get; init; }
 }
 
@@ -245,13 +293,14 @@ public sealed record PhotoMakerOptions
     public string? IdEmbeddingPath { get; init; }
 
     /// <summary>Style strength in percent, 0 to 100 (upstream default 20).</summary>
+    [Bounds(0, 100)]
     public float StyleStrength { get; init; } = 20f;
 }
 
 /// <summary>PuLID identity conditioning (Flux; needs <see cref="GeneratorOptions.PulidWeightsPath"/>; upstream <c>sd_pulid_params_t</c>).</summary>
 /// <param name="IdEmbeddingPath">The face's ID embedding file.</param>
 /// <param name="IdWeight">How strongly the identity is applied, finite (upstream default 1).</param>
-public sealed record PulidOptions(string IdEmbeddingPath, float IdWeight = 1f);
+public sealed record PulidOptions(string IdEmbeddingPath, [property: Bounds(-1e4, 1e4)] float IdWeight = 1f);
 
 /// <summary>How previews are made (upstream <c>preview_t</c>, without "none").</summary>
 public enum PreviewMode
@@ -259,7 +308,7 @@ public enum PreviewMode
     /// <summary>A cheap linear projection of the latent (a fraction of the output size).</summary>
     Projection = 1,
 
-    /// <summary>Decoded by the TAESD (<see cref="GeneratorOptions.TaesdPath"/>), at full size.</summary>
+    /// <summary>Decoded by the TAESD (<c>GeneratorOptions.TaesdPath</c>), at full size.</summary>
     Tae,
 
     /// <summary>Decoded by the full VAE (slow, exact).</summary>
@@ -273,6 +322,7 @@ public sealed record PreviewOptions
     public PreviewMode Mode { get; init; } = PreviewMode.Projection;
 
     /// <summary>Report every n-th step, 1 to 10000 (default 1).</summary>
+    [Bounds(1, 10_000)]
     public int Interval { get; init; } = 1;
 
     /// <summary>Report the denoised estimate (default true).</summary>
@@ -356,14 +406,17 @@ public sealed record ReferenceImageOptions
     public bool? ForceTimestepZero { get; init; }
 
     /// <summary>Largest pixel count fed to the VAE, 1 to 2^28; null for no limit.</summary>
+    [Bounds(1, 1 << 28)]
     public int? VaeInputMaxPixels { get; init; }
 
     /// <summary>How references are resized for the vision-language encoder.</summary>
     public VlmResizeMode? VlmResizeMode { get; init; }
 
     /// <summary>Smallest side for the vision-language encoder, 1 to 8192.</summary>
+    [Bounds(1, 8192)]
     public int? VlmMinSize { get; init; }
 
     /// <summary>Largest side for the vision-language encoder, 1 to 8192.</summary>
+    [Bounds(1, 8192)]
     public int? VlmMaxSize { get; init; }
 }

@@ -43,8 +43,8 @@ public static class ImageFilters
         Check(o.LowThreshold, 0, o.HighThreshold, nameof(o.LowThreshold));
         Check(o.Weak, 0, 1, nameof(o.Weak));
         Check(o.Strong, 0, 1, nameof(o.Strong));
-        var result = NativeImageFilters.Canny(SpecBuilder.ToNative(image.ToRgb24()), o.HighThreshold, o.LowThreshold, o.Weak, o.Strong, o.Inverse, logger);
-        return Generator.ToImageBuffer(result);
+        var result = NativeImageFilters.Canny(NativeImage.From(image.ToRgb24()), o.HighThreshold, o.LowThreshold, o.Weak, o.Strong, o.Inverse, logger);
+        return result.ToImageBuffer();
     }
 
     private static void Check(float value, float min, float max, string name)

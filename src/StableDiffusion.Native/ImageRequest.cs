@@ -50,36 +50,29 @@ public sealed record ImageRequest
     public string NegativePrompt { get; init; } = "";
 
     /// <summary>Output width; null takes the init image's width, else 512. Upstream rounds it up to the model's multiple (64 for SD1/SDXL).</summary>
+    [Bounds(1, MaxDimension)]
     public int? Width { get; init; }
 
     /// <summary>Output height; null takes the init image's height, else 512.</summary>
+    [Bounds(1, MaxDimension)]
     public int? Height { get; init; }
 
-    /// <summary>Sampling steps, 1 to 10000 (default 20).</summary>
-    public int Steps { get; init; } = 20;
-
-    /// <summary>Classifier-free guidance scale, ≥ 0 (default 7).</summary>
-    public float CfgScale { get; init; } = 7f;
-
-    /// <summary>Distilled guidance (Flux); null keeps upstream's default (3.5).</summary>
-    public float? Guidance { get; init; }
-
-    /// <summary>Noise added by ancestral and DDIM-like samplers, ≥ 0; null keeps upstream's default.</summary>
-    public float? Eta { get; init; }
-
-    /// <summary>Sampling method; null uses the model's default.</summary>
-    public Sampler? Sampler { get; init; }
-
-    /// <summary>Noise schedule; null uses the model's default for the sampler.</summary>
-    public Scheduler? Scheduler { get; init; }
+    /// <summary>
+    /// How to sample: steps, CFG, sampler, scheduler, guidance and the rest of upstream's <c>sd_sample_params_t</c>, the
+    /// shape video requests share. The default samples <see cref="SamplingOptions.DefaultSteps"/> steps at
+    /// <see cref="SamplingOptions.DefaultCfgScale"/> with the model's sampler and scheduler.
+    /// </summary>
+    public SamplingOptions Sampling { get; init; } = new();
 
     /// <summary>Seed of the first image; image i of a batch uses Seed + i. Null picks one (reported in the results).</summary>
     public long? Seed { get; init; }
 
     /// <summary>Images to generate, 1 to <see cref="MaxBatchCount"/> (default 1).</summary>
+    [Bounds(1, MaxBatchCount)]
     public int BatchCount { get; init; } = 1;
 
     /// <summary>Skip the last CLIP layers, -1 to 12; null keeps the model's default.</summary>
+    [Bounds(-1, 12)]
     public int? ClipSkip { get; init; }
 
     /// <summary>LoRAs applied to this request only.</summary>
@@ -92,12 +85,14 @@ public sealed record ImageRequest
     public ImageBuffer? Mask { get; init; }
 
     /// <summary>How far from the init image to go, 0 (keep it) to 1 (ignore it); default 0.75.</summary>
+    [Bounds(0, 1)]
     public float Strength { get; init; } = 0.75f;
 
     /// <summary>ControlNet conditioning image (<see cref="PixelFormat.Rgb24"/>; needs a ControlNet loaded); same size as the output.</summary>
     public ImageBuffer? ControlImage { get; init; }
 
-    /// <summary>How strongly the ControlNet steers, ≥ 0 (default 0.9).</summary>
+    /// <summary>How strongly the ControlNet steers, 0 to 10000 (default 0.9).</summary>
+    [Bounds(0, 1e4)]
     public float ControlStrength { get; init; } = 0.9f;
 
     /// <summary>The width asked of upstream: <see cref="Width"/>, else the init image's, else <see cref="DefaultDimension"/>.</summary>
@@ -121,35 +116,11 @@ public sealed record ImageRequest
     /// <summary>How previews are made and how often; null reports a projection every step when <see cref="Preview"/> is set.</summary>
     public PreviewOptions? PreviewOptions { get; init; }
 
-    /// <summary>Image guidance scale of instruction-editing models (InstructPix2Pix, Kontext), ≥ 0; null uses <see cref="CfgScale"/>.</summary>
-    public float? ImageCfgScale { get; init; }
-
-    /// <summary>Skip-layer guidance (SD3.5 and other DiTs); null for none.</summary>
-    public SkipLayerGuidance? SkipLayerGuidance { get; init; }
-
-    /// <summary>Shift of a flow model's schedule (SD3: 3, Wan: 5, finite); null keeps the model's default.</summary>
-    public float? FlowShift { get; init; }
-
-    /// <summary>Timestep shift of NitroFusion-style models, 0 to 1000; null for none.</summary>
-    public int? ShiftedTimestep { get; init; }
-
-    /// <summary>Explicit sigmas replacing the scheduler's: descending, finite, ≥ 0, at most 10001; empty for none.</summary>
-    public IReadOnlyList<float> CustomSigmas { get; init; } = [];
-
-    /// <summary>Adaptive projected guidance (less oversaturation at high CFG); null for none.</summary>
-    public AdaptiveProjectedGuidance? Apg { get; init; }
-
-    /// <summary>A CFG scale per step, replacing <see cref="CfgScale"/> step by step (upstream's <c>guidance_schedule</c>); empty for none.</summary>
-    public IReadOnlyList<float> GuidanceSchedule { get; init; } = [];
-
     /// <summary>Image-to-image: treat <see cref="Strength"/> as the noise level rather than the share of the schedule (<c>strength_as_noise_level</c>).</summary>
     public bool? StrengthAsNoiseLevel { get; init; }
 
     /// <summary>Image-to-image: start from the schedule's first sigma whatever the strength (<c>force_first_sigma</c>).</summary>
     public bool? ForceFirstSigma { get; init; }
-
-    /// <summary>Further sampling arguments for keys this library does not type (upstream's <c>extra_sample_args</c>); typed keys are refused, and none can split another.</summary>
-    public IReadOnlyDictionary<string, string> ExtraSampleArguments { get; init; } = new Dictionary<string, string>();
 
     /// <summary>Reference images of editing models (Flux Kontext, Qwen-Image-Edit, FLUX.2; <see cref="PixelFormat.Rgb24"/>), at most 16.</summary>
     public IReadOnlyList<ImageBuffer> ReferenceImages { get; init; } = [];
@@ -160,7 +131,8 @@ public sealed record ImageRequest
     /// <summary>IP-Adapter image (needs <see cref="GeneratorOptions.IpAdapterPath"/>; <see cref="PixelFormat.Rgb24"/>).</summary>
     public ImageBuffer? IpAdapterImage { get; init; }
 
-    /// <summary>IP-Adapter strength, ≥ 0 (upstream default 1).</summary>
+    /// <summary>IP-Adapter strength, 0 to 10000 (upstream default 1).</summary>
+    [Bounds(0, 1e4)]
     public float IpAdapterStrength { get; init; } = 1f;
 
     /// <summary>PhotoMaker personalisation; null for none.</summary>
@@ -176,6 +148,7 @@ public sealed record ImageRequest
     public StepCacheOptions? Cache { get; init; }
 
     /// <summary>Layers Qwen-Image-Layered decomposes the image into, 1 to 64 (upstream default 3).</summary>
+    [Bounds(1, 64)]
     public int? QwenImageLayers { get; init; }
 
     /// <summary>Make the image wrap around horizontally (seamless tiling along X).</summary>
@@ -212,7 +185,7 @@ public enum HiresUpscaler
     /// <summary>Nearest-neighbour resize of the decoded image.</summary>
     Nearest,
 
-    /// <summary>An ESRGAN model (<see cref="HiresFix.UpscalerModelPath"/>).</summary>
+    /// <summary>An ESRGAN model (<c>HiresFix.UpscalerModelPath</c>).</summary>
     Model,
 }
 
@@ -222,16 +195,20 @@ public enum HiresUpscaler
 /// <param name="DenoisingStrength">How much the second pass may change, 0 to 1 (upstream default 0.7).</param>
 /// <param name="Upscaler">How to enlarge.</param>
 /// <param name="UpscalerModelPath">ESRGAN weights, with <see cref="HiresUpscaler.Model"/>.</param>
-public sealed record HiresFix(float Scale = 2f, int Steps = 0, float DenoisingStrength = 0.7f,
+public sealed record HiresFix([property: Bounds(1, 8)] float Scale = 2f, [property: Bounds(0, 10_000)] int Steps = 0,
+    [property: Bounds(0, 1)] float DenoisingStrength = 0.7f,
     HiresUpscaler Upscaler = HiresUpscaler.Latent, string? UpscalerModelPath = null)
 {
     /// <summary>Exact output width of the hires pass, 1 to 8192, instead of <see cref="Scale"/> (set both or neither with <see cref="TargetHeight"/>).</summary>
+    [Bounds(1, ImageRequest.MaxDimension)]
     public int? TargetWidth { get; init; }
 
     /// <summary>Exact output height of the hires pass, 1 to 8192, instead of <see cref="Scale"/>.</summary>
+    [Bounds(1, ImageRequest.MaxDimension)]
     public int? TargetHeight { get; init; }
 
     /// <summary>Tile size of the ESRGAN upscaler, 16 to 4096 pixels (upstream default 128).</summary>
+    [Bounds(16, 4096)]
     public int? UpscaleTileSize { get; init; }
 
     /// <summary>Explicit sigmas for the second pass (descending, finite, ≥ 0); empty for the scheduler's.</summary>

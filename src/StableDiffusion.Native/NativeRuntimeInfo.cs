@@ -38,7 +38,7 @@ public sealed record NativeRuntimeInfo
 
     /// <summary>
     /// The device a generator uses when <see cref="GeneratorOptions.Backend"/> is not set: the variable
-    /// <see cref="NativeRuntime.BackendVariable"/> if set, else the first usable of CUDA → ROCm → Vulkan → Metal → CPU;
+    /// <c>SDNET_BACKEND</c> (<c>NativeRuntime.BackendVariable</c>) if set, else the first usable of CUDA → ROCm → Vulkan → Metal → CPU;
     /// with how it was chosen.
     /// </summary>
     public string DefaultDevice { get; init; } = "CPU";

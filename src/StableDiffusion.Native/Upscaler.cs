@@ -74,7 +74,7 @@ public sealed class Upscaler : IDisposable
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             // sd-cli's --upscale-repeats: each pass enlarges the previous result.
-            for (int i = 0; i < repeats; i++) result = Generator.ToImageBuffer(_context.Upscale(Generator.ToNative(result), f, _logger));
+            for (int i = 0; i < repeats; i++) result = _context.Upscale(NativeImage.From(result), f, _logger).ToImageBuffer();
             return result;
         }
     }

@@ -1,3 +1,5 @@
+using StableDiffusion.Native.Native;
+
 namespace StableDiffusion.Native;
 
 /// <summary>
@@ -40,8 +42,7 @@ internal static class Validation
             Text(e.Name, nameof(options.Embeddings));
             ExistingFile(e.Path, nameof(options.Embeddings));
         }
-        if (options.Threads is int t && (t < 1 || t > 1024))
-            throw new ArgumentOutOfRangeException(nameof(options.Threads), t, "Threads must be between 1 and 1024 (or null for upstream's choice).");
+        Guard.Bounds(options, "");
         if (options.WeightType is { } w && !Enum.IsDefined(w))
             throw new ArgumentOutOfRangeException(nameof(options.WeightType), w, "Unknown quantization type.");
         if (options.LoraApplyMode is { } m && !Enum.IsDefined(m))
@@ -69,8 +70,7 @@ internal static class Validation
             Defined<ModelModule>(module, nameof(options.ModuleSplitModes));
             Defined<SplitMode>(mode, nameof(options.ModuleSplitModes));
         }
-        KeyValues(options.ModelArguments, nameof(options.ModelArguments), SpecBuilder.ModelArgKeys);
-        Range(options.ChromaT5MaskPad, 0, 512, nameof(options.ChromaT5MaskPad));
+        KeyValues(options.ModelArguments, nameof(options.ModelArguments), UpstreamArgs.ModelArgKeys);
         DeviceSpec(options.Backend, nameof(options.Backend));
         DeviceSpec(options.ParamsBackend, nameof(options.ParamsBackend));
         if (options.RpcServers is { } rpc && !IsRpcServerList(rpc))
@@ -110,32 +110,13 @@ internal static class Validation
     public static void Request(ImageRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
+        Guard.Bounds(request, "");
         Prompt(request.Prompt, nameof(request.Prompt));
         Prompt(request.NegativePrompt, nameof(request.NegativePrompt));
-        if (request.Width is int w) Dimension(w, nameof(request.Width));
-        if (request.Height is int h) Dimension(h, nameof(request.Height));
-        if (request.Steps < 1 || request.Steps > 10_000)
-            throw new ArgumentOutOfRangeException(nameof(request.Steps), request.Steps, "Steps must be between 1 and 10000.");
-        if (request.BatchCount < 1 || request.BatchCount > ImageRequest.MaxBatchCount)
-            throw new ArgumentOutOfRangeException(nameof(request.BatchCount), request.BatchCount, $"BatchCount must be between 1 and {ImageRequest.MaxBatchCount}.");
-        if (!float.IsFinite(request.CfgScale) || request.CfgScale < 0)
-            throw new ArgumentOutOfRangeException(nameof(request.CfgScale), request.CfgScale, "CfgScale must be a finite number ≥ 0.");
-        if (request.Guidance is float g && (!float.IsFinite(g) || g < 0))
-            throw new ArgumentOutOfRangeException(nameof(request.Guidance), g, "Guidance must be a finite number ≥ 0.");
-        if (request.Eta is float eta && (!float.IsFinite(eta) || eta < 0))
-            throw new ArgumentOutOfRangeException(nameof(request.Eta), eta, "Eta must be a finite number ≥ 0.");
-        if (!float.IsFinite(request.Strength) || request.Strength < 0 || request.Strength > 1)
-            throw new ArgumentOutOfRangeException(nameof(request.Strength), request.Strength, "Strength must be between 0 and 1.");
-        if (!float.IsFinite(request.ControlStrength) || request.ControlStrength < 0)
-            throw new ArgumentOutOfRangeException(nameof(request.ControlStrength), request.ControlStrength, "ControlStrength must be a finite number ≥ 0.");
+        ArgumentNullException.ThrowIfNull(request.Sampling, nameof(request.Sampling));
+        Sampling(request.Sampling, nameof(request.Sampling));
         if (request.Seed is long seed && seed < 0)
             throw new ArgumentOutOfRangeException(nameof(request.Seed), seed, "Seed must be ≥ 0 (leave it null for a random one).");
-        if (request.ClipSkip is int cs && (cs < -1 || cs > 12))
-            throw new ArgumentOutOfRangeException(nameof(request.ClipSkip), cs, "ClipSkip must be between -1 (model default) and 12.");
-        if (request.Sampler is { } s && !Enum.IsDefined(s))
-            throw new ArgumentOutOfRangeException(nameof(request.Sampler), s, "Unknown sampler.");
-        if (request.Scheduler is { } sch && !Enum.IsDefined(sch))
-            throw new ArgumentOutOfRangeException(nameof(request.Scheduler), sch, "Unknown scheduler.");
         Loras(request.Loras, nameof(request.Loras));
         ImageExtras(request);
 
@@ -336,22 +317,6 @@ internal static class Validation
         }
     }
 
-    private static void Range(float value, float min, float max, string name)
-    {
-        if (!float.IsFinite(value) || value < min || value > max)
-            throw new ArgumentOutOfRangeException(name, value, $"{name} must be between {min} and {max}.");
-    }
-
-    private static void Range(float? value, float min, float max, string name)
-    {
-        if (value is float v) Range(v, min, max, name);
-    }
-
-    private static void Range(int? value, int min, int max, string name)
-    {
-        if (value is int v && (v < min || v > max)) throw new ArgumentOutOfRangeException(name, v, $"{name} must be between {min} and {max}.");
-    }
-
     private static void Sigmas(IReadOnlyList<float> sigmas, string name)
     {
         ArgumentNullException.ThrowIfNull(sigmas, name);
@@ -363,22 +328,17 @@ internal static class Validation
         }
     }
 
+    /// <summary>The one check of a sampling shape, wherever it appears (image, video, the high-noise stage).</summary>
     internal static void Sampling(SamplingOptions s, string name)
     {
-        Range(s.Steps, 1, 10_000, name + ".Steps");
-        Range(s.CfgScale, 0, 1e4f, name + ".CfgScale");
-        Range(s.ImageCfgScale, 0, 1e4f, name + ".ImageCfgScale");
-        Range(s.Guidance, 0, 1e4f, name + ".Guidance");
-        Range(s.Eta, 0, 1e4f, name + ".Eta");
-        Range(s.FlowShift, -1e4f, 1e4f, name + ".FlowShift");
-        Range(s.ShiftedTimestep, 0, 1000, name + ".ShiftedTimestep");
+        Guard.Bounds(s, name);
         Defined(s.Sampler, name + ".Sampler");
         Defined(s.Scheduler, name + ".Scheduler");
         if (s.SkipLayerGuidance is { } slg) Slg(slg, name + ".SkipLayerGuidance");
         Sigmas(s.CustomSigmas, name + ".CustomSigmas");
         Apg(s.Apg, name + ".Apg");
         Schedule(s.GuidanceSchedule, name + ".GuidanceSchedule");
-        KeyValues(s.ExtraArguments, name + ".ExtraArguments", SpecBuilder.SampleArgKeys);
+        KeyValues(s.ExtraArguments, name + ".ExtraArguments", UpstreamArgs.SampleArgKeys);
     }
 
     private static void Slg(SkipLayerGuidance slg, string name)
@@ -386,52 +346,27 @@ internal static class Validation
         ArgumentNullException.ThrowIfNull(slg.Layers, name);
         if (slg.Layers.Count > 1024 || slg.Layers.Any(l => l < 0 || l > 1023))
             throw new ArgumentException($"{name}: at most 1024 layers, each 0 to 1023.", name);
-        Range(slg.Scale, 0, 1e4f, name + ".Scale");
-        Range(slg.Start, 0, 1, name + ".Start");
-        Range(slg.End, slg.Start, 1, name + ".End");
+        Guard.Bounds(slg, name);
+        if (slg.End < slg.Start) throw new ArgumentOutOfRangeException(name + ".End", slg.End, $"{name}.End must be between Start ({slg.Start}) and 1.");
     }
 
     private static void Tiling(VaeTilingOptions? t, string name)
     {
         if (t is null) return;
         if (!t.Spatial && !t.Temporal) throw new ArgumentException($"{name}: tile in space, in time, or both (else leave the options unset).", name);
-        Range(t.TileWidth, 0, 4096, name + ".TileWidth");
-        Range(t.TileHeight, 0, 4096, name + ".TileHeight");
-        Range(t.TargetOverlap, 0, 0.9f, name + ".TargetOverlap");
-        Range(t.RelativeWidth, 0, 1, name + ".RelativeWidth");
-        Range(t.RelativeHeight, 0, 1, name + ".RelativeHeight");
-        Range(t.TemporalTileFrames, 1, 4096, name + ".TemporalTileFrames");
-        Range(t.TemporalTileOverlap, 0, 4096, name + ".TemporalTileOverlap");
-        KeyValues(t.ExtraArguments, name + ".ExtraArguments", SpecBuilder.TilingArgKeys);
+        Guard.Bounds(t, name);
+        KeyValues(t.ExtraArguments, name + ".ExtraArguments", UpstreamArgs.TilingArgKeys);
     }
 
     internal static void Cache(StepCacheOptions? c, string name)
     {
         if (c is null) return;
         Defined<CacheMode>(c.Mode, name + ".Mode");
-        Range(c.ReuseThreshold, 0, 1e4f, name + ".ReuseThreshold");
-        Range(c.StartPercent, 0, 1, name + ".StartPercent");
-        Range(c.EndPercent, 0, 1, name + ".EndPercent");
+        Guard.Bounds(c, name);
         if ((c.StartPercent ?? 0.15f) >= (c.EndPercent ?? 0.95f))
             throw new ArgumentException($"{name}: StartPercent must be below EndPercent.", name);
-        Range(c.ErrorDecayRate, 0, 1, name + ".ErrorDecayRate");
-        Range(c.FirstComputeBlocks, 0, 1024, name + ".FirstComputeBlocks");
-        Range(c.LastComputeBlocks, 0, 1024, name + ".LastComputeBlocks");
-        Range(c.ResidualDiffThreshold, 0, 1e4f, name + ".ResidualDiffThreshold");
-        Range(c.MaxWarmupSteps, 0, 10_000, name + ".MaxWarmupSteps");
-        Range(c.MaxCachedSteps, -1, 10_000, name + ".MaxCachedSteps");
-        Range(c.MaxContinuousCachedSteps, -1, 10_000, name + ".MaxContinuousCachedSteps");
-        Range(c.TaylorSeerDerivatives, 0, 8, name + ".TaylorSeerDerivatives");
-        Range(c.TaylorSeerSkipInterval, 1, 100, name + ".TaylorSeerSkipInterval");
         ArgumentNullException.ThrowIfNull(c.StepComputationMask, name + ".StepComputationMask");
         if (c.StepComputationMask.Count > 10_000) throw new ArgumentException($"{name}: at most 10000 mask entries.", name);
-        Range(c.SpectrumWeight, 0, 1, name + ".SpectrumWeight");
-        Range(c.SpectrumBasis, 1, 64, name + ".SpectrumBasis");
-        Range(c.SpectrumLambda, 0, 1e4f, name + ".SpectrumLambda");
-        Range(c.SpectrumWindowSize, 1, 1000, name + ".SpectrumWindowSize");
-        Range(c.SpectrumFlexWindow, 0, 1, name + ".SpectrumFlexWindow");
-        Range(c.SpectrumWarmupSteps, 0, 10_000, name + ".SpectrumWarmupSteps");
-        Range(c.SpectrumStopPercent, 0, 1, name + ".SpectrumStopPercent");
     }
 
     private static void Images(IReadOnlyList<Imaging.ImageBuffer> images, int max, string name)
@@ -445,7 +380,7 @@ internal static class Validation
     {
         if (p is null) return;
         Defined<PreviewMode>(p.Mode, name + ".Mode");
-        Range(p.Interval, 1, 10_000, name + ".Interval");
+        Guard.Bounds(p, name);
         if (!p.Denoised && !p.Noisy) throw new ArgumentException($"{name}: ask for denoised or noisy previews (or both).", name);
     }
 
@@ -453,12 +388,7 @@ internal static class Validation
     private static void Hires(HiresFix hires, int width, int height)
     {
         const string name = nameof(ImageRequest.Hires);
-        if (!float.IsFinite(hires.Scale) || hires.Scale < 1 || hires.Scale > 8)
-            throw new ArgumentOutOfRangeException(name, hires.Scale, "Hires.Scale must be between 1 and 8.");
-        if (hires.Steps < 0 || hires.Steps > 10_000)
-            throw new ArgumentOutOfRangeException(name, hires.Steps, "Hires.Steps must be between 0 (the request's steps) and 10000.");
-        if (!float.IsFinite(hires.DenoisingStrength) || hires.DenoisingStrength < 0 || hires.DenoisingStrength > 1)
-            throw new ArgumentOutOfRangeException(name, hires.DenoisingStrength, "Hires.DenoisingStrength must be between 0 and 1.");
+        Guard.Bounds(hires, name);
         if (!Enum.IsDefined(hires.Upscaler))
             throw new ArgumentOutOfRangeException(name, hires.Upscaler, "Unknown hires upscaler.");
         if (hires.Upscaler == HiresUpscaler.Model)
@@ -470,9 +400,6 @@ internal static class Validation
             throw new ArgumentOutOfRangeException(name, hires.Scale, $"The hires pass would exceed {ImageRequest.MaxDimension} pixels per side.");
         if (hires.TargetWidth.HasValue != hires.TargetHeight.HasValue)
             throw new ArgumentException($"{name}: set both TargetWidth and TargetHeight, or neither.", name);
-        Range(hires.TargetWidth, 1, ImageRequest.MaxDimension, name + ".TargetWidth");
-        Range(hires.TargetHeight, 1, ImageRequest.MaxDimension, name + ".TargetHeight");
-        Range(hires.UpscaleTileSize, 16, 4096, name + ".UpscaleTileSize");
         Sigmas(hires.CustomSigmas, name + ".CustomSigmas");
     }
 
@@ -491,14 +418,10 @@ internal static class Validation
         }
     }
 
-    /// <summary>The sampling fields image and video requests hold flat beside the basic ones (names as on both records).</summary>
     private static void Apg(AdaptiveProjectedGuidance? apg, string name)
     {
         if (apg is null) return;
-        Range(apg.Eta, -1e4f, 1e4f, name + ".Eta");
-        Range(apg.Momentum, -1e4f, 1e4f, name + ".Momentum");
-        Range(apg.NormThreshold, 0, 1e4f, name + ".NormThreshold");
-        Range(apg.NormThresholdSmoothing, 0, 1, name + ".NormThresholdSmoothing");
+        Guard.Bounds(apg, name);
     }
 
     private static void Schedule(IReadOnlyList<float> schedule, string name)
@@ -508,75 +431,45 @@ internal static class Validation
         if (schedule.Any(g => !float.IsFinite(g) || g < 0 || g > 1e4f)) throw new ArgumentException($"{name}: every scale must be finite, 0 to 10000.", name);
     }
 
-    private static void SamplingExtras(float? imageCfg, float? flowShift, int? shiftedTimestep, SkipLayerGuidance? slg, IReadOnlyList<float> sigmas,
-        IReadOnlyDictionary<string, string> extra, AdaptiveProjectedGuidance? apg, IReadOnlyList<float> schedule)
-    {
-        Apg(apg, nameof(ImageRequest.Apg));
-        Schedule(schedule, nameof(ImageRequest.GuidanceSchedule));
-        Range(imageCfg, 0, 1e4f, nameof(ImageRequest.ImageCfgScale));
-        Range(flowShift, -1e4f, 1e4f, nameof(ImageRequest.FlowShift));
-        Range(shiftedTimestep, 0, 1000, nameof(ImageRequest.ShiftedTimestep));
-        if (slg is not null) Slg(slg, nameof(ImageRequest.SkipLayerGuidance));
-        Sigmas(sigmas, nameof(ImageRequest.CustomSigmas));
-        KeyValues(extra, nameof(ImageRequest.ExtraSampleArguments), SpecBuilder.SampleArgKeys);
-    }
-
     /// <summary>The request fields every image generation shares beyond the basics.</summary>
     private static void ImageExtras(ImageRequest r)
     {
-        SamplingExtras(r.ImageCfgScale, r.FlowShift, r.ShiftedTimestep, r.SkipLayerGuidance, r.CustomSigmas, r.ExtraSampleArguments, r.Apg, r.GuidanceSchedule);
         Images(r.ReferenceImages, 16, nameof(r.ReferenceImages));
         if (r.ReferenceImageOptions is { } ro)
         {
             Defined<ReferenceImagePreset>(ro.Preset, "ReferenceImageOptions.Preset");
             Defined(ro.IndexMode, "ReferenceImageOptions.IndexMode");
             Defined(ro.VlmResizeMode, "ReferenceImageOptions.VlmResizeMode");
-            Range(ro.VaeInputMaxPixels, 1, 1 << 28, "ReferenceImageOptions.VaeInputMaxPixels");
-            Range(ro.VlmMinSize, 1, 8192, "ReferenceImageOptions.VlmMinSize");
-            Range(ro.VlmMaxSize, 1, 8192, "ReferenceImageOptions.VlmMaxSize");
+            Guard.Bounds(ro, nameof(r.ReferenceImageOptions));
         }
-        Range(r.IpAdapterStrength, 0, 1e4f, nameof(r.IpAdapterStrength));
         if (r.PhotoMaker is { } pm)
         {
             Images(pm.IdImages, 64, "PhotoMaker.IdImages");
             if (pm.IdImages.Count == 0 && pm.IdEmbeddingPath is null)
                 throw new ArgumentException("PhotoMaker needs IdImages or an IdEmbeddingPath.", nameof(r.PhotoMaker));
             OptionalFile(pm.IdEmbeddingPath, "PhotoMaker.IdEmbeddingPath");
-            Range(pm.StyleStrength, 0, 100, "PhotoMaker.StyleStrength");
+            Guard.Bounds(pm, nameof(r.PhotoMaker));
         }
         if (r.Pulid is { } pulid)
         {
             ExistingFile(pulid.IdEmbeddingPath, "Pulid.IdEmbeddingPath");
-            Range(pulid.IdWeight, -1e4f, 1e4f, "Pulid.IdWeight");
+            Guard.Bounds(pulid, nameof(r.Pulid));
         }
         Tiling(r.VaeTilingOptions, nameof(r.VaeTilingOptions));
         Cache(r.Cache, nameof(r.Cache));
-        Range(r.QwenImageLayers, 1, 64, nameof(r.QwenImageLayers));
         Preview(r.PreviewOptions, nameof(r.PreviewOptions));
     }
 
     public static void Video(VideoRequest r)
     {
         ArgumentNullException.ThrowIfNull(r);
+        Guard.Bounds(r, "");
         Prompt(r.Prompt, nameof(r.Prompt));
         Prompt(r.NegativePrompt, nameof(r.NegativePrompt));
-        if (r.Width is int w) Dimension(w, nameof(r.Width));
-        if (r.Height is int h) Dimension(h, nameof(r.Height));
-        Range(r.Frames, 1, VideoRequest.MaxFrames, nameof(r.Frames));
-        Range(r.Fps, 1, 240, nameof(r.Fps));
-        Range(r.Steps, 1, 10_000, nameof(r.Steps));
-        Range(r.CfgScale, 0, 1e4f, nameof(r.CfgScale));
-        Range(r.Guidance, 0, 1e4f, nameof(r.Guidance));
-        Range(r.Eta, 0, 1e4f, nameof(r.Eta));
-        SamplingExtras(r.ImageCfgScale, r.FlowShift, r.ShiftedTimestep, r.SkipLayerGuidance, r.CustomSigmas, r.ExtraSampleArguments, r.Apg, r.GuidanceSchedule);
-        Range(r.MoeBoundary, 0, 1, nameof(r.MoeBoundary));
-        Range(r.Strength, 0, 1, nameof(r.Strength));
-        Range(r.VaceStrength, 0, 1e4f, nameof(r.VaceStrength));
-        Range(r.ClipSkip, -1, 12, nameof(r.ClipSkip));
+        ArgumentNullException.ThrowIfNull(r.Sampling, nameof(r.Sampling));
+        Sampling(r.Sampling, nameof(r.Sampling));
         if (r.Seed is long seed && seed < 0)
             throw new ArgumentOutOfRangeException(nameof(r.Seed), seed, "Seed must be ≥ 0 (leave it null for a random one).");
-        Defined(r.Sampler, nameof(r.Sampler));
-        Defined(r.Scheduler, nameof(r.Scheduler));
         if (r.HighNoiseSampling is { } high) Sampling(high, nameof(r.HighNoiseSampling));
         Loras(r.Loras, nameof(r.Loras));
         Tiling(r.VaeTilingOptions, nameof(r.VaeTilingOptions));
@@ -607,7 +500,7 @@ internal static class Validation
             if (video.Frames.Count == 0) throw new ArgumentException("A reference video needs at least one frame.", nameof(r.ReferenceVideos));
             if (video.Frames.Any(f => f.Width != video.Frames[0].Width || f.Height != video.Frames[0].Height))
                 throw new ArgumentException("The frames of a reference video must be the same size.", nameof(r.ReferenceVideos));
-            Range(video.Fps, 1, 240, "ReferenceVideo.Fps");
+            Guard.Bounds(video, nameof(r.ReferenceVideos));
         }
         if (r.ReferenceAudios.Any(a => a is null)) throw new ArgumentException("ReferenceAudios contains null.", nameof(r.ReferenceAudios));
     }

@@ -26,72 +26,40 @@ public sealed record VideoRequest
     public string NegativePrompt { get; init; } = "";
 
     /// <summary>Skip the last CLIP layers, -1 to 12; null keeps the model's default.</summary>
+    [Bounds(-1, 12)]
     public int? ClipSkip { get; init; }
 
     /// <summary>LoRAs of this request (<see cref="LoraReference.HighNoise"/> picks the high-noise model's).</summary>
     public IReadOnlyList<LoraReference> Loras { get; init; } = [];
 
     /// <summary>Frame width, 1 to 8192 (default 512 or the init image's); upstream rounds it to the model's multiple.</summary>
+    [Bounds(1, ImageRequest.MaxDimension)]
     public int? Width { get; init; }
 
     /// <summary>Frame height, 1 to 8192 (default 512 or the init image's).</summary>
+    [Bounds(1, ImageRequest.MaxDimension)]
     public int? Height { get; init; }
 
     /// <summary>Frames to generate, 1 to <see cref="MaxFrames"/> (upstream default 6; Wan makes 4k + 1 and rounds others).</summary>
+    [Bounds(1, MaxFrames)]
     public int Frames { get; init; } = 6;
 
     /// <summary>Frames per second of the result, 1 to 240 (default 16: Wan's rate).</summary>
+    [Bounds(1, 240)]
     public int Fps { get; init; } = 16;
 
-    /// <summary>Sampling steps, 1 to 10000 (default 20).</summary>
-    public int Steps { get; init; } = 20;
+    /// <summary>How to sample (upstream <c>sd_sample_params_t</c>), the shape <see cref="ImageRequest.Sampling"/> shares; Wan uses a CFG scale of about 6.</summary>
+    public SamplingOptions Sampling { get; init; } = new();
 
-    /// <summary>Classifier-free guidance scale, ≥ 0 (default 7; Wan uses about 6).</summary>
-    public float CfgScale { get; init; } = 7f;
-
-    /// <summary>Image guidance scale, ≥ 0; null uses <see cref="CfgScale"/>.</summary>
-    public float? ImageCfgScale { get; init; }
-
-    /// <summary>Distilled guidance, ≥ 0; null keeps upstream's default.</summary>
-    public float? Guidance { get; init; }
-
-    /// <summary>Skip-layer guidance; null for none.</summary>
-    public SkipLayerGuidance? SkipLayerGuidance { get; init; }
-
-    /// <summary>Sampling method; null uses the model's default.</summary>
-    public Sampler? Sampler { get; init; }
-
-    /// <summary>Noise schedule; null uses the model's default for the sampler.</summary>
-    public Scheduler? Scheduler { get; init; }
-
-    /// <summary>Noise of ancestral samplers, ≥ 0; null keeps upstream's default.</summary>
-    public float? Eta { get; init; }
-
-    /// <summary>Timestep shift, 0 to 1000; null for none.</summary>
-    public int? ShiftedTimestep { get; init; }
-
-    /// <summary>Explicit sigmas (descending, finite, ≥ 0); empty for the scheduler's.</summary>
-    public IReadOnlyList<float> CustomSigmas { get; init; } = [];
-
-    /// <summary>Shift of the flow schedule (Wan: 5 at 480p, 3 at 720p…), finite; null keeps the model's default.</summary>
-    public float? FlowShift { get; init; }
-
-    /// <summary>Adaptive projected guidance (less oversaturation at high CFG); null for none.</summary>
-    public AdaptiveProjectedGuidance? Apg { get; init; }
-
-    /// <summary>A CFG scale per step, replacing <see cref="CfgScale"/> step by step (upstream's <c>guidance_schedule</c>); empty for none.</summary>
-    public IReadOnlyList<float> GuidanceSchedule { get; init; } = [];
-
-    /// <summary>Further sampling arguments for keys this library does not type (upstream's <c>extra_sample_args</c>); typed keys are refused, and none can split another.</summary>
-    public IReadOnlyDictionary<string, string> ExtraSampleArguments { get; init; } = new Dictionary<string, string>();
-
-    /// <summary>Sampling of the high-noise model of a two-stage (MoE) model (Wan 2.2 A14B); null keeps upstream's.</summary>
+    /// <summary>Sampling of the high-noise model of a two-stage (MoE) model (Wan 2.2 A14B), with the bounds of <see cref="Sampling"/>; null keeps upstream's.</summary>
     public SamplingOptions? HighNoiseSampling { get; init; }
 
     /// <summary>Where the high-noise model hands over to the low-noise one, 0 to 1 of the schedule (upstream default 0.875).</summary>
+    [Bounds(0, 1)]
     public float MoeBoundary { get; init; } = 0.875f;
 
     /// <summary>How far from <see cref="InitImage"/> or the reference video to go, 0 to 1 (default 0.75).</summary>
+    [Bounds(0, 1)]
     public float Strength { get; init; } = 0.75f;
 
     /// <summary>Seed; null picks one (reported in the result).</summary>
@@ -115,7 +83,8 @@ public sealed record VideoRequest
     /// <summary>VACE control frames (depth, pose, ...), each the output size, at most <see cref="MaxFrames"/>.</summary>
     public IReadOnlyList<ImageBuffer> ControlFrames { get; init; } = [];
 
-    /// <summary>VACE strength, ≥ 0 (upstream default 1).</summary>
+    /// <summary>VACE strength, 0 to 10000 (upstream default 1).</summary>
+    [Bounds(0, 1e4)]
     public float VaceStrength { get; init; } = 1f;
 
     /// <summary>Decode in tiles (less memory).</summary>
@@ -151,7 +120,7 @@ public sealed record VideoRequest
 /// <param name="Frames">The frames, 1 to <see cref="VideoRequest.MaxFrames"/>.</param>
 /// <param name="Fps">Frames per second, 1 to 240.</param>
 /// <param name="Audio">Its sound track, or null.</param>
-public sealed record ReferenceVideo(IReadOnlyList<ImageBuffer> Frames, int Fps, AudioBuffer? Audio = null);
+public sealed record ReferenceVideo(IReadOnlyList<ImageBuffer> Frames, [property: Bounds(1, 240)] int Fps, AudioBuffer? Audio = null);
 
 /// <summary>A generated video: its frames, rate, optional sound, and how it was made.</summary>
 public sealed class GeneratedVideo

@@ -39,13 +39,13 @@ internal sealed class FakeGenerator
             {
                 Prompt = request.Prompt,
                 NegativePrompt = request.NegativePrompt,
-                Steps = request.Steps,
-                CfgScale = request.CfgScale,
+                Steps = request.Sampling.Steps ?? SamplingOptions.DefaultSteps,
+                CfgScale = request.Sampling.CfgScale ?? SamplingOptions.DefaultCfgScale,
                 Seed = seed + i,
                 Width = width,
                 Height = height,
-                Sampler = request.Sampler ?? Sampler.Euler,
-                Scheduler = request.Scheduler ?? Scheduler.Discrete,
+                Sampler = request.Sampling.Sampler ?? Sampler.Euler,
+                Scheduler = request.Sampling.Scheduler ?? Scheduler.Discrete,
                 Model = ModelFile,
             });
         }).ToList();

@@ -14,8 +14,8 @@ public sealed class NameVocabularyTests
     public void Every_sampler_name_reads_as_in_the_core_with_a_legacy_names_schedule(string name, Sampler sampler, Scheduler? schedule)
     {
         var request = AdditionalProperties.Apply(new ImageRequest(), new AdditionalPropertiesDictionary { ["sampler_name"] = name });
-        Assert.Equal(sampler, request.Sampler);
-        Assert.Equal(schedule, request.Scheduler);
+        Assert.Equal(sampler, request.Sampling.Sampler);
+        Assert.Equal(schedule, request.Sampling.Scheduler);
     }
 
     [Fact]
@@ -23,16 +23,16 @@ public sealed class NameVocabularyTests
     {
         var first = AdditionalProperties.Apply(new ImageRequest(), new AdditionalPropertiesDictionary { ["scheduler"] = "exponential", ["sampler"] = "DPM++ 2M Karras" });
         var last = AdditionalProperties.Apply(new ImageRequest(), new AdditionalPropertiesDictionary { ["sampler"] = "DPM++ 2M Karras", ["scheduler"] = "exponential" });
-        Assert.Equal((Sampler.DpmPlusPlus2M, Scheduler.Exponential), (first.Sampler!.Value, first.Scheduler!.Value));
-        Assert.Equal((Sampler.DpmPlusPlus2M, Scheduler.Exponential), (last.Sampler!.Value, last.Scheduler!.Value));
+        Assert.Equal((Sampler.DpmPlusPlus2M, Scheduler.Exponential), (first.Sampling.Sampler!.Value, first.Sampling.Scheduler!.Value));
+        Assert.Equal((Sampler.DpmPlusPlus2M, Scheduler.Exponential), (last.Sampling.Sampler!.Value, last.Sampling.Scheduler!.Value));
     }
 
     [Theory]
     [MemberData(nameof(NameVocabularyData.SchedulerNames), MemberType = typeof(NameVocabularyData))]
     public void Every_scheduler_name_reads_as_in_the_core(string name, Scheduler scheduler)
-        => Assert.Equal(scheduler, AdditionalProperties.Apply(new ImageRequest(), new AdditionalPropertiesDictionary { ["scheduler"] = name }).Scheduler);
+        => Assert.Equal(scheduler, AdditionalProperties.Apply(new ImageRequest(), new AdditionalPropertiesDictionary { ["scheduler"] = name }).Sampling.Scheduler);
 
     [Fact]
     public void Automatic_is_the_models_default()
-        => Assert.Null(AdditionalProperties.Apply(new ImageRequest { Scheduler = Scheduler.Karras }, new AdditionalPropertiesDictionary { ["scheduler"] = "Automatic" }).Scheduler);
+        => Assert.Null(AdditionalProperties.Apply(new ImageRequest { Sampling = new SamplingOptions { Scheduler = Scheduler.Karras } }, new AdditionalPropertiesDictionary { ["scheduler"] = "Automatic" }).Sampling.Scheduler);
 }

@@ -249,11 +249,11 @@ public sealed class RequestMappingTests
         });
         var request = _fake.Single;
         Assert.Equal(99L, request.Seed);
-        Assert.Equal(12, request.Steps);
-        Assert.Equal(4.5f, request.CfgScale);
+        Assert.Equal(12, request.Sampling.Steps);
+        Assert.Equal(4.5f, request.Sampling.CfgScale);
         Assert.Equal("blurry", request.NegativePrompt);
-        Assert.Equal(Sampler.DpmPlusPlus2M, request.Sampler);
-        Assert.Equal(Scheduler.Karras, request.Scheduler);
+        Assert.Equal(Sampler.DpmPlusPlus2M, request.Sampling.Sampler);
+        Assert.Equal(Scheduler.Karras, request.Sampling.Scheduler);
         Assert.Equal(0.25f, request.Strength);
     }
 
@@ -262,8 +262,8 @@ public sealed class RequestMappingTests
     {
         await Generate(new ImageGenerationOptions { AdditionalProperties = new() { ["CFG_Scale"] = 3, ["sampler_name"] = "Euler a", ["Denoising_Strength"] = "0.4" } });
         var request = _fake.Single;
-        Assert.Equal(3f, request.CfgScale);
-        Assert.Equal(Sampler.EulerAncestral, request.Sampler);
+        Assert.Equal(3f, request.Sampling.CfgScale);
+        Assert.Equal(Sampler.EulerAncestral, request.Sampling.Sampler);
         Assert.Equal(0.4f, request.Strength);
     }
 
@@ -273,7 +273,7 @@ public sealed class RequestMappingTests
         await Generate(new ImageGenerationOptions { AdditionalProperties = new() { ["seed"] = null, ["steps"] = Json("null") } });
         var request = _fake.Single;
         Assert.Null(request.Seed);
-        Assert.Equal(new ImageRequest().Steps, request.Steps);
+        Assert.Equal(new ImageRequest().Sampling.Steps, request.Sampling.Steps);
     }
 
     [Theory]
@@ -285,14 +285,14 @@ public sealed class RequestMappingTests
     public async Task Samplers_by_upstreams_and_A1111s_names(string name, Sampler expected)
     {
         await Generate(With("sampler", name));
-        Assert.Equal(expected, _fake.Single.Sampler);
+        Assert.Equal(expected, _fake.Single.Sampling.Sampler);
     }
 
     [Fact]
     public async Task A_sampler_value_is_accepted_as_it_is()
     {
         await Generate(With("sampler", Sampler.Heun));
-        Assert.Equal(Sampler.Heun, _fake.Single.Sampler);
+        Assert.Equal(Sampler.Heun, _fake.Single.Sampling.Sampler);
     }
 
     [Theory]
@@ -305,7 +305,7 @@ public sealed class RequestMappingTests
     public async Task Schedulers_by_upstreams_and_A1111s_names(string name, Scheduler expected)
     {
         await Generate(With("scheduler", name));
-        Assert.Equal(expected, _fake.Single.Scheduler);
+        Assert.Equal(expected, _fake.Single.Sampling.Scheduler);
     }
 
     [Fact]
@@ -313,10 +313,10 @@ public sealed class RequestMappingTests
     {
         await Generate(new ImageGenerationOptions
         {
-            RawRepresentationFactory = _ => new ImageRequest { Scheduler = Scheduler.Karras },
+            RawRepresentationFactory = _ => new ImageRequest { Sampling = new SamplingOptions { Scheduler = Scheduler.Karras } },
             AdditionalProperties = new() { ["scheduler"] = "Automatic" },
         });
-        Assert.Null(_fake.Single.Scheduler);
+        Assert.Null(_fake.Single.Sampling.Scheduler);
     }
 
     [Fact]
@@ -326,12 +326,12 @@ public sealed class RequestMappingTests
         await Generate(new ImageGenerationOptions
         {
             Count = 2,
-            RawRepresentationFactory = _ => new ImageRequest { Prompt = "ignored", Steps = 5, ClipSkip = 2, Loras = loras, BatchCount = 4 },
+            RawRepresentationFactory = _ => new ImageRequest { Prompt = "ignored", ClipSkip = 2, Loras = loras, BatchCount = 4, Sampling = new SamplingOptions { Steps = 5 } },
             AdditionalProperties = new() { ["steps"] = 8 },
         });
         var request = _fake.Single;
         Assert.Equal("a lighthouse", request.Prompt);
-        Assert.Equal(8, request.Steps);
+        Assert.Equal(8, request.Sampling.Steps);
         Assert.Equal(2, request.ClipSkip);
         Assert.Same(loras, request.Loras);
         Assert.Equal(2, request.BatchCount);

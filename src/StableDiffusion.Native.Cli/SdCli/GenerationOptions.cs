@@ -217,6 +217,13 @@ internal sealed class GenerationOptions
         HighNoiseSkipLayerStart, HighNoiseSkipLayerEnd, HighNoiseEta, HighNoiseSamplingMethod, HighNoiseSkipLayers, MoeBoundary, VaceStrength,
     ];
 
+    private static readonly ImageRequest s_image = new();
+    private static readonly VideoRequest s_video = new();
+    private static readonly PhotoMakerOptions s_photoMaker = new();
+    private static readonly SkipLayerGuidance s_slg = new();
+    private static readonly VaeTilingOptions s_tiling = new();
+    private static readonly HiresFix s_hires = new();
+
     /// <summary>
     /// Reads a parse into a plan: model options, the request with its images loaded (fitted to the size as sd-cli fits
     /// them), the output names, previews and the upscale pass. Nothing is loaded or generated.
@@ -228,6 +235,7 @@ internal sealed class GenerationOptions
     /// <exception cref="IOException">An input file could not be read.</exception>
     public GenerationPlan Read(ParseResult r, RunMode defaultMode, ILogger logger)
     {
+        // Unset flags take the library's defaults, read from its records rather than written again here.
         SdCliFlags.Check(r, [.. NotApplicable, Load.ListDevices], logger);
         var mode = r.GetValue(Mode) is { } m ? ParseMode(m) : defaultMode;
         var output = SdCli.OutputNames.Parse(r.GetValue(Output) ?? "output.png", r.GetValue(OutputBeginIndex) ?? -1);
@@ -280,7 +288,6 @@ internal sealed class GenerationOptions
         var (refVideos, refAudios) = mode == RunMode.Video ? ReadReferenceMedia(r) : ([], []);
         int resolvedWidth = width ?? ImageRequest.DefaultDimension, resolvedHeight = height ?? ImageRequest.DefaultDimension;
 
-        var cfg = r.GetValue(CfgScale) ?? 7f;
         var (sampler, legacySchedule) = r.GetValue(SamplingMethod) is { } sm ? SdCliSyntax.SamplerOf("--sampling-method", sm) : ((Sampler?, Scheduler?))(null, null);
         // --scheduler wins over the schedule a legacy sampler name ("DPM++ 2M Karras") carries.
         var scheduler = r.GetValue(Scheduler) is { } sc ? SdCliSyntax.SchedulerOf("--scheduler", sc) : legacySchedule;
@@ -299,7 +306,24 @@ internal sealed class GenerationOptions
         var hires = ReadHires(r, logger);
         var seed = r.GetValue(Seed) is long s && s >= 0 ? s : (long?)null;
         var clipSkip = r.GetValue(ClipSkip) is > 0 and int cs ? cs : (int?)null;
-        int steps = r.GetValue(Steps) ?? 20;
+        // One sampling shape for images and video; what the flags leave unset keeps the library's (upstream's) default.
+        var sampling = new SamplingOptions
+        {
+            Steps = r.GetValue(Steps),
+            CfgScale = r.GetValue(CfgScale),
+            ImageCfgScale = r.GetValue(ImageCfgScale),
+            Guidance = r.GetValue(Guidance),
+            SkipLayerGuidance = slg,
+            Sampler = sampler,
+            Scheduler = scheduler,
+            Eta = r.GetValue(Eta),
+            ShiftedTimestep = r.GetValue(TimestepShift),
+            CustomSigmas = sigmas,
+            FlowShift = r.GetValue(FlowShift),
+            Apg = sampleArgs.Apg,
+            GuidanceSchedule = sampleArgs.GuidanceSchedule,
+            ExtraArguments = extra,
+        };
         bool circularX = r.GetValue(Circular) || r.GetValue(CircularX), circularY = r.GetValue(Circular) || r.GetValue(CircularY);
         var preview = ReadPreview(r, logger);
 
@@ -317,7 +341,7 @@ internal sealed class GenerationOptions
         {
             // Numbered frames are the library's PngSequenceWriter's: its pattern rules are checked now, not after sampling.
             if (output.IsNumbered) CheckFramePattern(output.Pattern);
-            int fps = r.GetValue(Fps) ?? new VideoRequest().Fps;
+            int fps = r.GetValue(Fps) ?? s_video.Fps;
             // sd-cli animates a multi-frame preview at the video's rate, a quarter of it for projections.
             if (preview.File is { } previewFile) previewFile.Fps = Math.Max(1, preview.Options!.Mode == PreviewMode.Projection ? fps / 4 : fps);
             return plan with
@@ -330,25 +354,12 @@ internal sealed class GenerationOptions
                     Loras = loras,
                     Width = resolvedWidth,
                     Height = resolvedHeight,
-                    Frames = r.GetValue(VideoFrames) ?? new VideoRequest().Frames,
+                    Frames = r.GetValue(VideoFrames) ?? s_video.Frames,
                     Fps = fps,
-                    Steps = steps,
-                    CfgScale = cfg,
-                    ImageCfgScale = r.GetValue(ImageCfgScale),
-                    Guidance = r.GetValue(Guidance),
-                    SkipLayerGuidance = slg,
-                    Sampler = sampler,
-                    Scheduler = scheduler,
-                    Eta = r.GetValue(Eta),
-                    ShiftedTimestep = r.GetValue(TimestepShift),
-                    CustomSigmas = sigmas,
-                    FlowShift = r.GetValue(FlowShift),
-                    ExtraSampleArguments = extra,
-                    Apg = sampleArgs.Apg,
-                    GuidanceSchedule = sampleArgs.GuidanceSchedule,
+                    Sampling = sampling,
                     HighNoiseSampling = ReadHighNoise(r),
-                    MoeBoundary = r.GetValue(MoeBoundary) ?? new VideoRequest().MoeBoundary,
-                    Strength = r.GetValue(Strength) ?? 0.75f,
+                    MoeBoundary = r.GetValue(MoeBoundary) ?? s_video.MoeBoundary,
+                    Strength = r.GetValue(Strength) ?? s_video.Strength,
                     Seed = seed,
                     InitImage = init,
                     EndImage = end,
@@ -356,9 +367,9 @@ internal sealed class GenerationOptions
                     ReferenceVideos = refVideos,
                     ReferenceAudios = refAudios,
                     ControlFrames = r.GetValue(ControlVideo) is { } cv
-                        ? InputImages.Folder("--control-video", cv, resolvedWidth, resolvedHeight, r.GetValue(VideoFrames) ?? new VideoRequest().Frames)
+                        ? InputImages.Folder("--control-video", cv, resolvedWidth, resolvedHeight, r.GetValue(VideoFrames) ?? s_video.Frames)
                         : [],
-                    VaceStrength = r.GetValue(VaceStrength) ?? 1f,
+                    VaceStrength = r.GetValue(VaceStrength) ?? s_video.VaceStrength,
                     VaeTiling = r.GetValue(VaeTiling),
                     VaeTilingOptions = tiling,
                     Cache = cache,
@@ -379,47 +390,34 @@ internal sealed class GenerationOptions
             NegativePrompt = negative,
             Width = resolvedWidth,
             Height = resolvedHeight,
-            Steps = steps,
-            CfgScale = cfg,
-            Guidance = r.GetValue(Guidance),
-            Eta = r.GetValue(Eta),
-            Sampler = sampler,
-            Scheduler = scheduler,
+            Sampling = sampling,
             Seed = seed,
-            BatchCount = r.GetValue(BatchCount) ?? 1,
+            BatchCount = r.GetValue(BatchCount) ?? s_image.BatchCount,
             ClipSkip = clipSkip,
             Loras = loras,
             InitImage = init,
             Mask = r.GetValue(Mask) is { } mp ? InputImages.Mask("--mask", mp, resolvedWidth, resolvedHeight) : null,
-            Strength = r.GetValue(Strength) ?? 0.75f,
+            Strength = r.GetValue(Strength) ?? s_image.Strength,
             ControlImage = r.GetValue(ControlImage) is { } cp ? InputImages.Rgb("--control-image", cp, resolvedWidth, resolvedHeight) : null,
-            ControlStrength = r.GetValue(ControlStrength) ?? 0.9f,
+            ControlStrength = r.GetValue(ControlStrength) ?? s_image.ControlStrength,
             VaeTiling = r.GetValue(VaeTiling),
             VaeTilingOptions = tiling,
             Preview = preview.File,
             PreviewOptions = preview.Options,
             Hires = hires,
-            ImageCfgScale = r.GetValue(ImageCfgScale),
-            SkipLayerGuidance = slg,
-            FlowShift = r.GetValue(FlowShift),
-            ShiftedTimestep = r.GetValue(TimestepShift),
-            CustomSigmas = sigmas,
-            ExtraSampleArguments = extra,
-            Apg = sampleArgs.Apg,
-            GuidanceSchedule = sampleArgs.GuidanceSchedule,
             StrengthAsNoiseLevel = sampleArgs.StrengthAsNoiseLevel,
             ForceFirstSigma = sampleArgs.ForceFirstSigma,
             ReferenceImages = references,
             ReferenceImageOptions = SdCliSyntax.ReferenceImages(ModelLoadOptions.JoinedValue(r, RefImageArgs), r.GetValue(DisableAutoResizeRefImage), r.GetValue(IncreaseRefIndex)),
             IpAdapterImage = r.GetValue(IpAdapterImage) is { } ip ? InputImages.Rgb("--ip-adapter-image", ip) : null,
-            IpAdapterStrength = r.GetValue(IpAdapterStrength) ?? 1f,
+            IpAdapterStrength = r.GetValue(IpAdapterStrength) ?? s_image.IpAdapterStrength,
             PhotoMaker = pmImages is null && pmEmbedding is null ? null : new PhotoMakerOptions
             {
                 IdImages = pmImages ?? [],
                 IdEmbeddingPath = pmEmbedding,
-                StyleStrength = r.GetValue(PhotoMakerStyleStrength) ?? 20f,
+                StyleStrength = r.GetValue(PhotoMakerStyleStrength) ?? s_photoMaker.StyleStrength,
             },
-            Pulid = r.GetValue(PulidEmbedding) is { } pe ? new PulidOptions(pe, r.GetValue(PulidIdWeight) ?? 1f) : null,
+            Pulid = r.GetValue(PulidEmbedding) is { } pe ? (r.GetValue(PulidIdWeight) is float idWeight ? new PulidOptions(pe, idWeight) : new PulidOptions(pe)) : null,
             Cache = cache,
             QwenImageLayers = r.GetValue(QwenImageLayers),
             CircularX = circularX,
@@ -517,10 +515,11 @@ internal sealed class GenerationOptions
         if (r.GetValue(scale) is null && r.GetValue(layers) is null && r.GetValue(start) is null && r.GetValue(end) is null) return null;
         return new SkipLayerGuidance
         {
+            // sd-cli's scale is upstream's: 0 (off) until --slg-scale says otherwise; the rest are the record's defaults.
             Scale = r.GetValue(scale) ?? 0f,
-            Layers = r.GetValue(layers) is { } l ? SdCliSyntax.Layers(layersFlag, l) : [7, 8, 9],
-            Start = r.GetValue(start) ?? 0.01f,
-            End = r.GetValue(end) ?? 0.2f,
+            Layers = r.GetValue(layers) is { } l ? SdCliSyntax.Layers(layersFlag, l) : s_slg.Layers,
+            Start = r.GetValue(start) ?? s_slg.Start,
+            End = r.GetValue(end) ?? s_slg.End,
         };
     }
 
@@ -574,11 +573,11 @@ internal sealed class GenerationOptions
             // As in sd-cli: --vae-tiling tiles in space, --temporal-tiling along time, each on its own.
             Spatial = r.GetValue(VaeTiling),
             Temporal = r.GetValue(TemporalTiling),
-            TileWidth = size?.Item1 ?? 0,
-            TileHeight = size?.Item2 ?? 0,
-            TargetOverlap = overlap ?? 0.5f,
-            RelativeWidth = relative?.Item1 ?? 0f,
-            RelativeHeight = relative?.Item2 ?? 0f,
+            TileWidth = size?.Item1 ?? s_tiling.TileWidth,
+            TileHeight = size?.Item2 ?? s_tiling.TileHeight,
+            TargetOverlap = overlap ?? s_tiling.TargetOverlap,
+            RelativeWidth = relative?.Item1 ?? s_tiling.RelativeWidth,
+            RelativeHeight = relative?.Item2 ?? s_tiling.RelativeHeight,
         };
         return extra is null ? tiling : TypedArguments.Tiling("--extra-tiling-args", tiling, extra);
     }
@@ -608,7 +607,8 @@ internal sealed class GenerationOptions
                 modelPath = ResolveHiresModel(name, r.GetValue(HiresUpscalersDirectory));
             }
         }
-        return new HiresFix(r.GetValue(HiresScale) ?? 2f, r.GetValue(HiresSteps) ?? 0, r.GetValue(HiresDenoisingStrength) ?? 0.7f, upscaler, modelPath)
+        return new HiresFix(r.GetValue(HiresScale) ?? s_hires.Scale, r.GetValue(HiresSteps) ?? s_hires.Steps,
+            r.GetValue(HiresDenoisingStrength) ?? s_hires.DenoisingStrength, upscaler, modelPath)
         {
             TargetWidth = r.GetValue(HiresWidth) is > 0 and int w ? w : null,
             TargetHeight = r.GetValue(HiresHeight) is > 0 and int h ? h : null,

@@ -77,10 +77,7 @@ internal static class GenerationRunner
             var request = plan.Image!;
             if (plan.Canny && request.ControlImage is { } control)
                 request = request with { ControlImage = ImageFilters.Canny(control, logger: logger) };
-            var images = RunWithProgress(progress =>
-                request.Mask is not null ? generator.Inpaint(request, progress, cancellationToken)
-                : request.InitImage is not null ? generator.ImageToImage(request, progress, cancellationToken)
-                : generator.TextToImage(request, progress, cancellationToken));
+            var images = RunWithProgress(progress => generator.Generate(request, progress, cancellationToken));
             results = images.Select(i => (i.Image, (GenerationParameters?)i.Parameters)).ToList();
         }
 

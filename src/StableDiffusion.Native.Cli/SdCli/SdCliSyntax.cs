@@ -341,9 +341,9 @@ internal static class SdCliSyntax
                 case "denoising_strength": inpaint = inpaint with { Strength = Float(Flag, value) }; break;
                 case "steps": d = d with { Steps = Int(Flag, value) is > 0 and int steps ? steps : null }; break;
                 // Upstream: a negative cfg_scale keeps the template's.
-                case "cfg_scale": inpaint = Float(Flag, value) is >= 0 and float cfg ? inpaint with { CfgScale = cfg } : inpaint; break;
-                case "sample_method": inpaint = inpaint with { Sampler = (Sampler)Name(Flag, value, SamplingNames.SamplerNames) }; break;
-                case "scheduler": inpaint = inpaint with { Scheduler = value == "normal" ? Scheduler.Discrete : (Scheduler)Name(Flag, value, SamplingNames.SchedulerNames) }; break;
+                case "cfg_scale": inpaint = Float(Flag, value) is >= 0 and float cfg ? inpaint with { Sampling = inpaint.Sampling with { CfgScale = cfg } } : inpaint; break;
+                case "sample_method": inpaint = inpaint with { Sampling = inpaint.Sampling with { Sampler = (Sampler)Name(Flag, value, SamplingNames.SamplerNames) } }; break;
+                case "scheduler": inpaint = inpaint with { Sampling = inpaint.Sampling with { Scheduler = value == "normal" ? Scheduler.Discrete : (Scheduler)Name(Flag, value, SamplingNames.SchedulerNames) } }; break;
                 case "sort_by":
                     d = d with
                     {

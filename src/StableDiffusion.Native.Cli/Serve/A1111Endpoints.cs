@@ -35,8 +35,8 @@ internal static class A1111Endpoints
         var (document, json) = await JsonInput.ReadAsync(context.Request.Body, context.RequestAborted).ConfigureAwait(false);
         using (document)
         {
-            var (kind, request) = ReadRequest(json, state, image);
-            var images = await state.Queue.RunAsync(kind, request, context.RequestAborted).ConfigureAwait(false);
+            var request = ReadRequest(json, state, image);
+            var images = await state.Queue.RunAsync(request, context.RequestAborted).ConfigureAwait(false);
             bool send = json.Bool("send_images") ?? true;
             var encoded = send ? images.Select(i => ServerImages.Encode(i, OutputFormat.Png)).ToList() : [];
             var root = document.RootElement;
@@ -66,7 +66,7 @@ internal static class A1111Endpoints
         w.WriteEndObject();
     }
 
-    internal static (GenerationKind Kind, ImageRequest Request) ReadRequest(JsonInput json, ServerState state, bool image)
+    internal static ImageRequest ReadRequest(JsonInput json, ServerState state, bool image)
     {
         var overrides = json.Object("override_settings");
         if (overrides.String("sd_model_checkpoint") is { } checkpoint && !IsLoadedModel(checkpoint, state))
@@ -85,8 +85,7 @@ internal static class A1111Endpoints
             BatchCount = batch * iterations,
             Width = json.Int("width", 1, ImageRequest.MaxDimension),
             Height = json.Int("height", 1, ImageRequest.MaxDimension),
-            Eta = json.Float("eta", 0, 100),
-            Guidance = json.Float("distilled_cfg_scale", 0, 100),
+            Sampling = new SamplingOptions { Eta = json.Float("eta", CommonFields.Eta), Guidance = json.Float("distilled_cfg_scale", CommonFields.Guidance) },
             ClipSkip = overrides.Int("CLIP_stop_at_last_layers", -1, 12) ?? json.Int("clip_skip", -1, 12),
         });
 
@@ -97,12 +96,12 @@ internal static class A1111Endpoints
                 request = request with
                 {
                     Hires = new HiresFix(
-                        json.Float("hr_scale", 1, 8) ?? 2f,
-                        json.Int("hr_second_pass_steps", 0, 10000) ?? 0,
-                        json.Float("denoising_strength", 0, 1) ?? 0.7f,
+                        json.Float("hr_scale", SettingRange.Of<HiresFix>(nameof(HiresFix.Scale))) ?? s_hires.Scale,
+                        json.Int("hr_second_pass_steps", SettingRange.Of<HiresFix>(nameof(HiresFix.Steps))) ?? s_hires.Steps,
+                        json.Float("denoising_strength", SettingRange.Of<HiresFix>(nameof(HiresFix.DenoisingStrength))) ?? s_hires.DenoisingStrength,
                         HiresUpscaler(json.String("hr_upscaler"))),
                 };
-            return (GenerationKind.TextToImage, request);
+            return request;
         }
 
         var inits = json.Strings("init_images");
@@ -118,10 +117,13 @@ internal static class A1111Endpoints
         {
             InitImage = ServerImages.ResizeTo(init, request.Width, request.Height),
             Mask = mask is null ? null : ServerImages.ResizeTo(mask, request.Width, request.Height),
-            Strength = json.Float("denoising_strength", 0, 1) ?? 0.75f,
+            Strength = json.Float("denoising_strength", SettingRange.Of<ImageRequest>(nameof(ImageRequest.Strength))) ?? request.Strength,
         };
-        return (mask is null ? GenerationKind.ImageToImage : GenerationKind.Inpaint, request);
+        return request;
     }
+
+    /// <summary>The library's defaults of a hires pass, for the fields a client leaves out.</summary>
+    private static readonly HiresFix s_hires = new();
 
     private static bool IsLoadedModel(string checkpoint, ServerState state)
     {
@@ -178,8 +180,8 @@ internal static class A1111Endpoints
             else w.WriteNull("sampler_name");
             if (first?.Scheduler is { } scheduler) w.WriteString("scheduler", scheduler.Name());
             else w.WriteNull("scheduler");
-            w.WriteNumber("cfg_scale", request.CfgScale);
-            w.WriteNumber("steps", request.Steps);
+            w.WriteNumber("cfg_scale", request.Sampling.CfgScale ?? SamplingOptions.DefaultCfgScale);
+            w.WriteNumber("steps", request.Sampling.Steps ?? SamplingOptions.DefaultSteps);
             w.WriteNumber("batch_size", images.Count);
             w.WriteBoolean("restore_faces", false);
             w.WriteString("sd_model_name", state.ModelName);

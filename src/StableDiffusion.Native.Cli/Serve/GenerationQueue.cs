@@ -12,14 +12,6 @@ internal sealed class QueueFullException(TimeSpan retryAfter, int capacity)
 /// <summary>The generation was stopped by <c>POST /sdapi/v1/interrupt</c> (not by its own client).</summary>
 internal sealed class InterruptedException() : Exception("The generation was interrupted (POST /sdapi/v1/interrupt).");
 
-/// <summary>What a generation call does with its request.</summary>
-internal enum GenerationKind
-{
-    TextToImage,
-    ImageToImage,
-    Inpaint,
-}
-
 /// <summary>What <c>/sdapi/v1/progress</c> reports: the running job, if any, and how many wait.</summary>
 internal sealed record ProgressSnapshot(
     double Progress, TimeSpan Eta, bool Busy, bool Interrupted, int Step, int Steps, int Image, int Images, int Waiting,
@@ -46,7 +38,7 @@ internal sealed class GenerationQueue(Generator generator, int capacity) : IDisp
     /// <exception cref="QueueFullException">One is running and <see cref="Capacity"/> are waiting.</exception>
     /// <exception cref="InterruptedException">It was interrupted while running.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
-    public async Task<IReadOnlyList<GeneratedImage>> RunAsync(GenerationKind kind, ImageRequest request, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<GeneratedImage>> RunAsync(ImageRequest request, CancellationToken cancellationToken)
     {
         if (Interlocked.Increment(ref _admitted) > 1 + Capacity)
         {
@@ -63,12 +55,8 @@ internal sealed class GenerationQueue(Generator generator, int capacity) : IDisp
                 try
                 {
                     var traced = request with { Preview = job };
-                    var images = await (kind switch
-                    {
-                        GenerationKind.Inpaint => Generator.InpaintAsync(traced, job, job.Token),
-                        GenerationKind.ImageToImage => Generator.ImageToImageAsync(traced, job, job.Token),
-                        _ => Generator.TextToImageAsync(traced, job, job.Token),
-                    }).ConfigureAwait(false);
+                    // The request's shape (init image, mask) picks the mode, in the library.
+                    var images = await Generator.GenerateAsync(traced, job, job.Token).ConfigureAwait(false);
                     Interlocked.Exchange(ref _lastDurationTicks, Math.Max(TimeSpan.TicksPerSecond, job.Elapsed.Ticks));
                     return images;
                 }
@@ -129,7 +117,7 @@ internal sealed class GenerationQueue(Generator generator, int capacity) : IDisp
             _cancellation = CancellationTokenSource.CreateLinkedTokenSource(requestAborted);
             _images = request.BatchCount;
             _number = number;
-            _progress = new GenerationProgress(GenerationPhase.Loading, 0, request.Steps, 0, TimeSpan.Zero);
+            _progress = new GenerationProgress(GenerationPhase.Loading, 0, request.Sampling.Steps ?? SamplingOptions.DefaultSteps, 0, TimeSpan.Zero);
         }
 
         public CancellationToken Token => _cancellation.Token;

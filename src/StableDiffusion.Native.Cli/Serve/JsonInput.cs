@@ -106,6 +106,12 @@ internal readonly struct JsonInput
 
     public int? Int(string name, int min, int max) => (int?)Long(name, min, max);
 
+    /// <summary>An integer in the library's own range for the setting (one set of bounds for every front end).</summary>
+    public int? Int(string name, SettingRange range) => Int(name, (int)range.Min, (int)range.Max);
+
+    /// <summary>A number in the library's own range for the setting.</summary>
+    public float? Float(string name, SettingRange range) => Float(name, (float)range.Min, (float)range.Max);
+
     public float? Float(string name, float min, float max)
     {
         if (!TryGet(name, out var value)) return null;

@@ -43,7 +43,7 @@ internal static class OpenAiEndpoints
                 Height = height,
             });
             var reply = ReplyFormat.Read(json.String("model"), json.String("response_format"), json.String("output_format"), json.Int("output_compression", 0, 100));
-            var images = await state.Queue.RunAsync(GenerationKind.TextToImage, request, context.RequestAborted).ConfigureAwait(false);
+            var images = await state.Queue.RunAsync(request, context.RequestAborted).ConfigureAwait(false);
             await WriteImagesAsync(context, state, images, reply).ConfigureAwait(false);
         }
     }
@@ -86,16 +86,19 @@ internal static class OpenAiEndpoints
             InitImage = image,
             Mask = mask,
             // OpenAI repaints the masked area from scratch; without a mask the whole image is reworked, keeping its layout.
-            Strength = fields.Float("strength", 0, 1) ?? (mask is null ? 0.75f : 1f),
+            Strength = fields.Float("strength", SettingRange.Of<ImageRequest>(nameof(ImageRequest.Strength))) ?? (mask is null ? new ImageRequest().Strength : 1f),
             NegativePrompt = Field(form, "negative_prompt") ?? "",
             Seed = fields.Long("seed", -1, uint.MaxValue) is long seed and >= 0 ? seed : null,
-            Steps = fields.Int("steps", 1, 10000) ?? 20,
-            CfgScale = fields.Float("cfg_scale", 0, 100) ?? 7f,
-            Sampler = CommonFields.Sampler(Field(form, "sampler")),
-            Scheduler = CommonFields.Scheduler(Field(form, "scheduler")),
+            Sampling = new SamplingOptions
+            {
+                Steps = fields.Int("steps", CommonFields.Steps),
+                CfgScale = fields.Float("cfg_scale", CommonFields.CfgScale),
+                Sampler = CommonFields.Sampler(Field(form, "sampler")),
+                Scheduler = CommonFields.Scheduler(Field(form, "scheduler")),
+            },
         };
         var reply = ReplyFormat.Read(Field(form, "model"), Field(form, "response_format"), Field(form, "output_format"), fields.Int("output_compression", 0, 100));
-        var images = await state.Queue.RunAsync(mask is null ? GenerationKind.ImageToImage : GenerationKind.Inpaint, request, context.RequestAborted).ConfigureAwait(false);
+        var images = await state.Queue.RunAsync(request, context.RequestAborted).ConfigureAwait(false);
         await WriteImagesAsync(context, state, images, reply).ConfigureAwait(false);
     }
 
@@ -213,6 +216,10 @@ internal static class OpenAiEndpoints
 
         public int? Int(string name, int min, int max) => (int?)Long(name, min, max);
 
+        public int? Int(string name, SettingRange range) => Int(name, (int)range.Min, (int)range.Max);
+
+        public float? Float(string name, SettingRange range) => Float(name, (float)range.Min, (float)range.Max);
+
         public float? Float(string name, float min, float max)
         {
             string? text = Field(_form, name);
@@ -229,6 +236,11 @@ internal static class OpenAiEndpoints
 /// <summary>The generation fields both APIs share, under A1111's names.</summary>
 internal static class CommonFields
 {
+    public static readonly SettingRange Steps = SettingRange.Of<SamplingOptions>(nameof(SamplingOptions.Steps));
+    public static readonly SettingRange CfgScale = SettingRange.Of<SamplingOptions>(nameof(SamplingOptions.CfgScale));
+    public static readonly SettingRange Eta = SettingRange.Of<SamplingOptions>(nameof(SamplingOptions.Eta));
+    public static readonly SettingRange Guidance = SettingRange.Of<SamplingOptions>(nameof(SamplingOptions.Guidance));
+
     public static ImageRequest Apply(JsonInput json, ImageRequest request)
     {
         var (sampler, legacySchedule) = SamplerAndSchedule(json.String("sampler") ?? json.String("sampler_name") ?? json.String("sampler_index"));
@@ -237,10 +249,14 @@ internal static class CommonFields
             NegativePrompt = json.String("negative_prompt") ?? request.NegativePrompt,
             // A1111's -1 means "random", as null does here.
             Seed = json.Long("seed", -1, uint.MaxValue) is long seed ? (seed >= 0 ? seed : null) : request.Seed,
-            Steps = json.Int("steps", 1, 10000) ?? request.Steps,
-            CfgScale = json.Float("cfg_scale", 0, 100) ?? request.CfgScale,
-            Sampler = sampler ?? request.Sampler,
-            Scheduler = Scheduler(json.String("scheduler")) ?? legacySchedule ?? request.Scheduler,
+            // The ranges are the library's own (one set of bounds for every front end), refused here under the field's name.
+            Sampling = request.Sampling with
+            {
+                Steps = json.Int("steps", Steps) ?? request.Sampling.Steps,
+                CfgScale = json.Float("cfg_scale", CfgScale) ?? request.Sampling.CfgScale,
+                Sampler = sampler ?? request.Sampling.Sampler,
+                Scheduler = Scheduler(json.String("scheduler")) ?? legacySchedule ?? request.Sampling.Scheduler,
+            },
         };
     }
 

@@ -42,7 +42,7 @@ public sealed class ModelsFolder
 
     /// <summary>The default folder (see the class remarks).</summary>
     public static string DefaultDirectory =>
-        Native.UserDirectories.FromEnvironment(DirectoryVariable, System.IO.Path.Combine(Native.UserDirectories.DataRoot, "models"));
+        UserDirectories.FromEnvironment(DirectoryVariable, System.IO.Path.Combine(UserDirectories.DataRoot, "models"));
 
     private static StringComparison NameComparison => OperatingSystem.IsWindows() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
 

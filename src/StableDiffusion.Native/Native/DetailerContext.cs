@@ -28,7 +28,7 @@ internal sealed unsafe class DetailerContext : IDisposable
     /// <summary>Detects, inpaints each detection with <paramref name="inpaint"/> as the template, and returns the composite.</summary>
     /// <exception cref="GenerationException">Upstream failed.</exception>
     public NativeImage Apply(SdContext sd, NativeImage image, string? prompt, string? negativePrompt, string? extraArgs,
-        ImageGenerationSpec inpaint, NativeCallbacks callbacks, ILogger? logger, CancellationToken cancellationToken)
+        ImageRequest inpaint, NativeCallbacks callbacks, ILogger? logger, CancellationToken cancellationToken)
     {
         using var arena = new NativeArena();
         var input = arena.Image(image);

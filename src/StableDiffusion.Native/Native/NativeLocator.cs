@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using StableDiffusion.Native.ModelFiles;
 
 namespace StableDiffusion.Native.Native;
 
@@ -124,7 +125,7 @@ internal static class NativeLocator
             foreach (string rid in rids)
             {
                 string dir = Path.Combine(pinDir, entry, "runtimes", rid, "native");
-                string? unsafeFolder = Directory.Exists(dir) ? UserDirectories.WhyNotPrivate(dir, root) : null;
+                string? unsafeFolder = Directory.Exists(dir) ? UserDirectories.WhyNotPrivate(dir, root, CacheVariable) : null;
                 yield return ($"runtime cache ({entry})", dir, unsafeFolder is null ? null : "refused: " + unsafeFolder);
             }
     }

@@ -9,7 +9,7 @@ namespace StableDiffusion.Native.Native;
 /// <summary>
 /// Finds, loads and checks the native runtime once per process: where it is loaded from, the check that it
 /// is the build these bindings were generated for, and what it registered (CPU variant, GPU devices).
-/// <see cref="StableDiffusion.Native.NativeRuntime"/> is its public face.
+/// <c>NativeRuntime</c> is its public face.
 /// </summary>
 internal static class NativeRuntimeLoader
 {
@@ -34,7 +34,7 @@ internal static class NativeRuntimeLoader
         Sd.ExportResolver = GetExport;
     }
 
-    /// <summary>The directory probed before anything else; see <see cref="StableDiffusion.Native.NativeRuntime.SearchDirectory"/>.</summary>
+    /// <summary>The directory probed before anything else; see <c>NativeRuntime.SearchDirectory</c>.</summary>
     public static string? SearchDirectory
     {
         get => s_searchDirectory;

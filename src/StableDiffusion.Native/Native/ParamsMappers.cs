@@ -1,16 +1,18 @@
 using System.Runtime.InteropServices;
+using StableDiffusion.Native.Imaging;
 using StableDiffusion.Native.Interop;
 
 namespace StableDiffusion.Native.Native;
 
-// One mapper per native struct. Each writes a managed spec over a struct that upstream's *_init already filled
-// (or a zeroed one in unit tests), leaving every unset field at its default, and allocates whatever the
-// struct points to in the caller's arena, so the struct is valid exactly as long as the arena lives.
+// One mapper per native struct, straight from the public records (checked by the generation API before they get
+// here): each writes over a struct that upstream's *_init already filled (or a filled one in unit tests), leaving
+// every unset (null) value at upstream's default, and allocates whatever the struct points to in the caller's arena,
+// so the struct is valid exactly as long as the arena lives. This is the one hop between a setting and its field.
 
-/// <summary>Maps <see cref="ContextSpec"/> onto <c>sd_ctx_params_t</c>.</summary>
+/// <summary>Maps <see cref="GeneratorOptions"/> onto <c>sd_ctx_params_t</c>.</summary>
 internal static unsafe class ContextParamsMapper
 {
-    public static void Map(ContextSpec spec, NativeArena arena, ref sd_ctx_params_t p)
+    public static void Map(GeneratorOptions spec, NativeArena arena, ref sd_ctx_params_t p)
     {
         ArgumentNullException.ThrowIfNull(spec);
         p.model_path = arena.FilePath(spec.ModelPath);
@@ -32,18 +34,19 @@ internal static unsafe class ContextParamsMapper
             p.embeddings = e;
             p.embedding_count = (uint)spec.Embeddings.Count;
         }
-        if (spec.WeightType is int wtype) p.wtype = (sd_type_t)wtype;
+        if (spec.WeightType is { } wtype) p.wtype = (sd_type_t)(int)wtype;
         p.tensor_type_rules = arena.Utf8(spec.TensorTypeRules);
         if (spec.Threads is int threads) p.n_threads = threads;
         p.backend = arena.Utf8(spec.Backend);
         p.params_backend = arena.Utf8(spec.ParamsBackend);
         Flag(ref p.flash_attn, spec.FlashAttention);
-        Flag(ref p.diffusion_flash_attn, spec.DiffusionFlashAttention);
+        // One switch for both unless asked apart: upstream's diffusion-only flag exists for models whose text encoder breaks with it.
+        Flag(ref p.diffusion_flash_attn, spec.DiffusionFlashAttention ?? spec.FlashAttention);
         Flag(ref p.diffusion_conv_direct, spec.DiffusionConvDirect);
         Flag(ref p.vae_conv_direct, spec.VaeConvDirect);
         Flag(ref p.enable_mmap, spec.EnableMmap);
         Flag(ref p.eager_load, spec.EagerLoad);
-        if (spec.LoraApplyMode is int mode) p.lora_apply_mode = (lora_apply_mode_t)mode;
+        if (spec.LoraApplyMode is { } mode) p.lora_apply_mode = (lora_apply_mode_t)(int)mode;
         p.rpc_servers = arena.Utf8(spec.RpcServers);
         p.max_vram = arena.Utf8(spec.MaxVram);
         p.clip_vision_path = arena.FilePath(spec.ClipVisionPath);
@@ -57,16 +60,16 @@ internal static unsafe class ContextParamsMapper
         p.motion_module_path = arena.FilePath(spec.MotionModulePath);
         p.photo_maker_path = arena.FilePath(spec.PhotoMakerPath);
         p.pulid_weights_path = arena.FilePath(spec.PulidWeightsPath);
-        if (spec.RngType is int rng) p.rng_type = (rng_type_t)rng;
-        if (spec.SamplerRngType is int srng) p.sampler_rng_type = (rng_type_t)srng;
-        if (spec.Prediction is int prediction) p.prediction = (prediction_t)prediction;
+        if (spec.Rng is { } rng) p.rng_type = (rng_type_t)(int)rng;
+        if (spec.SamplerRng is { } srng) p.sampler_rng_type = (rng_type_t)(int)srng;
+        if (spec.Prediction is { } prediction) p.prediction = (prediction_t)(int)prediction;
         Flag(ref p.tae_preview_only, spec.TaePreviewOnly);
         Flag(ref p.force_sdxl_vae_conv_scale, spec.ForceSdxlVaeConvScale);
-        if (spec.VaeFormat is int vaeFormat) p.vae_format = (sd_vae_format_t)vaeFormat;
+        if (spec.VaeFormat is { } vaeFormat) p.vae_format = (sd_vae_format_t)(int)vaeFormat;
         Flag(ref p.stream_layers, spec.StreamLayers);
-        p.split_mode = arena.Utf8(spec.SplitMode);
+        p.split_mode = arena.Utf8(UpstreamArgs.SplitMode(spec.SplitMode, spec.ModuleSplitModes));
         Flag(ref p.auto_fit, spec.AutoFit);
-        p.model_args = arena.Utf8(spec.ModelArgs);
+        p.model_args = arena.Utf8(UpstreamArgs.ModelArgs(spec));
     }
 
     /// <summary>Upstream's own description of the struct (<c>sd_ctx_params_to_str</c>), as the runtime sees it.</summary>
@@ -81,17 +84,21 @@ internal static unsafe class ContextParamsMapper
     }
 }
 
-/// <summary>Maps <see cref="SampleSpec"/> onto <c>sd_sample_params_t</c> (with its guidance and SLG).</summary>
+/// <summary>Maps <see cref="SamplingOptions"/> onto <c>sd_sample_params_t</c> (with its guidance and SLG).</summary>
 internal static unsafe class SampleParamsMapper
 {
-    public static void Map(SampleSpec spec, NativeArena arena, ref sd_sample_params_t p)
+    /// <param name="spec">The sampling.</param>
+    /// <param name="more">Further typed pairs of <c>extra_sample_args</c> (an image request's image-to-image switches).</param>
+    /// <param name="arena">Owns what the struct points to.</param>
+    /// <param name="p">The struct, filled by <c>sd_sample_params_init</c>.</param>
+    public static void Map(SamplingOptions spec, IEnumerable<(string Key, string? Value)>? more, NativeArena arena, ref sd_sample_params_t p)
     {
         ArgumentNullException.ThrowIfNull(spec);
         if (spec.Steps is int steps) p.sample_steps = steps;
         if (spec.CfgScale is float cfg) p.guidance.txt_cfg = cfg;
-        if (spec.ImageCfg is float imgCfg) p.guidance.img_cfg = imgCfg;
-        if (spec.DistilledGuidance is float g) p.guidance.distilled_guidance = g;
-        if (spec.Slg is { } slg)
+        if (spec.ImageCfgScale is float imgCfg) p.guidance.img_cfg = imgCfg;
+        if (spec.Guidance is float g) p.guidance.distilled_guidance = g;
+        if (spec.SkipLayerGuidance is { } slg)
         {
             if (slg.Layers.Count > 0)
             {
@@ -105,8 +112,8 @@ internal static unsafe class SampleParamsMapper
             p.guidance.slg.scale = slg.Scale;
         }
         if (spec.Eta is float eta) p.eta = eta;
-        if (spec.SampleMethod is int method) p.sample_method = (sample_method_t)method;
-        if (spec.Scheduler is int scheduler) p.scheduler = (scheduler_t)scheduler;
+        if (spec.Sampler is { } method) p.sample_method = (sample_method_t)(int)method;
+        if (spec.Scheduler is { } scheduler) p.scheduler = (scheduler_t)(int)scheduler;
         if (spec.ShiftedTimestep is int shifted) p.shifted_timestep = shifted;
         if (spec.CustomSigmas.Count > 0)
         {
@@ -114,7 +121,7 @@ internal static unsafe class SampleParamsMapper
             p.custom_sigmas_count = spec.CustomSigmas.Count;
         }
         if (spec.FlowShift is float shift) p.flow_shift = shift;
-        p.extra_sample_args = arena.Utf8(spec.ExtraArgs);
+        p.extra_sample_args = arena.Utf8(UpstreamArgs.SampleArgs(spec, more));
     }
 
     internal static float* Floats(IReadOnlyList<float> values, NativeArena arena)
@@ -131,15 +138,15 @@ internal static unsafe class SampleParamsMapper
     }
 }
 
-/// <summary>Maps <see cref="HiresSpec"/> onto <c>sd_hires_params_t</c>; a null spec leaves the pass disabled.</summary>
+/// <summary>Maps <see cref="HiresFix"/> onto <c>sd_hires_params_t</c>; null leaves the pass disabled.</summary>
 internal static unsafe class HiresParamsMapper
 {
-    public static void Map(HiresSpec? spec, NativeArena arena, ref sd_hires_params_t p)
+    public static void Map(HiresFix? spec, NativeArena arena, ref sd_hires_params_t p)
     {
         if (spec is null) return;
         p.enabled = 1;
-        p.upscaler = (sd_hires_upscaler_t)spec.Upscaler;
-        p.model_path = arena.FilePath(spec.ModelPath);
+        p.upscaler = (sd_hires_upscaler_t)(int)spec.Upscaler;
+        p.model_path = arena.FilePath(spec.UpscalerModelPath);
         p.scale = spec.Scale;
         p.steps = spec.Steps;
         p.denoising_strength = spec.DenoisingStrength;
@@ -154,49 +161,53 @@ internal static unsafe class HiresParamsMapper
     }
 }
 
-/// <summary>Maps <see cref="TilingSpec"/> onto <c>sd_tiling_params_t</c>.</summary>
+/// <summary>Maps a request's VAE tiling switch and options onto <c>sd_tiling_params_t</c>.</summary>
 internal static unsafe class TilingParamsMapper
 {
-    public static void Map(TilingSpec spec, NativeArena arena, ref sd_tiling_params_t p)
+    /// <param name="enabled">The request's plain switch (<see cref="ImageRequest.VaeTiling"/>).</param>
+    /// <param name="o">Its options; setting them turns tiling on.</param>
+    /// <param name="arena">Owns what the struct points to.</param>
+    /// <param name="p">The struct.</param>
+    public static void Map(bool enabled, VaeTilingOptions? o, NativeArena arena, ref sd_tiling_params_t p)
     {
-        ArgumentNullException.ThrowIfNull(spec);
-        p.enabled = spec.Enabled ? (byte)1 : (byte)0;
-        p.temporal_tiling = spec.Temporal ? (byte)1 : (byte)0;
-        if (spec.TileSizeX is int x) p.tile_size_x = x;
-        if (spec.TileSizeY is int y) p.tile_size_y = y;
-        if (spec.TargetOverlap is float overlap) p.target_overlap = overlap;
-        if (spec.RelSizeX is float rx) p.rel_size_x = rx;
-        if (spec.RelSizeY is float ry) p.rel_size_y = ry;
-        p.extra_tiling_args = arena.Utf8(spec.ExtraArgs);
+        p.enabled = enabled || (o?.Spatial ?? false) ? (byte)1 : (byte)0;
+        if (o is null) return;
+        p.temporal_tiling = o.Temporal ? (byte)1 : (byte)0;
+        p.tile_size_x = o.TileWidth;
+        p.tile_size_y = o.TileHeight;
+        p.target_overlap = o.TargetOverlap;
+        p.rel_size_x = o.RelativeWidth;
+        p.rel_size_y = o.RelativeHeight;
+        p.extra_tiling_args = arena.Utf8(UpstreamArgs.TilingArgs(o));
     }
 }
 
-/// <summary>Maps <see cref="CacheSpec"/> onto <c>sd_cache_params_t</c>; a null spec leaves the cache disabled.</summary>
+/// <summary>Maps <see cref="StepCacheOptions"/> onto <c>sd_cache_params_t</c>; null leaves the cache disabled.</summary>
 internal static unsafe class CacheParamsMapper
 {
-    public static void Map(CacheSpec? spec, NativeArena arena, ref sd_cache_params_t p)
+    public static void Map(StepCacheOptions? spec, NativeArena arena, ref sd_cache_params_t p)
     {
         if (spec is null) return;
-        p.mode = (sd_cache_mode_t)spec.Mode;
+        p.mode = (sd_cache_mode_t)(int)spec.Mode;
         if (spec.ReuseThreshold is float reuse) p.reuse_threshold = reuse;
         if (spec.StartPercent is float start) p.start_percent = start;
         if (spec.EndPercent is float end) p.end_percent = end;
         if (spec.ErrorDecayRate is float decay) p.error_decay_rate = decay;
         ContextParamsMapper.Flag(ref p.use_relative_threshold, spec.UseRelativeThreshold);
         ContextParamsMapper.Flag(ref p.reset_error_on_compute, spec.ResetErrorOnCompute);
-        if (spec.FnComputeBlocks is int fn) p.Fn_compute_blocks = fn;
-        if (spec.BnComputeBlocks is int bn) p.Bn_compute_blocks = bn;
+        if (spec.FirstComputeBlocks is int fn) p.Fn_compute_blocks = fn;
+        if (spec.LastComputeBlocks is int bn) p.Bn_compute_blocks = bn;
         if (spec.ResidualDiffThreshold is float rdt) p.residual_diff_threshold = rdt;
         if (spec.MaxWarmupSteps is int warmup) p.max_warmup_steps = warmup;
         if (spec.MaxCachedSteps is int cached) p.max_cached_steps = cached;
         if (spec.MaxContinuousCachedSteps is int continuous) p.max_continuous_cached_steps = continuous;
         if (spec.TaylorSeerDerivatives is int derivatives) p.taylorseer_n_derivatives = derivatives;
         if (spec.TaylorSeerSkipInterval is int skip) p.taylorseer_skip_interval = skip;
-        p.scm_mask = arena.Utf8(spec.ScmMask);
-        ContextParamsMapper.Flag(ref p.scm_policy_dynamic, spec.ScmPolicyDynamic);
-        if (spec.SpectrumW is float w) p.spectrum_w = w;
-        if (spec.SpectrumM is int m) p.spectrum_m = m;
-        if (spec.SpectrumLam is float lam) p.spectrum_lam = lam;
+        p.scm_mask = arena.Utf8(UpstreamArgs.StepMask(spec.StepComputationMask));
+        ContextParamsMapper.Flag(ref p.scm_policy_dynamic, spec.DynamicMaskPolicy);
+        if (spec.SpectrumWeight is float w) p.spectrum_w = w;
+        if (spec.SpectrumBasis is int m) p.spectrum_m = m;
+        if (spec.SpectrumLambda is float lam) p.spectrum_lam = lam;
         if (spec.SpectrumWindowSize is int window) p.spectrum_window_size = window;
         if (spec.SpectrumFlexWindow is float flex) p.spectrum_flex_window = flex;
         if (spec.SpectrumWarmupSteps is int sw) p.spectrum_warmup_steps = sw;
@@ -204,18 +215,24 @@ internal static unsafe class CacheParamsMapper
     }
 }
 
-/// <summary>The arrays of images, LoRAs and audio that the generation structs point to.</summary>
+/// <summary>The images, arrays of images, LoRAs and audio that the generation structs point to.</summary>
 internal static unsafe class NativeArrays
 {
-    public static sd_image_t* Images(IReadOnlyList<NativeImage> images, NativeArena arena)
+    /// <summary>An image as upstream reads init, control and reference images: RGB, whatever it was handed.</summary>
+    public static sd_image_t Rgb(ImageBuffer? image, NativeArena arena) => arena.Image(NativeImage.From(image?.ToRgb24()));
+
+    /// <summary>A mask as upstream reads it: one gray channel.</summary>
+    public static sd_image_t Gray(ImageBuffer? image, NativeArena arena) => arena.Image(NativeImage.From(image?.ToGray8()));
+
+    public static sd_image_t* Images(IReadOnlyList<ImageBuffer> images, NativeArena arena)
     {
         if (images.Count == 0) return null;
         var array = arena.Array<sd_image_t>(images.Count);
-        for (int i = 0; i < images.Count; i++) array[i] = arena.Image(images[i]);
+        for (int i = 0; i < images.Count; i++) array[i] = Rgb(images[i], arena);
         return array;
     }
 
-    public static sd_lora_t* Loras(IReadOnlyList<LoraSpec> loras, NativeArena arena)
+    public static sd_lora_t* Loras(IReadOnlyList<LoraReference> loras, NativeArena arena)
     {
         if (loras.Count == 0) return null;
         var array = arena.Array<sd_lora_t>(loras.Count);
@@ -228,7 +245,7 @@ internal static unsafe class NativeArrays
         return array;
     }
 
-    public static sd_audio_t Audio(AudioSpec? audio, NativeArena arena)
+    public static sd_audio_t Audio(AudioBuffer? audio, NativeArena arena)
     {
         if (audio is null) return default;
         float* data = arena.Array<float>(audio.Samples.Length);
@@ -243,50 +260,53 @@ internal static unsafe class NativeArrays
     }
 }
 
-/// <summary>Maps <see cref="ImageGenerationSpec"/> onto <c>sd_img_gen_params_t</c> (and its nested structs).</summary>
+/// <summary>Maps an <see cref="ImageRequest"/> onto <c>sd_img_gen_params_t</c> (and its nested structs).</summary>
 internal static unsafe class ImageGenParamsMapper
 {
-    public static void Map(ImageGenerationSpec spec, NativeArena arena, ref sd_img_gen_params_t p)
+    /// <param name="r">The request, its seed, sampler and scheduler resolved (a null one keeps upstream's default).</param>
+    /// <param name="arena">Owns what the struct points to.</param>
+    /// <param name="p">The struct, filled by <c>sd_img_gen_params_init</c>.</param>
+    public static void Map(ImageRequest r, NativeArena arena, ref sd_img_gen_params_t p)
     {
-        ArgumentNullException.ThrowIfNull(spec);
-        p.prompt = arena.Utf8(spec.Prompt);
-        p.negative_prompt = arena.Utf8(spec.NegativePrompt);
-        if (spec.ClipSkip is int clipSkip) p.clip_skip = clipSkip;
-        p.width = spec.Width;
-        p.height = spec.Height;
-        p.seed = spec.Seed;
-        p.batch_count = spec.BatchCount;
-        p.strength = spec.Strength;
-        SampleParamsMapper.Map(spec.Sample, arena, ref p.sample_params);
-        TilingParamsMapper.Map(spec.Tiling, arena, ref p.vae_tiling_params);
-        HiresParamsMapper.Map(spec.Hires, arena, ref p.hires);
-        CacheParamsMapper.Map(spec.Cache, arena, ref p.cache);
-        p.init_image = arena.Image(spec.InitImage);
-        p.mask_image = arena.Image(spec.MaskImage);
-        p.control_image = arena.Image(spec.ControlImage);
-        if (!spec.ControlImage.IsEmpty) p.control_strength = spec.ControlStrength;
-        p.loras = NativeArrays.Loras(spec.Loras, arena);
-        p.lora_count = (uint)spec.Loras.Count;
-        p.ref_images = NativeArrays.Images(spec.RefImages, arena);
-        p.ref_images_count = spec.RefImages.Count;
-        if (spec.RefImageArgs is not null) p.ref_image_args = arena.Utf8(spec.RefImageArgs);
-        p.ip_adapter_image = arena.Image(spec.IpAdapterImage);
-        if (spec.IpAdapterStrength is float ipStrength) p.ip_adapter_strength = ipStrength;
-        if (spec.PhotoMaker is { } pm)
+        ArgumentNullException.ThrowIfNull(r);
+        p.prompt = arena.Utf8(r.Prompt);
+        p.negative_prompt = arena.Utf8(r.NegativePrompt);
+        if (r.ClipSkip is int clipSkip) p.clip_skip = clipSkip;
+        p.width = r.RequestedWidth;
+        p.height = r.RequestedHeight;
+        if (r.Seed is long seed) p.seed = seed;
+        p.batch_count = r.BatchCount;
+        p.strength = r.Strength;
+        SampleParamsMapper.Map(r.Sampling, UpstreamArgs.ImageSampleArgs(r), arena, ref p.sample_params);
+        TilingParamsMapper.Map(r.VaeTiling, r.VaeTilingOptions, arena, ref p.vae_tiling_params);
+        HiresParamsMapper.Map(r.Hires, arena, ref p.hires);
+        CacheParamsMapper.Map(r.Cache, arena, ref p.cache);
+        p.init_image = NativeArrays.Rgb(r.InitImage, arena);
+        p.mask_image = NativeArrays.Gray(r.Mask, arena);
+        p.control_image = NativeArrays.Rgb(r.ControlImage, arena);
+        if (r.ControlImage is not null) p.control_strength = r.ControlStrength;
+        p.loras = NativeArrays.Loras(r.Loras, arena);
+        p.lora_count = (uint)r.Loras.Count;
+        p.ref_images = NativeArrays.Images(r.ReferenceImages, arena);
+        p.ref_images_count = r.ReferenceImages.Count;
+        if (UpstreamArgs.ReferenceArgs(r.ReferenceImageOptions) is { } refArgs) p.ref_image_args = arena.Utf8(refArgs);
+        p.ip_adapter_image = NativeArrays.Rgb(r.IpAdapterImage, arena);
+        if (r.IpAdapterImage is not null) p.ip_adapter_strength = r.IpAdapterStrength;
+        if (r.PhotoMaker is { } pm)
         {
             p.pm_params.id_images = NativeArrays.Images(pm.IdImages, arena);
             p.pm_params.id_images_count = pm.IdImages.Count;
             p.pm_params.id_embed_path = arena.FilePath(pm.IdEmbeddingPath);
             p.pm_params.style_strength = pm.StyleStrength;
         }
-        if (spec.Pulid is { } pulid)
+        if (r.Pulid is { } pulid)
         {
             p.pulid_params.id_embedding_path = arena.FilePath(pulid.IdEmbeddingPath);
             p.pulid_params.id_weight = pulid.IdWeight;
         }
-        if (spec.QwenImageLayers is int layers) p.qwen_image_layers = layers;
-        p.circular_x = spec.CircularX ? (byte)1 : (byte)0;
-        p.circular_y = spec.CircularY ? (byte)1 : (byte)0;
+        if (r.QwenImageLayers is int layers) p.qwen_image_layers = layers;
+        p.circular_x = r.CircularX ? (byte)1 : (byte)0;
+        p.circular_y = r.CircularY ? (byte)1 : (byte)0;
     }
 
     /// <summary>Upstream's own description of the struct (<c>sd_img_gen_params_to_str</c>).</summary>
@@ -296,62 +316,64 @@ internal static unsafe class ImageGenParamsMapper
     }
 }
 
-/// <summary>Maps <see cref="VideoGenerationSpec"/> onto <c>sd_vid_gen_params_t</c> (upstream has no printer for it).</summary>
+/// <summary>Maps a <see cref="VideoRequest"/> onto <c>sd_vid_gen_params_t</c> (upstream has no printer for it).</summary>
 internal static unsafe class VideoGenParamsMapper
 {
-    public static void Map(VideoGenerationSpec spec, NativeArena arena, ref sd_vid_gen_params_t p)
+    /// <param name="r">The request, its seed, sampler and scheduler resolved.</param>
+    /// <param name="arena">Owns what the struct points to.</param>
+    /// <param name="p">The struct, filled by <c>sd_vid_gen_params_init</c>.</param>
+    public static void Map(VideoRequest r, NativeArena arena, ref sd_vid_gen_params_t p)
     {
-        ArgumentNullException.ThrowIfNull(spec);
-        p.loras = NativeArrays.Loras(spec.Loras, arena);
-        p.lora_count = (uint)spec.Loras.Count;
-        p.prompt = arena.Utf8(spec.Prompt);
-        p.negative_prompt = arena.Utf8(spec.NegativePrompt);
-        p.clip_skip = spec.ClipSkip ?? -1;
-        p.init_image = arena.Image(spec.InitImage);
-        p.end_image = arena.Image(spec.EndImage);
-        p.ref_images = NativeArrays.Images(spec.RefImages, arena);
-        p.ref_images_count = spec.RefImages.Count;
-        if (spec.RefVideos.Count > 0)
+        ArgumentNullException.ThrowIfNull(r);
+        p.loras = NativeArrays.Loras(r.Loras, arena);
+        p.lora_count = (uint)r.Loras.Count;
+        p.prompt = arena.Utf8(r.Prompt);
+        p.negative_prompt = arena.Utf8(r.NegativePrompt);
+        p.clip_skip = r.ClipSkip ?? -1;
+        p.init_image = NativeArrays.Rgb(r.InitImage, arena);
+        p.end_image = NativeArrays.Rgb(r.EndImage, arena);
+        p.ref_images = NativeArrays.Images(r.ReferenceImages, arena);
+        p.ref_images_count = r.ReferenceImages.Count;
+        if (r.ReferenceVideos.Count > 0)
         {
-            var videos = arena.Array<sd_ref_video_t>(spec.RefVideos.Count);
-            for (int i = 0; i < spec.RefVideos.Count; i++)
+            var videos = arena.Array<sd_ref_video_t>(r.ReferenceVideos.Count);
+            for (int i = 0; i < r.ReferenceVideos.Count; i++)
             {
-                videos[i].frames = NativeArrays.Images(spec.RefVideos[i].Frames, arena);
-                videos[i].frame_count = spec.RefVideos[i].Frames.Count;
-                videos[i].fps = spec.RefVideos[i].Fps;
-                videos[i].audio = NativeArrays.Audio(spec.RefVideos[i].Audio, arena);
+                videos[i].frames = NativeArrays.Images(r.ReferenceVideos[i].Frames, arena);
+                videos[i].frame_count = r.ReferenceVideos[i].Frames.Count;
+                videos[i].fps = r.ReferenceVideos[i].Fps;
+                videos[i].audio = NativeArrays.Audio(r.ReferenceVideos[i].Audio, arena);
             }
             p.ref_videos = videos;
-            p.ref_videos_count = spec.RefVideos.Count;
+            p.ref_videos_count = r.ReferenceVideos.Count;
         }
-        if (spec.RefAudios.Count > 0)
+        if (r.ReferenceAudios.Count > 0)
         {
-            var audios = arena.Array<sd_audio_t>(spec.RefAudios.Count);
-            for (int i = 0; i < spec.RefAudios.Count; i++) audios[i] = NativeArrays.Audio(spec.RefAudios[i], arena);
+            var audios = arena.Array<sd_audio_t>(r.ReferenceAudios.Count);
+            for (int i = 0; i < r.ReferenceAudios.Count; i++) audios[i] = NativeArrays.Audio(r.ReferenceAudios[i], arena);
             p.ref_audios = audios;
-            p.ref_audios_count = spec.RefAudios.Count;
+            p.ref_audios_count = r.ReferenceAudios.Count;
         }
-        p.control_frames = NativeArrays.Images(spec.ControlFrames, arena);
-        p.control_frames_size = spec.ControlFrames.Count;
-        p.width = spec.Width;
-        p.height = spec.Height;
-        SampleParamsMapper.Map(spec.Sample, arena, ref p.sample_params);
-        if (spec.HighNoiseSample is { } high) SampleParamsMapper.Map(high, arena, ref p.high_noise_sample_params);
-        if (spec.MoeBoundary is float boundary) p.moe_boundary = boundary;
-        if (spec.Strength is float strength) p.strength = strength;
-        p.seed = spec.Seed;
-        p.video_frames = spec.Frames;
-        p.fps = spec.Fps;
-        if (spec.VaceStrength is float vace) p.vace_strength = vace;
-        TilingParamsMapper.Map(spec.Tiling, arena, ref p.vae_tiling_params);
-        CacheParamsMapper.Map(spec.Cache, arena, ref p.cache);
-        HiresParamsMapper.Map(spec.Hires, arena, ref p.hires);
-        p.circular_x = spec.CircularX ? (byte)1 : (byte)0;
-        p.circular_y = spec.CircularY ? (byte)1 : (byte)0;
+        p.control_frames = NativeArrays.Images(r.ControlFrames, arena);
+        p.control_frames_size = r.ControlFrames.Count;
+        p.width = r.RequestedWidth;
+        p.height = r.RequestedHeight;
+        SampleParamsMapper.Map(r.Sampling, null, arena, ref p.sample_params);
+        if (r.HighNoiseSampling is { } high) SampleParamsMapper.Map(high, null, arena, ref p.high_noise_sample_params);
+        p.moe_boundary = r.MoeBoundary;
+        p.strength = r.Strength;
+        if (r.Seed is long seed) p.seed = seed;
+        p.video_frames = r.Frames;
+        p.fps = r.Fps;
+        p.vace_strength = r.VaceStrength;
+        TilingParamsMapper.Map(r.VaeTiling, r.VaeTilingOptions, arena, ref p.vae_tiling_params);
+        CacheParamsMapper.Map(r.Cache, arena, ref p.cache);
+        HiresParamsMapper.Map(r.Hires, arena, ref p.hires);
+        p.circular_x = r.CircularX ? (byte)1 : (byte)0;
+        p.circular_y = r.CircularY ? (byte)1 : (byte)0;
     }
 }
 
-/// <summary>Strings upstream mallocs for the caller, released by the runtime's own <c>free</c> (through the shim).</summary>
 /// <summary>sd_adetailer_params_t: the detailer's prompts and its key=value settings (composed by Detailer.ExtraArgs).</summary>
 internal static unsafe class DetailerParamsMapper
 {
@@ -363,6 +385,7 @@ internal static unsafe class DetailerParamsMapper
     }
 }
 
+/// <summary>Strings upstream mallocs for the caller, released by the runtime's own <c>free</c> (through the shim).</summary>
 internal static unsafe class UpstreamString
 {
     public static string Take(sbyte* text)

@@ -1,3 +1,4 @@
+using StableDiffusion.Native.Imaging;
 using Microsoft.Extensions.Logging;
 using StableDiffusion.Native.Interop;
 
@@ -38,11 +39,11 @@ internal sealed unsafe class SdContext : IDisposable
     /// <param name="logger">Receives the native log of the load.</param>
     /// <param name="what">Names the model in errors.</param>
     /// <param name="canFree">Asked before the context is freed; false leaks it (see <see cref="SdContextHandle"/>).</param>
-    public static SdContext Create(ContextSpec spec, ILogger? logger, string what, Func<bool>? canFree = null)
+    public static SdContext Create(GeneratorOptions spec, ILogger? logger, string what, Func<bool>? canFree = null)
         => NativeStack.Run(() => CreateOnNativeStack(spec, logger, what, canFree));
 
     // Loading compiles the tensor type rules with std::regex.
-    private static SdContext CreateOnNativeStack(ContextSpec spec, ILogger? logger, string what, Func<bool>? canFree)
+    private static SdContext CreateOnNativeStack(GeneratorOptions spec, ILogger? logger, string what, Func<bool>? canFree)
     {
         NativeRuntimeLoader.EnsureLoaded();
         using var arena = new NativeArena();
@@ -132,10 +133,10 @@ internal sealed unsafe class SdContext : IDisposable
     /// </summary>
     /// <exception cref="GenerationException">Upstream failed or returned no image.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
-    public IReadOnlyList<NativeImage> GenerateImage(ImageGenerationSpec spec, NativeCallbacks callbacks, ILogger? logger, CancellationToken cancellationToken)
+    public IReadOnlyList<NativeImage> GenerateImage(ImageRequest spec, NativeCallbacks callbacks, ILogger? logger, CancellationToken cancellationToken)
         => NativeStack.Run(() => GenerateImageOnNativeStack(spec, callbacks, logger, cancellationToken));
 
-    private List<NativeImage> GenerateImageOnNativeStack(ImageGenerationSpec spec, NativeCallbacks callbacks, ILogger? logger, CancellationToken cancellationToken)
+    private List<NativeImage> GenerateImageOnNativeStack(ImageRequest spec, NativeCallbacks callbacks, ILogger? logger, CancellationToken cancellationToken)
     {
         using var arena = new NativeArena();
         sd_img_gen_params_t p = default;
@@ -174,10 +175,10 @@ internal sealed unsafe class SdContext : IDisposable
     /// </summary>
     /// <exception cref="GenerationException">Upstream failed or returned no frame.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
-    public (IReadOnlyList<NativeImage> Frames, AudioSpec? Audio) GenerateVideo(VideoGenerationSpec spec, NativeCallbacks callbacks, ILogger? logger, CancellationToken cancellationToken)
+    public (IReadOnlyList<NativeImage> Frames, AudioBuffer? Audio) GenerateVideo(VideoRequest spec, NativeCallbacks callbacks, ILogger? logger, CancellationToken cancellationToken)
         => NativeStack.Run(() => GenerateVideoOnNativeStack(spec, callbacks, logger, cancellationToken));
 
-    private (IReadOnlyList<NativeImage> Frames, AudioSpec? Audio) GenerateVideoOnNativeStack(VideoGenerationSpec spec, NativeCallbacks callbacks, ILogger? logger, CancellationToken cancellationToken)
+    private (IReadOnlyList<NativeImage> Frames, AudioBuffer? Audio) GenerateVideoOnNativeStack(VideoRequest spec, NativeCallbacks callbacks, ILogger? logger, CancellationToken cancellationToken)
     {
         using var arena = new NativeArena();
         sd_vid_gen_params_t p = default;
@@ -229,13 +230,13 @@ internal sealed unsafe class SdContext : IDisposable
     }
 
     /// <summary>A managed copy of audio upstream returned; null when there is none.</summary>
-    internal static AudioSpec? CopyAudio(sd_audio_t* audio)
+    internal static AudioBuffer? CopyAudio(sd_audio_t* audio)
     {
         if (audio == null || audio->data == null || audio->channels == 0 || audio->sample_count == 0 || audio->sample_rate == 0) return null;
         long length = checked((long)audio->sample_count * audio->channels);
         if (length > Array.MaxLength) throw new GenerationException("stable-diffusion.cpp returned more audio than fits in memory.", []);
         float[] samples = new ReadOnlySpan<float>(audio->data, (int)length).ToArray();
-        return new AudioSpec((int)audio->sample_rate, (int)audio->channels, samples);
+        return AudioBuffer.Adopt((int)audio->sample_rate, (int)audio->channels, samples);
     }
 
     /// <summary>

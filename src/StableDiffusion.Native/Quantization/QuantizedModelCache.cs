@@ -9,16 +9,6 @@ using StableDiffusion.Native.Native;
 
 namespace StableDiffusion.Native.Quantization;
 
-/// <summary>Whether <see cref="Generator.Load"/> keeps converted weights for the next load.</summary>
-public enum QuantizationCacheMode
-{
-    /// <summary>Convert once into the cache folder and load the cached file from then on (the default).</summary>
-    ReadWrite = 0,
-
-    /// <summary>Convert on every load, as upstream does (slow, nothing written).</summary>
-    Off = 1,
-}
-
 /// <summary>
 /// Quantize-once cache: a model loaded with a <see cref="GeneratorOptions.WeightType"/> is converted once with
 /// <see cref="ModelConverter"/> into a GGUF file in a cache folder, and later loads read that file directly.

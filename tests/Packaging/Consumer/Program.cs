@@ -50,9 +50,8 @@ var images = generator.TextToImage(new ImageRequest
     Prompt = "a lighthouse on a cliff at dusk",
     Width = 64,
     Height = 64,
-    Steps = 2,
     Seed = 42,
-    Sampler = Sampler.Euler,
+    Sampling = new SamplingOptions { Steps = 2, Sampler = Sampler.Euler },
 });
 var image = images[0];
 image.SaveAsPng(output);

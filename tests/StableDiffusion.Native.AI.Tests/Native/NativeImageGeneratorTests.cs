@@ -127,7 +127,7 @@ public sealed class NativeImageGeneratorTests(TinyModelFixture fixture)
         wrapper.Dispose();
 
         await Assert.ThrowsAsync<ObjectDisposedException>(() => wrapper.GenerateImagesAsync("a lighthouse", Small(1)));
-        var images = await fixture.Generator.TextToImageAsync(new ImageRequest { Prompt = "a lighthouse", Width = 64, Height = 64, Steps = 1, Seed = 1, Sampler = Sampler.Euler });
+        var images = await fixture.Generator.TextToImageAsync(new ImageRequest { Prompt = "a lighthouse", Width = 64, Height = 64, Seed = 1, Sampling = new SamplingOptions { Steps = 1, Sampler = Sampler.Euler } });
         Assert.Single(images);
         using var again = Wrapper();
         Assert.Single((await again.GenerateImagesAsync("a lighthouse", Small(1))).Contents);

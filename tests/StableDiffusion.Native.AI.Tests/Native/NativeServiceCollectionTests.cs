@@ -36,7 +36,7 @@ public sealed class NativeServiceCollectionTests
         }
 
         // The container owned it: disposing the container freed the model.
-        await Assert.ThrowsAsync<ObjectDisposedException>(() => generator.TextToImageAsync(new ImageRequest { Prompt = "x", Width = 64, Height = 64, Steps = 1 }));
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => generator.TextToImageAsync(new ImageRequest { Prompt = "x", Width = 64, Height = 64, Sampling = new SamplingOptions { Steps = 1 } }));
     }
 
     private sealed class RecordingLoggerProvider : ILoggerProvider

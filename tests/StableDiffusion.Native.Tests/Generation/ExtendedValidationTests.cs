@@ -1,3 +1,4 @@
+using StableDiffusion.Native.Native;
 using StableDiffusion.Native.Imaging;
 using StableDiffusion.Native.Tests.Native;
 
@@ -18,9 +19,9 @@ public sealed class ExtendedValidationTests
     [InlineData("k", " ")]
     public void Key_value_arguments_cannot_split_into_other_pairs(string key, string value)
     {
-        var request = Ok with { ExtraSampleArguments = new Dictionary<string, string> { [key] = value } };
+        var request = Ok with { Sampling = Ok.Sampling with { ExtraArguments = new Dictionary<string, string> { [key] = value } } };
         var e = Assert.ThrowsAny<ArgumentException>(() => Validation.Request(request));
-        Assert.Equal(nameof(ImageRequest.ExtraSampleArguments), e.ParamName);
+        Assert.Equal("Sampling.ExtraArguments", e.ParamName);
     }
 
     [Theory]
@@ -29,31 +30,27 @@ public sealed class ExtendedValidationTests
     [InlineData("slg_uncond")]
     public void Keys_with_a_typed_property_are_refused_in_the_dictionary(string key)
     {
-        var e = Assert.ThrowsAny<ArgumentException>(() => Validation.Request(Ok with { ExtraSampleArguments = new Dictionary<string, string> { [key] = "1" } }));
+        var e = Assert.ThrowsAny<ArgumentException>(() => Validation.Request(Ok with { Sampling = Ok.Sampling with { ExtraArguments = new Dictionary<string, string> { [key] = "1" } } }));
         Assert.Contains("typed property", e.Message);
         Assert.ThrowsAny<ArgumentException>(() => Validation.Request(Ok with { VaeTilingOptions = new VaeTilingOptions { ExtraArguments = new Dictionary<string, string> { ["temporal_tile_frames"] = "4" } } }));
-        Assert.Equal("7x2+3.5x1+7x1", SpecBuilder.Schedule([7f, 7f, 3.5f, 7f]));
-        Assert.ThrowsAny<ArgumentException>(() => Validation.Request(Ok with { GuidanceSchedule = [float.NaN] }));
+        Assert.Equal("7x2+3.5x1+7x1", UpstreamArgs.Schedule([7f, 7f, 3.5f, 7f]));
+        Assert.ThrowsAny<ArgumentException>(() => Validation.Request(Ok with { Sampling = Ok.Sampling with { GuidanceSchedule = [float.NaN] } }));
     }
 
     [Fact]
     public void Composed_argument_strings_are_upstreams_syntax()
     {
-        Assert.Equal("a=1,b=x", SpecBuilder.KeyValues(new Dictionary<string, string> { ["b"] = "x", ["a"] = "1" }));
-        Assert.Null(SpecBuilder.KeyValues(new Dictionary<string, string>()));
+        Assert.Equal("a=1,b=x", UpstreamArgs.KeyValues(new Dictionary<string, string> { ["b"] = "x", ["a"] = "1" }));
+        Assert.Null(UpstreamArgs.KeyValues(new Dictionary<string, string>()));
         Assert.Equal("preset=qwen,resize_before_vae=false,ref_index_mode=increase,vlm_resize_mode=longest_side,vlm_max_size=768",
-            SpecBuilder.ReferenceArgs(new ReferenceImageOptions
+            UpstreamArgs.ReferenceArgs(new ReferenceImageOptions
             {
                 Preset = ReferenceImagePreset.Qwen, ResizeBeforeVae = false, IndexMode = ReferenceIndexMode.Increase,
                 VlmResizeMode = VlmResizeMode.LongestSide, VlmMaxSize = 768,
             }));
-        var spec = SpecBuilder.Context(new GeneratorOptions
-        {
-            ModelPath = "m", SplitMode = SplitMode.Row,
-            ModuleSplitModes = new Dictionary<ModelModule, SplitMode> { [ModelModule.Vae] = SplitMode.Layer, [ModelModule.Diffusion] = SplitMode.Row },
-        });
-        Assert.Equal("row,diffusion=row,vae=layer", spec.SplitMode);
-        Assert.Equal("1,0,1", SpecBuilder.Cache(new StepCacheOptions(CacheMode.DbCache) { StepComputationMask = [true, false, true] })!.ScmMask);
+        Assert.Equal("row,diffusion=row,vae=layer", UpstreamArgs.SplitMode(SplitMode.Row,
+            new Dictionary<ModelModule, SplitMode> { [ModelModule.Vae] = SplitMode.Layer, [ModelModule.Diffusion] = SplitMode.Row }));
+        Assert.Equal("1,0,1", UpstreamArgs.StepMask([true, false, true]));
     }
 
     public static TheoryData<string, ImageRequest> BadRequests => new()
@@ -61,11 +58,11 @@ public sealed class ExtendedValidationTests
         { "Cache", Ok with { Cache = new StepCacheOptions(CacheMode.EasyCache) { StartPercent = 0.9f, EndPercent = 0.5f } } },
         { "Cache.SpectrumWeight", Ok with { Cache = new StepCacheOptions(CacheMode.Spectrum) { SpectrumWeight = 2f } } },
         { "Cache.Mode", Ok with { Cache = new StepCacheOptions((CacheMode)99) } },
-        { "CustomSigmas", Ok with { CustomSigmas = [1f, 2f] } },
-        { "CustomSigmas", Ok with { CustomSigmas = [float.NaN] } },
-        { "SkipLayerGuidance", Ok with { SkipLayerGuidance = new SkipLayerGuidance { Layers = [-1] } } },
-        { "SkipLayerGuidance.End", Ok with { SkipLayerGuidance = new SkipLayerGuidance { Start = 0.5f, End = 0.2f } } },
-        { "FlowShift", Ok with { FlowShift = float.PositiveInfinity } },
+        { "Sampling.CustomSigmas", Ok with { Sampling = Ok.Sampling with { CustomSigmas = [1f, 2f] } } },
+        { "Sampling.CustomSigmas", Ok with { Sampling = Ok.Sampling with { CustomSigmas = [float.NaN] } } },
+        { "Sampling.SkipLayerGuidance", Ok with { Sampling = Ok.Sampling with { SkipLayerGuidance = new SkipLayerGuidance { Layers = [-1] } } } },
+        { "Sampling.SkipLayerGuidance.End", Ok with { Sampling = Ok.Sampling with { SkipLayerGuidance = new SkipLayerGuidance { Start = 0.5f, End = 0.2f } } } },
+        { "Sampling.FlowShift", Ok with { Sampling = Ok.Sampling with { FlowShift = float.PositiveInfinity } } },
         { "ReferenceImages", Ok with { ReferenceImages = Enumerable.Repeat(ImageBuffer.Filled(PixelFormat.Rgb24, 8, 8, [0, 0, 0]), 17).ToList() } },
         { "PhotoMaker", Ok with { PhotoMaker = new PhotoMakerOptions() } },
         { "PhotoMaker.StyleStrength", Ok with { PhotoMaker = new PhotoMakerOptions { IdImages = [ImageBuffer.Filled(PixelFormat.Rgb24, 8, 8, [0, 0, 0])], StyleStrength = 101 } } },

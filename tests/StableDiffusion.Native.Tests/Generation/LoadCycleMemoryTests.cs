@@ -23,7 +23,7 @@ public sealed class LoadCycleMemoryTests(ITestOutputHelper output)
         NativeTestEnvironment.Require();
         var options = NativeTestEnvironment.TinyOptions;
         // CFG 1 skips the unconditional pass: the cycle is about loading and freeing, not sampling.
-        var request = NativeTestEnvironment.Small(seed: 3, steps: 1) with { CfgScale = 1 };
+        var request = NativeTestEnvironment.Small(seed: 3, steps: 1).WithSampling(s => s with { CfgScale = 1 });
         var rss = new long[Cycles + 1];
         var raw = new long[Cycles + 1];
         var clock = Stopwatch.StartNew();

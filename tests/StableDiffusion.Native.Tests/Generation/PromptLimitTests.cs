@@ -127,7 +127,7 @@ public sealed class PromptLimitTests
         }
         var loras = Request("x") with { Loras = Enumerable.Range(0, Validation.MaxListItems + 1).Select(_ => new LoraReference("x.safetensors")).ToList() };
         Assert.Contains("at most", Assert.Throws<ArgumentException>(() => Validation.Request(loras)).Message, StringComparison.Ordinal);
-        var pairs = Request("x") with { ExtraSampleArguments = Enumerable.Range(0, Validation.MaxKeyValues + 1).ToDictionary(i => "k" + i, _ => "1") };
+        var pairs = Request("x").WithSampling(s => s with { ExtraArguments = Enumerable.Range(0, Validation.MaxKeyValues + 1).ToDictionary(i => "k" + i, _ => "1") });
         Assert.Contains("at most", Assert.Throws<ArgumentException>(() => Validation.Request(pairs)).Message, StringComparison.Ordinal);
     }
 

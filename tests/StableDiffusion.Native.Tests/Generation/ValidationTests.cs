@@ -28,7 +28,7 @@ public sealed class ValidationTests : IDisposable
         return path;
     }
 
-    private static readonly ImageRequest Good = new() { Prompt = "a cat", Width = 64, Height = 64, Steps = 2, Seed = 1 };
+    private static readonly ImageRequest Good = new() { Prompt = "a cat", Width = 64, Height = 64, Seed = 1, Sampling = new SamplingOptions { Steps = 2 } };
 
     private static void Refused<TException>(ImageRequest request, string paramName) where TException : ArgumentException
     {
@@ -41,8 +41,8 @@ public sealed class ValidationTests : IDisposable
     {
         Validation.Request(Good);
         Validation.Request(new ImageRequest());
-        Validation.Request(Good with { Width = ImageRequest.MaxDimension, Height = 1, Strength = 0, CfgScale = 0, Seed = 0 });
-        Validation.Request(Good with { Strength = 1, Seed = long.MaxValue, BatchCount = ImageRequest.MaxBatchCount, Sampler = Sampler.Lms, Scheduler = Scheduler.Beta });
+        Validation.Request(Good with { Width = ImageRequest.MaxDimension, Height = 1, Strength = 0, Seed = 0, Sampling = Good.Sampling with { CfgScale = 0 } });
+        Validation.Request(Good with { Strength = 1, Seed = long.MaxValue, BatchCount = ImageRequest.MaxBatchCount, Sampling = Good.Sampling with { Sampler = Sampler.Lms, Scheduler = Scheduler.Beta } });
     }
 
     [Theory]
@@ -63,7 +63,7 @@ public sealed class ValidationTests : IDisposable
     [InlineData(-1)]
     [InlineData(int.MinValue)]
     [InlineData(10_001)]
-    public void Bad_steps(int steps) => Refused<ArgumentOutOfRangeException>(Good with { Steps = steps }, "Steps");
+    public void Bad_steps(int steps) => Refused<ArgumentOutOfRangeException>(Good with { Sampling = Good.Sampling with { Steps = steps } }, "Sampling.Steps");
 
     [Theory]
     [InlineData(0)]
@@ -85,7 +85,7 @@ public sealed class ValidationTests : IDisposable
     [InlineData(float.NaN)]
     [InlineData(float.PositiveInfinity)]
     [InlineData(float.NegativeInfinity)]
-    public void Bad_cfg_scale(float cfg) => Refused<ArgumentOutOfRangeException>(Good with { CfgScale = cfg }, "CfgScale");
+    public void Bad_cfg_scale(float cfg) => Refused<ArgumentOutOfRangeException>(Good with { Sampling = Good.Sampling with { CfgScale = cfg } }, "Sampling.CfgScale");
 
     [Theory]
     [InlineData(-1f)]
@@ -93,8 +93,8 @@ public sealed class ValidationTests : IDisposable
     [InlineData(float.PositiveInfinity)]
     public void Bad_guidance_eta_and_control_strength(float value)
     {
-        Refused<ArgumentOutOfRangeException>(Good with { Guidance = value }, "Guidance");
-        Refused<ArgumentOutOfRangeException>(Good with { Eta = value }, "Eta");
+        Refused<ArgumentOutOfRangeException>(Good with { Sampling = Good.Sampling with { Guidance = value } }, "Sampling.Guidance");
+        Refused<ArgumentOutOfRangeException>(Good with { Sampling = Good.Sampling with { Eta = value } }, "Sampling.Eta");
         Refused<ArgumentOutOfRangeException>(Good with { ControlStrength = value }, "ControlStrength");
     }
 
@@ -111,9 +111,9 @@ public sealed class ValidationTests : IDisposable
     [Fact]
     public void Undefined_sampler_or_scheduler()
     {
-        Refused<ArgumentOutOfRangeException>(Good with { Sampler = (Sampler)Enum.GetValues<Sampler>().Length }, "Sampler");
-        Refused<ArgumentOutOfRangeException>(Good with { Sampler = (Sampler)(-1) }, "Sampler");
-        Refused<ArgumentOutOfRangeException>(Good with { Scheduler = (Scheduler)Enum.GetValues<Scheduler>().Length }, "Scheduler");
+        Refused<ArgumentOutOfRangeException>(Good with { Sampling = Good.Sampling with { Sampler = (Sampler)Enum.GetValues<Sampler>().Length } }, "Sampling.Sampler");
+        Refused<ArgumentOutOfRangeException>(Good with { Sampling = Good.Sampling with { Sampler = (Sampler)(-1) } }, "Sampling.Sampler");
+        Refused<ArgumentOutOfRangeException>(Good with { Sampling = Good.Sampling with { Scheduler = (Scheduler)Enum.GetValues<Scheduler>().Length } }, "Sampling.Scheduler");
     }
 
     [Fact]

@@ -21,8 +21,8 @@ public sealed class DitFamilyTests(DitFamilyFixture fixture) : IClassFixture<Dit
         Prompt = prompt,
         Width = 64,
         Height = 64,
-        Steps = 2,
         Seed = seed,
+        Sampling = new SamplingOptions { Steps = 2 },
     };
 
     [SkippableFact]
@@ -59,7 +59,7 @@ public sealed class DitFamilyTests(DitFamilyFixture fixture) : IClassFixture<Dit
     public void Qwen_image_makes_the_requested_size_reproducibly_and_reports_each_step()
     {
         var q = fixture.QwenImage;
-        var request = Picture(42) with { CfgScale = 1f };
+        var request = Picture(42).WithSampling(s => s with { CfgScale = 1f });
         var reports = new List<GenerationProgress>();
         var a = q.Generator.TextToImage(request, new SyncProgress(reports.Add))[0];
         var b = q.Generator.TextToImage(request)[0];
@@ -199,9 +199,8 @@ public sealed partial class DitFamilyFixture : IDisposable
         Width = 32,
         Height = 32,
         Frames = 5,
-        Steps = 2,
-        CfgScale = 1f,
         Seed = seed,
+        Sampling = new SamplingOptions { Steps = 2, CfgScale = 1f },
     };
 
     public static GeneratorOptions Options(SplitModel files) => new()

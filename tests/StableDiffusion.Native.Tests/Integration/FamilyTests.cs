@@ -48,7 +48,7 @@ public sealed class FamilyTests
     }
 
     private static ImageRequest Request(long seed, int batch = 1)
-        => NativeTestEnvironment.Small(seed) with { Prompt = Prompt, CfgScale = 1f, BatchCount = batch };
+        => NativeTestEnvironment.Small(seed).WithSampling(s => s with { CfgScale = 1f }) with { Prompt = Prompt, BatchCount = batch };
 
     private static void Check(GeneratorOptions options, string version, string predictionLine, bool usesT5)
     {

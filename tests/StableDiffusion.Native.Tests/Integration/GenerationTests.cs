@@ -55,7 +55,7 @@ public sealed class GenerationTests(TinyGeneratorFixture fixture)
     [SkippableFact]
     public void An_image_reproduces_from_the_parameters_read_back_from_its_png()
     {
-        var original = fixture.Generator.TextToImage(NativeTestEnvironment.Small(seed: 1234) with { NegativePrompt = "fog, blur", CfgScale = 5.5f })[0];
+        var original = fixture.Generator.TextToImage(NativeTestEnvironment.Small(seed: 1234).WithSampling(s => s with { CfgScale = 5.5f }) with { NegativePrompt = "fog, blur" })[0];
         string path = Path.Combine(Path.GetTempPath(), $"sdnet-roundtrip-{Guid.NewGuid():N}.png");
         try
         {
@@ -64,8 +64,8 @@ public sealed class GenerationTests(TinyGeneratorFixture fixture)
             Assert.Equal(original.Parameters with { Extra = p.Extra }, p);
             var again = fixture.Generator.TextToImage(new ImageRequest
             {
-                Prompt = p.Prompt, NegativePrompt = p.NegativePrompt, Width = p.Width, Height = p.Height, Steps = p.Steps,
-                CfgScale = p.CfgScale, Seed = p.Seed, Sampler = p.Sampler, Scheduler = p.Scheduler,
+                Prompt = p.Prompt, NegativePrompt = p.NegativePrompt, Width = p.Width, Height = p.Height, Seed = p.Seed,
+                Sampling = new SamplingOptions { Steps = p.Steps, CfgScale = p.CfgScale, Sampler = p.Sampler, Scheduler = p.Scheduler },
             })[0];
             PixelAssert.Identical(original.Image, again.Image);
         }

@@ -41,9 +41,8 @@ internal static class NativeTestEnvironment
         Prompt = "a lighthouse at dusk",
         Width = 64,
         Height = 64,
-        Steps = steps,
         Seed = seed,
-        Sampler = Sampler.Euler,
+        Sampling = new SamplingOptions { Steps = steps, Sampler = Sampler.Euler },
     };
 }
 

@@ -14,7 +14,7 @@ public sealed class UpstreamFeatureTests(TinyGeneratorFixture fixture)
         var generator = fixture.Generator;
         Assert.True(generator.CanGenerateImages);
         Assert.False(generator.CanGenerateVideos);
-        var e = Assert.Throws<NotSupportedException>(() => generator.GenerateVideo(new VideoRequest { Prompt = "waves", Width = 64, Height = 64, Steps = 1 }));
+        var e = Assert.Throws<NotSupportedException>(() => generator.GenerateVideo(new VideoRequest { Prompt = "waves", Width = 64, Height = 64, Sampling = new SamplingOptions { Steps = 1 } }));
         Assert.Contains("TextToImage", e.Message);
     }
 
@@ -71,7 +71,7 @@ public sealed class UpstreamFeatureTests(TinyGeneratorFixture fixture)
         PixelAssert.Identical(a.Image, b.Image);
         Assert.Contains(lines, l => l.Contains("UCache enabled", StringComparison.Ordinal));
 
-        var sigmas = generator.TextToImage(NativeTestEnvironment.Small(seed: 11, steps: 2) with { CustomSigmas = [14.6f, 2f, 0f] })[0];
+        var sigmas = generator.TextToImage(NativeTestEnvironment.Small(seed: 11, steps: 2).WithSampling(s => s with { CustomSigmas = [14.6f, 2f, 0f] }))[0];
         var plain = generator.TextToImage(NativeTestEnvironment.Small(seed: 11, steps: 2))[0];
         PixelAssert.Different(sigmas.Image, plain.Image);
     }

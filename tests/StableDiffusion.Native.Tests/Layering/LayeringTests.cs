@@ -1,200 +1,134 @@
-using System.Collections.Concurrent;
 using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.CSharp;
-using Microsoft.CodeAnalysis.CSharp.Syntax;
 
 namespace StableDiffusion.Native.Tests.Layering;
 
 /// <summary>
-/// The rooms of the core library and the one direction they may depend in, checked on its source with the
-/// compiler's own binding (so method bodies count, not only signatures):
-/// Interop → Native → ModelFiles → Quantization → Imaging → generation API (the root namespace). A room may use
-/// the rooms before it. The one exception is the root's vocabulary: root types that themselves use no room
-/// (the exception family, the records they carry, the sampler enums) may be used by every room, as
-/// libgit2sharp's Core throws the root's exceptions.
+/// The rooms of the core library and the one direction they depend in, checked on its source with the compiler's own
+/// binding (method bodies and documentation crefs count, not only signatures). Bottom first:
+/// <list type="number">
+/// <item>Interop: the generated bindings.</item>
+/// <item>Names: the root's vocabulary of names (the sampler and scheduler enums and their names, upstream's other
+/// enums, the exception family), declared below by name; they use nothing above them.</item>
+/// <item>Imaging, then ModelFiles: pure managed pixels, PNG and audio; model files and the user's folders.</item>
+/// <item>Records: the public options and requests, each upstream setting declared once with its bounds (and the
+/// one guard that checks them), and the runtime's facts the loader fills in; declared below by name.</item>
+/// <item>Native: the only room that touches pointers; it maps the records straight into upstream's structs.</item>
+/// <item>Hub, Quantization, then the generation API (the rest of the root).</item>
+/// </list>
+/// A room may use the rooms before it, never one after it.
 /// </summary>
 public sealed class LayeringTests
 {
-    private const string Root = "StableDiffusion.Native";
+    private const string Core = "StableDiffusion.Native";
 
-    /// <summary>The rooms, bottom first.</summary>
-    private static readonly string[] Rooms = ["Interop", "Native", "ModelFiles", "Hub", "Quantization", "Imaging", ""];
+    /// <summary>The rooms, bottom first. Names and Records are root types listed in <see cref="Names"/> and <see cref="Records"/>.</summary>
+    private static readonly string[] Rooms = ["Interop", "Names", "Imaging", "ModelFiles", "Records", "Native", "Hub", "Quantization", ""];
 
-    private static readonly Lazy<Analysis> s_analysis = new(Analyze);
+    /// <summary>Root types that every room may use: names and the exception family. Each is pinned so the rule cannot drift.</summary>
+    internal static readonly string[] Names =
+    [
+        "Sampler", "Scheduler", "SamplingNames", "LoraApplyMode", "RngType", "Prediction", "VaeFormat", "SplitMode", "ModelModule",
+        "CacheMode", "PreviewMode", "HiresUpscaler", "ReferenceImagePreset", "ReferenceIndexMode", "VlmResizeMode",
+        "StableDiffusionException", "GenerationException", "NativeRuntimeException", "NativeAbiMismatchException", "NativeProbe",
+    ];
+
+    /// <summary>The public records (and their one guard) that Native maps straight into upstream's structs.</summary>
+    internal static readonly string[] Records =
+    [
+        "GeneratorOptions", "Embedding", "LoraReference", "ImageRequest", "VideoRequest", "SamplingOptions", "SkipLayerGuidance",
+        "AdaptiveProjectedGuidance", "VaeTilingOptions", "StepCacheOptions", "HiresFix", "PhotoMakerOptions", "PulidOptions", "PreviewOptions",
+        "ReferenceImageOptions", "ReferenceVideo", "PreviewFrame", "QuantizationCacheMode",
+        "BoundsAttribute", "Guard",
+        "NativeRuntimeInfo", "NativeDevice", "NativeModule", "GpuBackendStatus", "BackendSelector", "GpuUnavailableException",
+    ];
+
+    private static readonly Lazy<(LayeringProbe Probe, IReadOnlyList<TypeUse> Uses, IReadOnlyList<string> Unsafe)> s_core = new(() =>
+    {
+        var probe = new LayeringProbe(Core, (type, room) => room.Length > 0 ? room
+            : Names.Contains(type.Name) ? "Names" : Records.Contains(type.Name) ? "Records" : room);
+        // The framework the tests run on, plus the library's own package dependencies (loaded beside it).
+        var (uses, unsafeFiles) = probe.Analyze(probe.TrustedReferences(n => n.StartsWith("System.", StringComparison.Ordinal)
+            || n is "mscorlib.dll" or "netstandard.dll" or "Microsoft.Win32.Primitives.dll"
+            || n.StartsWith("Microsoft.Extensions.Logging", StringComparison.Ordinal) || n.StartsWith("CommunityToolkit.", StringComparison.Ordinal)));
+        return (probe, uses, unsafeFiles);
+    });
 
     [Fact]
-    public void Every_namespace_equals_its_folder()
+    public void Every_namespace_equals_its_folder_in_every_project()
     {
-        var wrong = new List<string>();
-        foreach (string file in SourceFiles())
-        {
-            string relative = Path.GetRelativePath(SourceRoot(), Path.GetDirectoryName(file)!);
-            string expected = relative == "." ? Root : Root + "." + relative.Replace(Path.DirectorySeparatorChar, '.');
-            var tree = CSharpSyntaxTree.ParseText(File.ReadAllText(file));
-            foreach (var ns in tree.GetRoot().DescendantNodes().OfType<BaseNamespaceDeclarationSyntax>())
-            {
-                if (ns.Name.ToString() != expected) wrong.Add($"{Path.GetRelativePath(SourceRoot(), file)}: namespace {ns.Name}, folder says {expected}");
-            }
-        }
-        Assert.Empty(wrong);
+        var projects = Directory.GetDirectories(Path.Combine(Checkout(), "src")).Select(Path.GetFileName).ToList();
+        Assert.Contains("StableDiffusion.Native.Cli", projects);
+        Assert.Contains("StableDiffusion.Native.AI", projects);
+        var wrong = projects.Where(p => Directory.EnumerateFiles(Path.Combine(Checkout(), "src", p!), "*.csproj").Any())
+            .SelectMany(p => new LayeringProbe(p!).NamespaceMismatches().Select(m => p + "/" + m))
+            // Dependency-injection registrations live where the container's own do, so AddX() is found without a using.
+            .Where(m => !m.EndsWith("namespace Microsoft.Extensions.DependencyInjection, folder says StableDiffusion.Native.AI", StringComparison.Ordinal)).ToList();
+        Assert.True(wrong.Count == 0, string.Join("\n", wrong));
     }
 
     [Fact]
     public void Every_folder_is_a_known_room()
-    {
-        var folders = Directory.GetDirectories(SourceRoot()).Select(Path.GetFileName)
-            .Where(f => f is not ("bin" or "obj" or "Properties"));
-        Assert.DoesNotContain(folders, f => !Rooms.Contains(f));
-    }
+        => Assert.DoesNotContain(new LayeringProbe(Core).Folders(), f => !Rooms.Contains(f) || f is "Names" or "Records");
 
     [Fact]
     public void Rooms_depend_only_on_rooms_below_them()
     {
-        var analysis = s_analysis.Value;
-        Assert.True(analysis.References.Count > 500, $"the analysis saw only {analysis.References.Count} references: it is not looking");
-        var violations = analysis.References
-            .Where(r => Rank(r.FromRoom) < Rank(r.ToRoom) && !(r.ToRoom == "" && analysis.Vocabulary.Contains(r.ToType)))
-            .Select(r => $"{r.FromType} ({Name(r.FromRoom)}) uses {r.ToType} ({Name(r.ToRoom)}) at {r.Location}")
-            .Distinct()
-            .ToList();
-        Assert.Empty(violations);
+        var (_, uses, _) = s_core.Value;
+        Assert.True(uses.Count > 500, $"the analysis saw only {uses.Count} cross-room uses: it is not looking");
+        Assert.Contains(uses, u => u.InCref);
+        var violations = uses.Where(u => Rank(u.FromRoom) < Rank(u.ToRoom) && u.FromType != u.ToType)
+            .Select(u => $"{u.FromType} ({Name(u.FromRoom)}) uses {u.ToType} ({Name(u.ToRoom)}) at {u.Location}{(u.InCref ? " (cref)" : "")}")
+            .Distinct().Order().ToList();
+        Assert.True(violations.Count == 0, $"{violations.Count} uses climb upward:\n" + string.Join("\n", violations));
     }
 
     [Fact]
-    public void The_root_vocabulary_is_what_the_rule_says()
+    public void Native_maps_the_public_records_themselves()
     {
-        // Pins the exception: if one of these started to use a room, lower rooms using it would climb upward.
-        var vocabulary = s_analysis.Value.Vocabulary;
-        foreach (string type in new[] { "StableDiffusionException", "GenerationException", "NativeRuntimeException", "NativeAbiMismatchException", "NativeProbe", "Sampler", "Scheduler" })
-            Assert.Contains($"{Root}.{type}", vocabulary);
-        Assert.DoesNotContain($"{Root}.Generator", vocabulary);
-        Assert.DoesNotContain($"{Root}.ImageRequest", vocabulary);
+        // No mirror between the records and the mappers: Native reads the records that users build.
+        var uses = s_core.Value.Uses.Where(u => u.FromRoom == "Native" && u.ToRoom == "Records").Select(u => u.ToType).ToHashSet();
+        foreach (string record in new[] { "GeneratorOptions", "ImageRequest", "VideoRequest", "SamplingOptions", "StepCacheOptions", "VaeTilingOptions", "HiresFix" })
+            Assert.Contains($"{Core}.{record}", uses);
+    }
+
+    [Fact]
+    public void The_declared_vocabulary_exists_and_is_used_from_below()
+    {
+        var root = s_core.Value.Probe.RootTypes().ToHashSet();
+        var stale = Names.Concat(Records).Where(n => !root.Contains($"{Core}.{n}")).ToList();
+        Assert.Empty(stale);
+        // A declared type that no folder room below the generation API needs, directly or through another declared type,
+        // does not need the exception: it belongs to the generation API.
+        var uses = s_core.Value.Uses;
+        var needed = uses.Where(u => u.FromRoom is not ("" or "Names" or "Records") && u.ToRoom is "Names" or "Records").Select(u => u.ToType).ToHashSet();
+        for (int before = -1; before != needed.Count;)
+        {
+            before = needed.Count;
+            needed.UnionWith(uses.Where(u => needed.Contains(u.FromType) && u.ToRoom is "Names" or "Records").Select(u => u.ToType).ToList());
+        }
+        var unneeded = Names.Concat(Records).Where(n => !needed.Contains($"{Core}.{n}")).ToList();
+        Assert.True(unneeded.Count == 0, "declared but not needed below the generation API: " + string.Join(", ", unneeded));
     }
 
     [Fact]
     public void Only_Native_and_Interop_touch_pointers_or_the_interop_types()
     {
-        var analysis = s_analysis.Value;
-        var leaks = analysis.References.Where(r => r.ToRoom == "Interop" && r.FromRoom is not ("Interop" or "Native"))
-            .Select(r => $"{r.FromType} uses {r.ToType} at {r.Location}").Distinct().ToList();
+        var (_, uses, unsafeFiles) = s_core.Value;
+        var leaks = uses.Where(u => u.ToRoom == "Interop" && u.FromRoom is not ("Interop" or "Native"))
+            .Select(u => $"{u.FromType} uses {u.ToType} at {u.Location}").Distinct().ToList();
         Assert.Empty(leaks);
-        Assert.DoesNotContain(analysis.UnsafeCode, u => !u.StartsWith("Interop", StringComparison.Ordinal) && !u.StartsWith("Native", StringComparison.Ordinal));
+        Assert.DoesNotContain(unsafeFiles, u => !u.StartsWith("Interop", StringComparison.Ordinal) && !u.StartsWith("Native", StringComparison.Ordinal));
     }
 
     private static int Rank(string room) => Array.IndexOf(Rooms, room);
 
     private static string Name(string room) => room.Length == 0 ? "generation API" : room;
 
-    private sealed record Reference(string FromType, string FromRoom, string ToType, string ToRoom, string Location);
-
-    private sealed record Analysis(IReadOnlyList<Reference> References, HashSet<string> Vocabulary, IReadOnlyList<string> UnsafeCode);
-
-    private static Analysis Analyze()
+    internal static string Checkout()
     {
-        var parse = new CSharpParseOptions(LanguageVersion.Preview);
-        var trees = SourceFiles().Select(f => CSharpSyntaxTree.ParseText(File.ReadAllText(f), parse, f)).ToList();
-        // The SDK's implicit usings (ImplicitUsings=enable), which the build writes into obj/.
-        var implicitUsings = CSharpSyntaxTree.ParseText(
-            "global using System; global using System.Collections.Generic; global using System.IO; global using System.Linq; " +
-            "global using System.Net.Http; global using System.Threading; global using System.Threading.Tasks;", parse);
-        var compilation = CSharpCompilation.Create("LayeringProbe", trees.Append(implicitUsings), References(),
-            new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, allowUnsafe: true, nullableContextOptions: NullableContextOptions.Enable));
-        // CS8795: the LibraryImport bodies come from a source generator that this probe does not run.
-        var errors = compilation.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error && d.Id != "CS8795").Take(5).ToList();
-        Assert.True(errors.Count == 0, "the probe compilation failed: " + string.Join("; ", errors));
-
-        var references = new ConcurrentBag<Reference>();
-        var unsafeCode = new ConcurrentBag<string>();
-        Parallel.ForEach(trees, tree =>
-        {
-            var model = compilation.GetSemanticModel(tree);
-            foreach (var node in tree.GetRoot().DescendantNodes())
-            {
-                if (node is PointerTypeSyntax or FunctionPointerTypeSyntax or UnsafeStatementSyntax || (node is MemberDeclarationSyntax m && m.Modifiers.Any(SyntaxKind.UnsafeKeyword)))
-                    unsafeCode.Add(Path.GetRelativePath(SourceRoot(), tree.FilePath));
-                if (node is not (SimpleNameSyntax or ObjectCreationExpressionSyntax or ImplicitObjectCreationExpressionSyntax)) continue;
-                var from = model.GetEnclosingSymbol(node.SpanStart) is { } enclosing ? Outermost(enclosing as INamedTypeSymbol ?? enclosing.ContainingType) : null;
-                if (from is null) continue;
-                var symbol = model.GetSymbolInfo(node).Symbol ?? model.GetTypeInfo(node).Type;
-                var to = symbol switch
-                {
-                    INamedTypeSymbol t => Outermost(t),
-                    IMethodSymbol { MethodKind: MethodKind.Constructor } c => Outermost(c.ContainingType),
-                    { ContainingType: { } ct } => Outermost(ct),
-                    _ => null,
-                };
-                if (to is null || !SymbolEqualityComparer.Default.Equals(to.ContainingAssembly, compilation.Assembly) || SymbolEqualityComparer.Default.Equals(from, to)) continue;
-                string? fromRoom = RoomOf(from), toRoom = RoomOf(to);
-                // Within a room anything goes; root-to-root uses are kept to tell the vocabulary apart.
-                if (fromRoom is null || toRoom is null || (fromRoom == toRoom && fromRoom.Length > 0)) continue;
-                var line = node.GetLocation().GetLineSpan();
-                references.Add(new Reference(Display(from), fromRoom, Display(to), toRoom,
-                    $"{Path.GetRelativePath(SourceRoot(), tree.FilePath)}:{line.StartLinePosition.Line + 1}"));
-            }
-        });
-
-        // Root types that use no room, directly or through other root types: the vocabulary every room may use.
-        var vocabulary = compilation.Assembly.GlobalNamespace.GetNamespaceMembers().SelectMany(AllTypes)
-            .Where(t => RoomOf(t) == "").Select(Display).ToHashSet();
-        bool changed = true;
-        while (changed)
-        {
-            changed = false;
-            foreach (var r in references.Where(r => r.FromRoom == "" && vocabulary.Contains(r.FromType)))
-            {
-                if (r.ToRoom != "" || !vocabulary.Contains(r.ToType))
-                {
-                    vocabulary.Remove(r.FromType);
-                    changed = true;
-                }
-            }
-        }
-        return new Analysis(references.ToList(), vocabulary, unsafeCode.Distinct().ToList());
-    }
-
-    private static IEnumerable<INamedTypeSymbol> AllTypes(INamespaceSymbol ns)
-        => ns.GetTypeMembers().Concat(ns.GetNamespaceMembers().SelectMany(AllTypes));
-
-    private static INamedTypeSymbol? Outermost(INamedTypeSymbol? type)
-    {
-        while (type?.ContainingType is { } outer) type = outer;
-        return type?.OriginalDefinition;
-    }
-
-    private static string Display(INamedTypeSymbol type) => type.ContainingNamespace.ToDisplayString() + "." + type.Name;
-
-    /// <summary>The room of a type of the library; null for types outside its namespaces.</summary>
-    private static string? RoomOf(INamedTypeSymbol type)
-    {
-        string ns = type.ContainingNamespace.ToDisplayString();
-        if (ns == Root) return "";
-        if (!ns.StartsWith(Root + ".", StringComparison.Ordinal)) return null;
-        string room = ns[(Root.Length + 1)..].Split('.')[0];
-        return Rooms.Contains(room) ? room : null;
-    }
-
-    private static IEnumerable<MetadataReference> References()
-    {
-        // The framework the tests run on, plus the library's own package dependencies (loaded beside it).
-        string trusted = (string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!;
-        return trusted.Split(Path.PathSeparator)
-            .Where(p => Path.GetFileName(p) is { } n && (n.StartsWith("System.", StringComparison.Ordinal) || n is "mscorlib.dll" or "netstandard.dll"
-                || n.StartsWith("Microsoft.Extensions.Logging", StringComparison.Ordinal) || n.StartsWith("CommunityToolkit.", StringComparison.Ordinal)
-                || n is "Microsoft.Win32.Primitives.dll"))
-            .Select(p => MetadataReference.CreateFromFile(p));
-    }
-
-    private static IEnumerable<string> SourceFiles()
-        => Directory.EnumerateFiles(SourceRoot(), "*.cs", SearchOption.AllDirectories)
-            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
-                     && !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}", StringComparison.Ordinal));
-
-    private static string SourceRoot()
-    {
-        // The tests run from their output folder inside the checkout.
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
-            if (File.Exists(Path.Combine(dir.FullName, "StableDiffusion.Native.sln"))) return Path.Combine(dir.FullName, "src", "StableDiffusion.Native");
+            if (File.Exists(Path.Combine(dir.FullName, "StableDiffusion.Native.sln"))) return dir.FullName;
         }
         throw new InvalidOperationException($"No checkout above {AppContext.BaseDirectory}.");
     }

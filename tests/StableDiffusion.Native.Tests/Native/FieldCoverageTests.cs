@@ -57,13 +57,16 @@ public sealed unsafe class FieldCoverageTests(ITestOutputHelper output)
 
     internal static readonly ImageRequest AllRequest = new()
     {
-        Prompt = "a lighthouse", NegativePrompt = "blurry", Width = 96, Height = 80, Steps = 7, CfgScale = 4.5f, Guidance = 2.25f,
-        Eta = 0.5f, Sampler = Sampler.DpmPlusPlus2M, Scheduler = Scheduler.Karras, Seed = 1234, BatchCount = 3, ClipSkip = 2,
+        Prompt = "a lighthouse", NegativePrompt = "blurry", Width = 96, Height = 80, Seed = 1234, BatchCount = 3, ClipSkip = 2,
+        Sampling = new SamplingOptions
+        {
+            Steps = 7, CfgScale = 4.5f, Guidance = 2.25f, Eta = 0.5f, Sampler = Sampler.DpmPlusPlus2M, Scheduler = Scheduler.Karras, ImageCfgScale = 1.5f,
+            SkipLayerGuidance = Slg, FlowShift = 3f, ShiftedTimestep = 250, CustomSigmas = [14.6f, 1f, 0f], Apg = new AdaptiveProjectedGuidance { Eta = 0.5f },
+            GuidanceSchedule = [7f, 7f, 3.5f], ExtraArguments = new Dictionary<string, string> { ["future_key"] = "1" },
+        },
         Loras = [new LoraReference("l.safetensors", 0.5f) { HighNoise = true }], Strength = 0.4f,
         InitImage = Rgb, Mask = ImageBuffer.Filled(PixelFormat.Gray8, 96, 80, [255]), ControlImage = ImageBuffer.Filled(PixelFormat.Rgb24, 96, 80, [9, 9, 9]),
-        ControlStrength = 0.6f, Hires = AllHires, ImageCfgScale = 1.5f, SkipLayerGuidance = Slg, FlowShift = 3f, ShiftedTimestep = 250,
-        CustomSigmas = [14.6f, 1f, 0f], Apg = new AdaptiveProjectedGuidance { Eta = 0.5f }, GuidanceSchedule = [7f, 7f, 3.5f],
-        StrengthAsNoiseLevel = true, ExtraSampleArguments = new Dictionary<string, string> { ["future_key"] = "1" },
+        ControlStrength = 0.6f, Hires = AllHires, StrengthAsNoiseLevel = true,
         ReferenceImages = [Rgb, Rgb], ReferenceImageOptions = new ReferenceImageOptions { Preset = ReferenceImagePreset.Qwen, ResizeBeforeVae = false },
         IpAdapterImage = Rgb, IpAdapterStrength = 0.7f,
         PhotoMaker = new PhotoMakerOptions { IdImages = [Rgb], IdEmbeddingPath = "id.bin", StyleStrength = 30f },
@@ -74,9 +77,12 @@ public sealed unsafe class FieldCoverageTests(ITestOutputHelper output)
     internal static readonly VideoRequest AllVideo = new()
     {
         Prompt = "waves", NegativePrompt = "static", ClipSkip = 1, Loras = [new LoraReference("l.safetensors", 0.5f) { HighNoise = true }],
-        Width = 96, Height = 80, Frames = 9, Fps = 24, Steps = 5, CfgScale = 6f, ImageCfgScale = 2f, Guidance = 3f, SkipLayerGuidance = Slg,
-        Sampler = Sampler.Euler, Scheduler = Scheduler.Simple, Eta = 0.25f, ShiftedTimestep = 100, CustomSigmas = [1f, 0f], FlowShift = 5f,
-        ExtraSampleArguments = new Dictionary<string, string> { ["k"] = "v" },
+        Width = 96, Height = 80, Frames = 9, Fps = 24,
+        Sampling = new SamplingOptions
+        {
+            Steps = 5, CfgScale = 6f, ImageCfgScale = 2f, Guidance = 3f, SkipLayerGuidance = Slg, Sampler = Sampler.Euler, Scheduler = Scheduler.Simple,
+            Eta = 0.25f, ShiftedTimestep = 100, CustomSigmas = [1f, 0f], FlowShift = 5f, ExtraArguments = new Dictionary<string, string> { ["k"] = "v" },
+        },
         HighNoiseSampling = new SamplingOptions
         {
             Steps = 3, CfgScale = 4f, ImageCfgScale = 1f, Guidance = 2f, SkipLayerGuidance = Slg, Sampler = Sampler.Heun, Scheduler = Scheduler.Karras,
@@ -127,21 +133,21 @@ public sealed unsafe class FieldCoverageTests(ITestOutputHelper output)
         if (native) Sd.sd_ctx_params_init(&ctx0);
         var ctx = ctx0;
         // Upstream's default for the diffusion-only switch is off, as is AllOptions': turn it on to see it land.
-        ContextParamsMapper.Map(Generator.ToSpec(native ? AllOptions with { DiffusionFlashAttention = true } : AllOptions), arena, ref ctx);
+        ContextParamsMapper.Map(native ? AllOptions with { DiffusionFlashAttention = true } : AllOptions, arena, ref ctx);
         Compare(ctx0, ctx, rows);
         Compare(Filled<sd_embedding_t>(), ctx.embeddings[0], rows);
 
         sd_img_gen_params_t img0 = Filled<sd_img_gen_params_t>();
         if (native) Sd.sd_img_gen_params_init(&img0);
         var img = img0;
-        ImageGenParamsMapper.Map(Generator.ToSpec(AllRequest, 1234, Sampler.DpmPlusPlus2M, Scheduler.Karras), arena, ref img);
+        ImageGenParamsMapper.Map(AllRequest, arena, ref img);
         Compare(img0, img, rows);
         Compare(Filled<sd_lora_t>(), img.loras[0], rows);
 
         sd_vid_gen_params_t vid0 = Filled<sd_vid_gen_params_t>();
         if (native) Sd.sd_vid_gen_params_init(&vid0);
         var vid = vid0;
-        VideoGenParamsMapper.Map(SpecBuilder.Video(AllVideo, 77, Sampler.Euler, Scheduler.Simple), arena, ref vid);
+        VideoGenParamsMapper.Map(AllVideo, arena, ref vid);
         Compare(vid0, vid, rows);
         Compare(Filled<sd_lora_t>(), vid.loras[0], rows);
         Compare(Filled<sd_ref_video_t>(), vid.ref_videos[0], rows);

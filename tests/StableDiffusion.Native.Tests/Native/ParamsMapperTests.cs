@@ -24,12 +24,22 @@ public sealed unsafe class ParamsMapperTests
 
     private static readonly ImageRequest AllRequest = new()
     {
-        Prompt = "a lighthouse", NegativePrompt = "blurry", Width = 96, Height = 80, Steps = 7, CfgScale = 4.5f, Guidance = 2.25f,
-        Eta = 0.5f, Sampler = Sampler.DpmPlusPlus2M, Scheduler = Scheduler.Karras, Seed = 1234, BatchCount = 3, ClipSkip = 2,
-        Loras = [new LoraReference("l.safetensors", 0.5f)], Strength = 0.4f, VaeTiling = true,
-        InitImage = ImageBuffer.Filled(PixelFormat.Rgb24, 96, 80, [1, 2, 3]), Mask = ImageBuffer.Filled(PixelFormat.Gray8, 96, 80, [255]),
-        ControlImage = ImageBuffer.Filled(PixelFormat.Rgb24, 96, 80, [9, 9, 9]), ControlStrength = 0.6f,
+        Prompt = "a lighthouse",
+        NegativePrompt = "blurry",
+        Width = 96,
+        Height = 80,
+        Seed = 1234,
+        BatchCount = 3,
+        ClipSkip = 2,
+        Loras = [new LoraReference("l.safetensors", 0.5f)],
+        Strength = 0.4f,
+        VaeTiling = true,
+        InitImage = ImageBuffer.Filled(PixelFormat.Rgb24, 96, 80, [1, 2, 3]),
+        Mask = ImageBuffer.Filled(PixelFormat.Gray8, 96, 80, [255]),
+        ControlImage = ImageBuffer.Filled(PixelFormat.Rgb24, 96, 80, [9, 9, 9]),
+        ControlStrength = 0.6f,
         Hires = new HiresFix(Scale: 1.5f, Steps: 4, DenoisingStrength: 0.3f, Upscaler: HiresUpscaler.LatentBicubic, UpscalerModelPath: "up.safetensors"),
+        Sampling = new SamplingOptions { Steps = 7, CfgScale = 4.5f, Guidance = 2.25f, Eta = 0.5f, Sampler = Sampler.DpmPlusPlus2M, Scheduler = Scheduler.Karras },
     };
 
     private static string Str(sbyte* p) => System.Runtime.InteropServices.Marshal.PtrToStringUTF8((nint)p) ?? "<null>";
@@ -39,7 +49,7 @@ public sealed unsafe class ParamsMapperTests
     {
         using var arena = new NativeArena();
         var p = default(sd_ctx_params_t);
-        ContextParamsMapper.Map(Generator.ToSpec(AllOptions), arena, ref p);
+        ContextParamsMapper.Map(AllOptions, arena, ref p);
         Assert.Equal(("m.safetensors", "d.gguf", "cl.safetensors", "cg.safetensors"), (Str(p.model_path), Str(p.diffusion_model_path), Str(p.clip_l_path), Str(p.clip_g_path)));
         Assert.Equal(("t5.safetensors", "vae.safetensors", "taesd.safetensors", "cn.safetensors"), (Str(p.t5xxl_path), Str(p.vae_path), Str(p.taesd_path), Str(p.control_net_path)));
         Assert.Equal(1u, p.embedding_count);
@@ -62,10 +72,10 @@ public sealed unsafe class ParamsMapperTests
         byte fill = first ? (byte)0 : (byte)1;
         var p = default(sd_ctx_params_t);
         p.flash_attn = p.diffusion_flash_attn = p.diffusion_conv_direct = p.vae_conv_direct = p.enable_mmap = p.eager_load = fill;
-        ContextParamsMapper.Map(Generator.ToSpec(new GeneratorOptions
+        ContextParamsMapper.Map(new GeneratorOptions
         {
             ModelPath = "m", FlashAttention = first, DiffusionConvDirect = !first, VaeConvDirect = first, EnableMmap = !first, EagerLoad = first,
-        }), arena, ref p);
+        }, arena, ref p);
         byte on = first ? (byte)1 : (byte)0, off = first ? (byte)0 : (byte)1;
         Assert.Equal([on, on, off, on, off, on], new[] { p.flash_attn, p.diffusion_flash_attn, p.diffusion_conv_direct, p.vae_conv_direct, p.enable_mmap, p.eager_load });
     }
@@ -78,7 +88,7 @@ public sealed unsafe class ParamsMapperTests
         p.n_threads = 77;
         p.wtype = (sd_type_t)5;
         p.flash_attn = 1;
-        ContextParamsMapper.Map(Generator.ToSpec(new GeneratorOptions { ModelPath = "m" }), arena, ref p);
+        ContextParamsMapper.Map(new GeneratorOptions { ModelPath = "m" }, arena, ref p);
         Assert.Equal((77, 5, (byte)1), (p.n_threads, (int)p.wtype, p.flash_attn));
         Assert.True(p.embeddings == null && p.vae_path == null && p.backend == null);
     }
@@ -88,7 +98,7 @@ public sealed unsafe class ParamsMapperTests
     {
         using var arena = new NativeArena();
         var p = default(sd_img_gen_params_t);
-        ImageGenParamsMapper.Map(Generator.ToSpec(AllRequest, 1234, Sampler.DpmPlusPlus2M, Scheduler.Karras), arena, ref p);
+        ImageGenParamsMapper.Map(AllRequest, arena, ref p);
         Assert.Equal(("a lighthouse", "blurry", 2), (Str(p.prompt), Str(p.negative_prompt), p.clip_skip));
         Assert.Equal((96, 80, 1234L, 3, 0.4f), (p.width, p.height, p.seed, p.batch_count, p.strength));
         Assert.Equal((7, 4.5f, 2.25f, 0.5f), (p.sample_params.sample_steps, p.sample_params.guidance.txt_cfg, p.sample_params.guidance.distilled_guidance, p.sample_params.eta));
@@ -111,7 +121,7 @@ public sealed unsafe class ParamsMapperTests
         sd_ctx_params_t p;
         Sd.sd_ctx_params_init(&p);
         string defaults = ContextParamsMapper.Describe(p);
-        ContextParamsMapper.Map(Generator.ToSpec(AllOptions), arena, ref p);
+        ContextParamsMapper.Map(AllOptions, arena, ref p);
         string text = ContextParamsMapper.Describe(p);
         foreach (string line in new[]
         {
@@ -138,7 +148,7 @@ public sealed unsafe class ParamsMapperTests
         sd_img_gen_params_t p;
         Sd.sd_img_gen_params_init(&p);
         string defaults = ImageGenParamsMapper.Describe(p);
-        ImageGenParamsMapper.Map(Generator.ToSpec(AllRequest, 1234, Sampler.DpmPlusPlus2M, Scheduler.Karras), arena, ref p);
+        ImageGenParamsMapper.Map(AllRequest, arena, ref p);
         string text = ImageGenParamsMapper.Describe(p);
         foreach (string part in new[]
         {
@@ -162,7 +172,7 @@ public sealed unsafe class ParamsMapperTests
         sd_ctx_params_t p;
         Sd.sd_ctx_params_init(&p);
         string defaults = ContextParamsMapper.Describe(p);
-        ContextParamsMapper.Map(Generator.ToSpec(FieldCoverageTests.AllOptions with { DiffusionFlashAttention = true }), arena, ref p);
+        ContextParamsMapper.Map(FieldCoverageTests.AllOptions with { DiffusionFlashAttention = true }, arena, ref p);
         string text = ContextParamsMapper.Describe(p);
         foreach (string line in new[]
         {
@@ -189,7 +199,7 @@ public sealed unsafe class ParamsMapperTests
         sd_img_gen_params_t p;
         Sd.sd_img_gen_params_init(&p);
         string defaults = ImageGenParamsMapper.Describe(p);
-        ImageGenParamsMapper.Map(Generator.ToSpec(FieldCoverageTests.AllRequest, 1234, Sampler.DpmPlusPlus2M, Scheduler.Karras), arena, ref p);
+        ImageGenParamsMapper.Map(FieldCoverageTests.AllRequest, arena, ref p);
         string text = ImageGenParamsMapper.Describe(p);
         foreach (string part in new[]
         {
@@ -215,7 +225,7 @@ public sealed unsafe class ParamsMapperTests
     {
         using var arena = new NativeArena();
         var p = default(sd_vid_gen_params_t);
-        VideoGenParamsMapper.Map(SpecBuilder.Video(FieldCoverageTests.AllVideo, 77, Sampler.Euler, Scheduler.Simple), arena, ref p);
+        VideoGenParamsMapper.Map(FieldCoverageTests.AllVideo, arena, ref p);
         Assert.Equal(("waves", "static", 1), (Str(p.prompt), Str(p.negative_prompt), p.clip_skip));
         Assert.Equal((96, 80, 9, 24, 77L), (p.width, p.height, p.video_frames, p.fps, p.seed));
         Assert.Equal((0.9f, 0.5f, 0.5f), (p.moe_boundary, p.strength, p.vace_strength));

@@ -1,4 +1,5 @@
 using StableDiffusion.Native.Native;
+using StableDiffusion.Native.ModelFiles;
 
 namespace StableDiffusion.Native.Tests.Native;
 
@@ -50,7 +51,7 @@ public sealed class PrivateFolderTests
         string cache = temp.Sub("cache");
         string dir = CacheEntry(cache, "cpu-file");
         File.SetUnixFileMode(Path.Combine(dir, NativeLocator.LibraryFileName), (UnixFileMode)0x1B6); // 0666
-        Assert.Contains("writable by other users (mode 666)", UserDirectories.WhyNotPrivate(dir, cache));
+        Assert.Contains("writable by other users (mode 666)", UserDirectories.WhyNotPrivate(dir, cache, NativeLocator.CacheVariable));
     }
 
     [Fact]
@@ -83,7 +84,7 @@ public sealed class PrivateFolderTests
         const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
         Assert.Equal(OwnerOnly, File.GetUnixFileMode(nested));
         Assert.Equal(OwnerOnly, File.GetUnixFileMode(Path.Combine(temp.Path, "a")));
-        Assert.Null(UserDirectories.WhyNotPrivate(nested, temp.Path));
+        Assert.Null(UserDirectories.WhyNotPrivate(nested, temp.Path, NativeLocator.CacheVariable));
     }
 
     [Fact]

@@ -40,7 +40,7 @@ public sealed class SdCliCommandLineTests : IDisposable
         Assert.Equal("色调艳丽，过曝，静态", r.NegativePrompt);
         Assert.Equal([false, true], r.Loras.Select(l => l.HighNoise));
         Assert.All(r.Loras, l => Assert.Equal(1f, l.Multiplier));
-        Assert.Equal((832, 480, 33, 4, 3.5f, Sampler.Euler, 3f), (r.Width, r.Height, r.Frames, r.Steps, r.CfgScale, r.Sampler, r.FlowShift));
+        Assert.Equal((832, 480, 33, 4, 3.5f, Sampler.Euler, 3f), (r.Width, r.Height, r.Frames, r.Sampling.Steps, r.Sampling.CfgScale, r.Sampling.Sampler, r.Sampling.FlowShift));
         Assert.Equal((4, 3.5f, Sampler.Euler), (r.HighNoiseSampling!.Steps, r.HighNoiseSampling.CfgScale, r.HighNoiseSampling.Sampler));
         Assert.True(plan.Verbose);
         Assert.Equal("output.png", plan.Output.PathOf(0, 1));
@@ -58,7 +58,7 @@ public sealed class SdCliCommandLineTests : IDisposable
         Assert.Equal(RunMode.Image, plan.Mode);
         Assert.Single(r.ReferenceImages);
         Assert.Equal((64, 48), (r.Width, r.Height));
-        Assert.Equal((1f, Sampler.Euler), (r.CfgScale, r.Sampler));
+        Assert.Equal((1f, Sampler.Euler), (r.Sampling.CfgScale, r.Sampling.Sampler));
         Assert.Equal("te=cpu", plan.Load!.Backend);
         Assert.Equal(("ae.sft", "clip_l.safetensors", "t5xxl_fp16.safetensors"), (plan.Load.VaePath, plan.Load.ClipLPath, plan.Load.T5xxlPath));
     }
@@ -71,7 +71,7 @@ public sealed class SdCliCommandLineTests : IDisposable
             "-m", this.h.File("sd3.5_large.safetensors"), "--clip_l", "clip_l.safetensors", "--clip_g", "clip_g.safetensors", "--t5xxl", "t5xxl_fp16.safetensors",
             "-H", "1024", "-W", "1024", "-p", "a lovely cat holding a sign says \"Stable diffusion 3.5 Large\"", "--cfg-scale", "4.5", "--sampling-method", "euler",
             "-v", "--clip-on-cpu");
-        Assert.Equal((1024, 1024, 4.5f), (plan.Image!.Width, plan.Image.Height, plan.Image.CfgScale));
+        Assert.Equal((1024, 1024, 4.5f), (plan.Image!.Width, plan.Image.Height, plan.Image.Sampling.CfgScale));
         Assert.Equal("clip_g.safetensors", plan.Load!.ClipGPath);
 
         var cache = SdCliHarness.ReadAsIs("generate", "-m", this.h.Model, "-p", "a cat", "--cache-mode", "ucache", "--cache-option", "threshold=1.5").Plan.Image!.Cache!;

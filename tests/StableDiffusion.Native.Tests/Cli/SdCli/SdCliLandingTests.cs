@@ -242,9 +242,9 @@ public sealed class SdCliLandingTests : IDisposable
             Assert.Equal(768, r.Inpaint.Height);
             Assert.Equal(0.3f, r.Inpaint.Strength);
             Assert.Equal(12, r.Steps);
-            Assert.Equal(5f, r.Inpaint.CfgScale);
-            Assert.Equal(Sampler.Euler, r.Inpaint.Sampler);
-            Assert.Equal(Scheduler.Karras, r.Inpaint.Scheduler);
+            Assert.Equal(5f, r.Inpaint.Sampling.CfgScale);
+            Assert.Equal(Sampler.Euler, r.Inpaint.Sampling.Sampler);
+            Assert.Equal(Scheduler.Karras, r.Inpaint.Sampling.Scheduler);
             Assert.Equal(DetectionOrder.Area, r.SortBy);
             Assert.Equal(4, r.MaskBlur);
             Assert.Equal(512, r.InputSize);
@@ -300,11 +300,11 @@ public sealed class SdCliLandingTests : IDisposable
         ["--extra-sample-args"] = t =>
         {
             var image = t.Img("--extra-sample-args", "apg_eta=0.5;apg_momentum = 0.1", "--extra-sample-args", "guidance_schedule=7x2+3.5x1,strength_as_noise_level=1,other=z");
-            Assert.Equal((0.5f, 0.1f), (image.Apg!.Eta, image.Apg.Momentum));
-            Assert.Equal([7f, 7f, 3.5f], image.GuidanceSchedule);
+            Assert.Equal((0.5f, 0.1f), (image.Sampling.Apg!.Eta, image.Sampling.Apg.Momentum));
+            Assert.Equal([7f, 7f, 3.5f], image.Sampling.GuidanceSchedule);
             Assert.True(image.StrengthAsNoiseLevel);
-            Assert.Equal(new Dictionary<string, string> { ["other"] = "z" }, image.ExtraSampleArguments);
-            Assert.Equal([2f], t.Vid("--extra-sample-args", "guidance_schedule=2x1").GuidanceSchedule);
+            Assert.Equal(new Dictionary<string, string> { ["other"] = "z" }, image.Sampling.ExtraArguments);
+            Assert.Equal([2f], t.Vid("--extra-sample-args", "guidance_schedule=2x1").Sampling.GuidanceSchedule);
             Assert.Throws<ArgumentException>(() => t.Img("--extra-sample-args", "guidance_schedule=linear"));
         },
         ["--extra-tiling-args"] = t =>
@@ -332,8 +332,9 @@ public sealed class SdCliLandingTests : IDisposable
         ["--width"] = t => Assert.Equal(320, t.Img("-W", "320").Width),
         ["--steps"] = t =>
         {
-            Assert.Equal(7, t.Img("--steps", "7").Steps);
-            Assert.Equal(20, t.Img().Steps);
+            Assert.Equal(7, t.Img("--steps", "7").Sampling.Steps);
+            // Unset, the library's default applies (upstream's 20), not a number the CLI writes again.
+            Assert.Null(t.Img().Sampling.Steps);
         },
         ["--high-noise-steps"] = t =>
         {
@@ -349,7 +350,7 @@ public sealed class SdCliLandingTests : IDisposable
         ["--qwen-image-layers"] = t => Assert.Equal(5, t.Img("--qwen-image-layers", "5").QwenImageLayers),
         ["--video-frames"] = t => Assert.Equal(33, t.Vid("--video-frames", "33").Frames),
         ["--fps"] = t => Assert.Equal(24, t.Vid("--fps", "24").Fps),
-        ["--timestep-shift"] = t => Assert.Equal(250, t.Img("--timestep-shift", "250").ShiftedTimestep),
+        ["--timestep-shift"] = t => Assert.Equal(250, t.Img("--timestep-shift", "250").Sampling.ShiftedTimestep),
         ["--upscale-repeats"] = t => Assert.Equal(2, t.G("--upscale-model", "e.st", "--upscale-repeats", "2").Upscale!.Repeats),
         ["--upscale-tile-size"] = t => Assert.Equal(256, t.G("--upscale-model", "e.st", "--upscale-tile-size", "256").Upscale!.TileSize),
         ["--hires-width"] = t => Assert.Equal(1024, t.Img("--hires", "--hires-width", "1024").Hires!.TargetWidth),
@@ -358,25 +359,25 @@ public sealed class SdCliLandingTests : IDisposable
         ["--hires-upscale-tile-size"] = t => Assert.Equal(256, t.Img("--hires", "--hires-upscale-tile-size", "256").Hires!.UpscaleTileSize),
         ["--cfg-scale"] = t =>
         {
-            Assert.Equal(4.5f, t.Img("--cfg-scale", "4.5").CfgScale);
-            Assert.Equal(6f, t.Vid("--cfg-scale", "6.0").CfgScale);
+            Assert.Equal(4.5f, t.Img("--cfg-scale", "4.5").Sampling.CfgScale);
+            Assert.Equal(6f, t.Vid("--cfg-scale", "6.0").Sampling.CfgScale);
         },
-        ["--img-cfg-scale"] = t => Assert.Equal(1.5f, t.Img("--img-cfg-scale", "1.5").ImageCfgScale),
-        ["--guidance"] = t => Assert.Equal(3.5f, t.Img("--guidance", "3.5").Guidance),
+        ["--img-cfg-scale"] = t => Assert.Equal(1.5f, t.Img("--img-cfg-scale", "1.5").Sampling.ImageCfgScale),
+        ["--guidance"] = t => Assert.Equal(3.5f, t.Img("--guidance", "3.5").Sampling.Guidance),
         ["--slg-scale"] = t =>
         {
-            var slg = t.Img("--slg-scale", "2.5").SkipLayerGuidance!;
+            var slg = t.Img("--slg-scale", "2.5").Sampling.SkipLayerGuidance!;
             Assert.Equal(2.5f, slg.Scale);
             Assert.Equal([7, 8, 9], slg.Layers);
             Assert.Equal((0.01f, 0.2f), (slg.Start, slg.End));
         },
-        ["--skip-layer-start"] = t => Assert.Equal(0.05f, t.Img("--skip-layer-start", "0.05").SkipLayerGuidance!.Start),
-        ["--skip-layer-end"] = t => Assert.Equal(0.3f, t.Img("--skip-layer-end", "0.3").SkipLayerGuidance!.End),
-        ["--eta"] = t => Assert.Equal(0.5f, t.Img("--eta", "0.5").Eta),
+        ["--skip-layer-start"] = t => Assert.Equal(0.05f, t.Img("--skip-layer-start", "0.05").Sampling.SkipLayerGuidance!.Start),
+        ["--skip-layer-end"] = t => Assert.Equal(0.3f, t.Img("--skip-layer-end", "0.3").Sampling.SkipLayerGuidance!.End),
+        ["--eta"] = t => Assert.Equal(0.5f, t.Img("--eta", "0.5").Sampling.Eta),
         ["--flow-shift"] = t =>
         {
-            Assert.Equal(3f, t.Vid("--flow-shift", "3.0").FlowShift);
-            Assert.Equal(-1.5f, t.Img("--flow-shift", "-1.5").FlowShift);
+            Assert.Equal(3f, t.Vid("--flow-shift", "3.0").Sampling.FlowShift);
+            Assert.Equal(-1.5f, t.Img("--flow-shift", "-1.5").Sampling.FlowShift);
         },
         ["--high-noise-cfg-scale"] = t => Assert.Equal(3.5f, t.Vid("--high-noise-cfg-scale", "3.5").HighNoiseSampling!.CfgScale),
         ["--high-noise-img-cfg-scale"] = t => Assert.Equal(1.2f, t.Vid("--high-noise-img-cfg-scale", "1.2").HighNoiseSampling!.ImageCfgScale),
@@ -448,25 +449,25 @@ public sealed class SdCliLandingTests : IDisposable
         },
         ["--sampling-method"] = t =>
         {
-            Assert.Equal(Sampler.DpmPlusPlus2M, t.Img("--sampling-method", "dpm++2m").Sampler);
-            Assert.Equal(Sampler.Lms, t.Vid("--sampling-method", "lms").Sampler);
+            Assert.Equal(Sampler.DpmPlusPlus2M, t.Img("--sampling-method", "dpm++2m").Sampling.Sampler);
+            Assert.Equal(Sampler.Lms, t.Vid("--sampling-method", "lms").Sampling.Sampler);
         },
         ["--high-noise-sampling-method"] = t => Assert.Equal(Sampler.Euler, t.Vid("--high-noise-sampling-method", "euler").HighNoiseSampling!.Sampler),
         ["--scheduler"] = t =>
         {
-            Assert.Equal(Scheduler.Karras, t.Img("--scheduler", "karras").Scheduler);
-            Assert.Equal(Scheduler.Discrete, t.Img("--scheduler", "normal").Scheduler);
+            Assert.Equal(Scheduler.Karras, t.Img("--scheduler", "karras").Sampling.Scheduler);
+            Assert.Equal(Scheduler.Discrete, t.Img("--scheduler", "normal").Sampling.Scheduler);
         },
         ["--sigmas"] = t =>
         {
-            Assert.Equal([14.61f, 7.8f, 3.5f, 0f], t.Img("--sigmas", "14.61,7.8,3.5,0.0").CustomSigmas);
-            Assert.Equal([1f, 0f], t.Vid("--sigmas", "[1, 0]").CustomSigmas);
+            Assert.Equal([14.61f, 7.8f, 3.5f, 0f], t.Img("--sigmas", "14.61,7.8,3.5,0.0").Sampling.CustomSigmas);
+            Assert.Equal([1f, 0f], t.Vid("--sigmas", "[1, 0]").Sampling.CustomSigmas);
         },
         ["--hires-sigmas"] = t => Assert.Equal([0.85f, 0.4f, 0f], t.Img("--hires", "--hires-sigmas", "0.85,0.4,0").Hires!.CustomSigmas),
         ["--skip-layers"] = t =>
         {
-            Assert.Equal([7, 8, 9], t.Img("--slg-scale", "2.5", "--skip-layers", "[7,8,9]").SkipLayerGuidance!.Layers);
-            Assert.Equal([6, 10], t.Img("--skip-layers", "[6, 10]").SkipLayerGuidance!.Layers);
+            Assert.Equal([7, 8, 9], t.Img("--slg-scale", "2.5", "--skip-layers", "[7,8,9]").Sampling.SkipLayerGuidance!.Layers);
+            Assert.Equal([6, 10], t.Img("--skip-layers", "[6, 10]").Sampling.SkipLayerGuidance!.Layers);
         },
         ["--high-noise-skip-layers"] = t => Assert.Equal([3, 4], t.Vid("--high-noise-skip-layers", "[3 4]").HighNoiseSampling!.SkipLayerGuidance!.Layers),
         ["--ref-image"] = t =>
@@ -573,11 +574,15 @@ public sealed class SdCliLandingTests : IDisposable
     public void Without_flags_the_request_keeps_sdnet_and_sd_cli_defaults()
     {
         var r = Img();
-        Assert.Equal(("", "", 512, 512, 20, 7f, 1, 0.75f, 0.9f), (r.Prompt, r.NegativePrompt, r.Width, r.Height, r.Steps, r.CfgScale, r.BatchCount, r.Strength, r.ControlStrength));
+        var library = new ImageRequest();
+        Assert.Equal(("", "", 512, 512, library.BatchCount, library.Strength, library.ControlStrength), (r.Prompt, r.NegativePrompt, r.Width, r.Height, r.BatchCount, r.Strength, r.ControlStrength));
+        // Steps and CFG stay unset: the library's defaults (upstream's 20 and 7) apply, and results report them.
+        Assert.Equal(((int?)null, (float?)null, (float?)null, (float?)null), (r.Sampling.Steps, r.Sampling.CfgScale, r.Sampling.Guidance, r.Sampling.FlowShift));
+        Assert.Equal((20, 7f), (SamplingOptions.DefaultSteps, SamplingOptions.DefaultCfgScale));
         Assert.Null(r.Seed); // random, and printed: sd-cli's fixed 42 is the one default sdnet does not copy
-        Assert.Null(r.Sampler);
+        Assert.Null(r.Sampling.Sampler);
         Assert.Null(r.Hires);
-        Assert.Null(r.SkipLayerGuidance);
+        Assert.Null(r.Sampling.SkipLayerGuidance);
         var plan = G();
         Assert.Equal("output.png", plan.Output.PathOf(0, 1));
         Assert.Null(plan.Preview);
@@ -591,7 +596,7 @@ public sealed class SdCliLandingTests : IDisposable
         Assert.Equal([new LoraReference("style.safetensors", 0.6f), new LoraReference("C:\\loras\\x.safetensors")], r.Loras);
         var o = Load("--require-gpu", "--no-quantization-cache");
         Assert.True(o.RequireGpu);
-        Assert.Equal(Quantization.QuantizationCacheMode.Off, o.QuantizationCache);
+        Assert.Equal(QuantizationCacheMode.Off, o.QuantizationCache);
         string models = Path.Combine(this.h.Dir, "models");
         Directory.CreateDirectory(models);
         File.WriteAllBytes(Path.Combine(models, "dreamshaper.safetensors"), [0]);
@@ -601,7 +606,7 @@ public sealed class SdCliLandingTests : IDisposable
     [Fact]
     public void A_value_given_twice_keeps_the_last_as_sd_cli_does()
     {
-        Assert.Equal(9, Img("--steps", "4", "--steps", "9").Steps);
+        Assert.Equal(9, Img("--steps", "4", "--steps", "9").Sampling.Steps);
         Assert.Equal("b", Img("-p", "a", "-p", "b").Prompt);
     }
 }

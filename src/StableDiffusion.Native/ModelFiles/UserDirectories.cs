@@ -1,4 +1,4 @@
-namespace StableDiffusion.Native.Native;
+namespace StableDiffusion.Native.ModelFiles;
 
 /// <summary>
 /// The per-user folders of the library, in one place so caches and data never share a folder: cache files
@@ -69,7 +69,8 @@ internal static class UserDirectories
 
     /// <summary>
     /// Null when no other account can change <paramref name="directory"/>, the files in it, or any folder between it
-    /// and <paramref name="root"/> (inclusive); otherwise why not, and how to fix it. Always null on Windows.
+    /// and <paramref name="root"/> (inclusive); otherwise why not, and how to fix it (naming <paramref name="variable"/>,
+    /// the environment variable that picks another folder). Always null on Windows.
     /// </summary>
     /// <remarks>
     /// Each folder and file must be owned by this user and not writable by group or others. Ownership is tested the
@@ -77,7 +78,7 @@ internal static class UserDirectories
     /// nothing, fails exactly for an object another account owns. Folders above <paramref name="root"/> are not
     /// checked: the root is this user's cache folder, created by the library or the build.
     /// </remarks>
-    public static string? WhyNotPrivate(string directory, string root)
+    public static string? WhyNotPrivate(string directory, string root, string variable)
     {
         if (OperatingSystem.IsWindows()) return null;
         string stop = Path.TrimEndingDirectorySeparator(Path.GetFullPath(root));
@@ -86,19 +87,19 @@ internal static class UserDirectories
         {
             foreach (var file in start.EnumerateFiles())
             {
-                if (WhyNotOwnOnly(file.FullName, isDirectory: false) is { } problem) return problem;
+                if (WhyNotOwnOnly(file.FullName, isDirectory: false, variable) is { } problem) return problem;
             }
         }
         for (var dir = start; dir is not null; dir = dir.Parent)
         {
-            if (dir.Exists && WhyNotOwnOnly(dir.FullName, isDirectory: true) is { } problem) return problem;
+            if (dir.Exists && WhyNotOwnOnly(dir.FullName, isDirectory: true, variable) is { } problem) return problem;
             if (string.Equals(Path.TrimEndingDirectorySeparator(dir.FullName), stop, StringComparison.Ordinal)) break;
         }
         return null;
     }
 
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
-    private static string? WhyNotOwnOnly(string path, bool isDirectory)
+    private static string? WhyNotOwnOnly(string path, bool isDirectory, string variable)
     {
         var mode = File.GetUnixFileMode(path);
         string octal = Convert.ToString((int)mode & 0x1FF, 8).PadLeft(3, '0');
@@ -113,7 +114,7 @@ internal static class UserDirectories
         }
         catch (UnauthorizedAccessException)
         {
-            return $"{path} belongs to another user, so native code there could be theirs; use a cache folder of your own ({NativeLocator.CacheVariable}).";
+            return $"{path} belongs to another user, so native code there could be theirs; use a cache folder of your own ({variable}).";
         }
         catch (IOException)
         {
