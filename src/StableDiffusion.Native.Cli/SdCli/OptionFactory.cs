@@ -9,6 +9,9 @@ namespace StableDiffusion.Native.Cli.SdCli;
 /// </summary>
 internal static class OptionFactory
 {
+    /// <summary>A library default as help texts show it ("0.75", "7"): the number is read from the library, never written here.</summary>
+    public static string Default(float value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
     /// <summary>An option named <paramref name="name"/> (sd-cli's spelling) with further aliases (a short form, sdnet's older names).</summary>
     public static Option<string?> Text(string name, string description, params string[] aliases)
         => new(name, aliases) { Description = description, Arity = LastWins, AllowMultipleArgumentsPerToken = false, CustomParser = r => r.Tokens.Count == 0 ? null : r.Tokens[^1].Value };
