@@ -11,8 +11,10 @@ var root = new RootCommand("sdnet — Stable Diffusion on stable-diffusion.cpp, 
 };
 foreach (var command in ModelCommands.Create()) root.Subcommands.Add(command);
 // Ctrl+C and SIGTERM cancel the action's token (cancellable commands then exit 130 after cleaning up, e.g. `models
-// pull` keeping its .part), and the process exits anyway 2 s later. The timeout is set explicitly: System.CommandLine
-// 2.0.0 handles no signal at all when InvokeAsync gets no configuration, whatever its documentation says.
+// pull` keeping its .part), and the process exits anyway 2 s later, or for `serve` once its --shutdown-timeout has let
+// the requests in flight finish. The timeout is set explicitly: System.CommandLine 2.0.0 handles no signal at all when
+// InvokeAsync gets no configuration, whatever its documentation says.
 var parse = root.Parse(args);
 if (CliCommon.ReportParseErrors(parse, Console.Error) is int badArguments) return badArguments;
-return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(2) });
+var termination = StableDiffusion.Native.Cli.Serve.ServeCommand.TerminationTimeout(parse) ?? TimeSpan.FromSeconds(2);
+return await parse.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = termination });

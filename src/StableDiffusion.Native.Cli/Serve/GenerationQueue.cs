@@ -1,3 +1,4 @@
+using StableDiffusion.Native.ModelFiles;
 using StableDiffusion.Native.Imaging;
 
 namespace StableDiffusion.Native.Cli.Serve;
@@ -22,7 +23,7 @@ internal sealed record ProgressSnapshot(
 /// A request is admitted or refused at once (never blocks on a full queue); while waiting or generating it is
 /// cancelled by its own token (the client went away) or by <see cref="Interrupt"/> (the running one only).
 /// </summary>
-internal sealed class GenerationQueue(Generator generator, int capacity) : IDisposable
+internal sealed class GenerationQueue(Generator generator, int capacity, ServerMetrics? metrics = null) : IDisposable
 {
     private readonly SemaphoreSlim _turn = new(1, 1);
     private int _admitted;
@@ -33,6 +34,12 @@ internal sealed class GenerationQueue(Generator generator, int capacity) : IDisp
     public Generator Generator { get; } = generator;
 
     public int Capacity { get; } = capacity;
+
+    /// <summary>Whether a request arriving now would be refused (one generating and <see cref="Capacity"/> waiting).</summary>
+    public bool IsFull => Volatile.Read(ref _admitted) >= 1 + Capacity;
+
+    /// <summary>About when a place frees up: the last generation's time for each one ahead.</summary>
+    public TimeSpan RetryAfter => TimeSpan.FromTicks(Interlocked.Read(ref _lastDurationTicks) * Math.Max(1, Volatile.Read(ref _admitted)));
 
     /// <summary>Runs <paramref name="request"/> when its turn comes.</summary>
     /// <exception cref="QueueFullException">One is running and <see cref="Capacity"/> are waiting.</exception>
@@ -58,11 +65,28 @@ internal sealed class GenerationQueue(Generator generator, int capacity) : IDisp
                     // The request's shape (init image, mask) picks the mode, in the library.
                     var images = await Generator.GenerateAsync(traced, job, job.Token).ConfigureAwait(false);
                     Interlocked.Exchange(ref _lastDurationTicks, Math.Max(TimeSpan.TicksPerSecond, job.Elapsed.Ticks));
+                    metrics?.Generated(images.Count, job.Elapsed);
                     return images;
                 }
                 catch (OperationCanceledException) when (job.Interrupted && !cancellationToken.IsCancellationRequested)
                 {
+                    metrics?.Failed("interrupted");
                     throw new InterruptedException();
+                }
+                catch (OperationCanceledException)
+                {
+                    metrics?.Failed("cancelled");
+                    throw;
+                }
+                catch (Exception e) when (e is ArgumentException or InvalidModelFileException or NotSupportedException)
+                {
+                    metrics?.Failed("refused");
+                    throw;
+                }
+                catch (StableDiffusionException)
+                {
+                    metrics?.Failed("failed");
+                    throw;
                 }
                 finally
                 {

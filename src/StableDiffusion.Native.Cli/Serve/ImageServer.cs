@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Reflection;
 using System.Security.Cryptography;
@@ -13,6 +14,8 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 using StableDiffusion.Native.ModelFiles;
 
 namespace StableDiffusion.Native.Cli.Serve;
@@ -41,6 +44,12 @@ internal sealed record ServeOptions
     /// <summary>Origins whose pages may call the API (<c>--cors-origin</c>); none by default, and then no CORS headers at all.</summary>
     public IReadOnlyList<string> CorsOrigins { get; init; } = [];
 
+    /// <summary>
+    /// On shutdown (Ctrl+C, SIGTERM), how long requests in flight and in the queue may take to finish after the server
+    /// stops accepting; what is still running then is cancelled. Default 30 s.
+    /// </summary>
+    public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Server log (requests refused, failures) at or above this level; the native log has its own logger.</summary>
     public LogLevel LogLevel { get; init; } = LogLevel.Warning;
 
@@ -50,6 +59,8 @@ internal sealed record ServeOptions
     {
         if (Port is < 0 or > 65535) throw new ArgumentOutOfRangeException("--port", Port, "--port must be 0 to 65535.");
         if (Queue is < 0 or > 1000) throw new ArgumentOutOfRangeException("--queue", Queue, "--queue must be 0 to 1000.");
+        if (ShutdownTimeout < TimeSpan.Zero || ShutdownTimeout > TimeSpan.FromHours(1))
+            throw new ArgumentOutOfRangeException("--shutdown-timeout", ShutdownTimeout.TotalSeconds, "--shutdown-timeout must be 0 to 3600 seconds.");
         if (ApiKey is { Length: 0 }) throw new ArgumentException("--api-key must not be empty.", "--api-key");
         if (ApiKey is { } key && key.Any(char.IsControl)) throw new ArgumentException("--api-key must not contain control characters.", "--api-key");
         bool localhost = string.Equals(Host, "localhost", StringComparison.OrdinalIgnoreCase);
@@ -63,8 +74,14 @@ internal sealed record ServeOptions
 }
 
 /// <summary>What the endpoints share: the queue of the one loaded model, this session's images, the model's names.</summary>
-internal sealed class ServerState(GenerationQueue queue, ServeOptions options, ILogger log, RequestRules rules)
+internal sealed class ServerState(GenerationQueue queue, ServeOptions options, ILogger log, RequestRules rules, ServerMetrics metrics)
 {
+    /// <summary>The instruments behind <c>/metrics</c>.</summary>
+    public ServerMetrics Metrics { get; } = metrics;
+
+    /// <summary>Set when shutdown begins: <c>/readyz</c> answers 503 from then on, so balancers stop sending requests.</summary>
+    public volatile bool Draining;
+
     /// <summary>Which Hosts, origins and body types are admitted.</summary>
     public RequestRules Rules { get; } = rules;
 
@@ -142,10 +159,33 @@ internal sealed class ImageServer : IAsyncDisposable
             if (localhost) kestrel.ListenLocalhost(options.Port);
             else kestrel.Listen(ip!, options.Port);
         });
+        // Shutdown lets requests in flight finish within --shutdown-timeout (Kestrel stops accepting at once).
+        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = options.ShutdownTimeout);
+        builder.Services.AddOpenTelemetry().ConfigureResource(resource => resource.AddService("sdnet")).WithMetrics(metrics => metrics.AddMeter(ServerMetrics.MeterName)
+            .AddPrometheusExporter(prometheus => prometheus.ScrapeResponseCacheDurationMilliseconds = 0));
         var app = builder.Build();
-        var state = new ServerState(new GenerationQueue(generator, options.Queue), options, app.Logger, rules);
+        GenerationQueue? queue = null;
+        var metrics = new ServerMetrics(app.Services.GetRequiredService<IMeterFactory>(), () => queue!.Snapshot(),
+            Path.GetFileNameWithoutExtension(generator.Options.ModelPath ?? generator.Options.DiffusionModelPath ?? "model"), ServerMetrics.EstimateBytes(generator.Options));
+        queue = new GenerationQueue(generator, options.Queue, metrics);
+        var state = new ServerState(queue, options, app.Logger, rules, metrics);
+        app.Lifetime.ApplicationStopping.Register(() => state.Draining = true);
 
+        app.Use(async (context, next) =>
+        {
+            try
+            {
+                await next(context).ConfigureAwait(false);
+            }
+            finally
+            {
+                state.Metrics.Request(context);
+            }
+        });
         app.Use((context, next) => Guard(context, next, state));
+        app.MapGet("/healthz", (RequestDelegate)(context => Health(context)));
+        app.MapGet("/readyz", (RequestDelegate)(context => Ready(context, state)));
+        app.MapPrometheusScrapingEndpoint("/metrics");
         MapPage(app);
         app.MapGet("/images/{id}", (RequestDelegate)(context => ServeImage(context, state)));
         OpenAiEndpoints.Map(app, state);
@@ -168,11 +208,17 @@ internal sealed class ImageServer : IAsyncDisposable
     /// <summary>Completes when the server stops: Ctrl+C (through <paramref name="cancellationToken"/> or the host's own handler).</summary>
     public Task WaitAsync(CancellationToken cancellationToken) => _app.WaitForShutdownAsync(cancellationToken);
 
+    /// <summary>
+    /// Stops accepting, lets the requests in flight and in the queue finish within <see cref="ServeOptions.ShutdownTimeout"/>,
+    /// then cancels what is left (their generations stop with <c>RequestAborted</c>).
+    /// </summary>
+    public Task StopAsync() => _app.StopAsync(CancellationToken.None);
+
     public async ValueTask DisposeAsync()
     {
-        // Stopping cancels the requests in flight, and with them their generations (RequestAborted).
-        State.Queue.Interrupt();
+        State.Draining = true;
         await _app.StopAsync(CancellationToken.None).ConfigureAwait(false);
+        State.Queue.Interrupt();
         await _app.DisposeAsync().ConfigureAwait(false);
         State.Queue.Dispose();
     }
@@ -182,6 +228,13 @@ internal sealed class ImageServer : IAsyncDisposable
     {
         var path = context.Request.Path;
         var request = context.Request;
+        // Balancers and orchestrators probe with whatever Host they like, or none (HTTP/1.0); the probes say only whether
+        // this replica takes work, so they skip the Host rule that guards everything else against DNS rebinding.
+        if ((HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method)) && (path.Equals("/healthz") || path.Equals("/readyz")))
+        {
+            await next(context).ConfigureAwait(false);
+            return;
+        }
         string? origin = request.Headers.Origin.Count > 0 ? request.Headers.Origin.ToString() : null;
         var (verdict, status, code, message) = state.Rules.Check(request.Method, path.Value ?? "/", request.Headers.Host.Count > 0 ? request.Headers.Host.ToString() : null,
             origin, request.ContentType, request.ContentLength, request.Headers.TransferEncoding.Count > 0);
@@ -205,7 +258,8 @@ internal sealed class ImageServer : IAsyncDisposable
             return;
         }
 
-        bool api = path.StartsWithSegments("/v1") || path.StartsWithSegments("/sdapi");
+        // The probes answer anyone (balancers send no key); the metrics and the API need the key when there is one.
+        bool api = path.StartsWithSegments("/v1") || path.StartsWithSegments("/sdapi") || path.StartsWithSegments("/metrics");
         if (api && state.Options.ApiKey is { } key && !Authorized(context.Request.Headers.Authorization.ToString(), key))
         {
             context.Response.Headers.WWWAuthenticate = "Bearer";
@@ -228,6 +282,39 @@ internal sealed class ImageServer : IAsyncDisposable
                 state.Log.LogError("{Method} {Path}: {Message}", context.Request.Method, path.ToString(), CliCommon.OneLine(e.Message));
             await ErrorAsync(context, failure.Status, CliCommon.OneLine(e.Message), failure.Code, (e as BadRequestException)?.Param).ConfigureAwait(false);
         }
+    }
+
+    /// <summary><c>GET /healthz</c>: the process is up and answering.</summary>
+    private static Task Health(HttpContext context) => WriteJsonAsync(context, StatusCodes.Status200OK, w =>
+    {
+        w.WriteStartObject();
+        w.WriteString("status", "ok");
+        w.WriteEndObject();
+    });
+
+    /// <summary>
+    /// <c>GET /readyz</c>: 200 when a model is loaded and a request would be admitted now; 503 with <c>Retry-After</c> when
+    /// the queue is full or the server is shutting down, so a balancer sends the request to another replica.
+    /// </summary>
+    private static Task Ready(HttpContext context, ServerState state)
+    {
+        string? reason = state.Draining ? "shutting_down" : state.Queue.IsFull ? "queue_full" : null;
+        if (reason is not null)
+        {
+            var wait = state.Draining ? state.Options.ShutdownTimeout : state.Queue.RetryAfter;
+            context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+        var snapshot = state.Queue.Snapshot();
+        return WriteJsonAsync(context, reason is null ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable, w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("status", reason is null ? "ready" : "not_ready");
+            if (reason is not null) w.WriteString("reason", reason);
+            w.WriteNumber("generating", snapshot.Busy ? 1 : 0);
+            w.WriteNumber("waiting", snapshot.Waiting);
+            w.WriteNumber("capacity", state.Queue.Capacity);
+            w.WriteEndObject();
+        });
     }
 
     private static (int Status, string Code)? Status(Exception e) => e switch

@@ -10,6 +10,17 @@ internal static class ServeCommand
     /// <summary>Read when <c>--api-key</c> is not given, so the key need not appear in the process list.</summary>
     public const string ApiKeyVariable = "SDNET_API_KEY";
 
+    /// <summary>
+    /// How long the process may take to exit after Ctrl+C or SIGTERM when <paramref name="parse"/> runs <c>serve</c>: its
+    /// <c>--shutdown-timeout</c> for the requests in flight, and a few seconds to stop; null for any other command.
+    /// </summary>
+    public static TimeSpan? TerminationTimeout(ParseResult parse)
+    {
+        if (parse.CommandResult.Command.Name != "serve") return null;
+        int seconds = parse.GetValue<int>("--shutdown-timeout");
+        return TimeSpan.FromSeconds(Math.Clamp(seconds, 0, 3600) + 10);
+    }
+
     public static Command Create()
     {
         var load = new ModelLoadOptions();
@@ -19,11 +30,12 @@ internal static class ServeCommand
         var queue = new Option<int>("--queue") { Description = "Requests that may wait while one generates; more get 503", DefaultValueFactory = _ => 4 };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Show the native log and each request" };
         var allowedHost = new Option<string[]>("--allowed-host") { Description = "Also accept requests whose Host header is NAME (repeatable); loopback and the listen address always are", Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = false };
+        var shutdownTimeout = new Option<int>("--shutdown-timeout") { Description = "Seconds that requests in flight may take to finish on Ctrl+C or SIGTERM before they are cancelled", DefaultValueFactory = _ => 30 };
         var corsOrigin = new Option<string[]>("--cors-origin") { Description = "Let pages of ORIGIN (https://host[:port]) call the API (repeatable); no CORS headers without it", Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = false };
 
         var command = new Command("serve", "Serve a model over HTTP: OpenAI's images API (/v1), AUTOMATIC1111's (/sdapi/v1) and a page (/)")
         {
-            host, port, apiKey, queue, verbose, allowedHost, corsOrigin,
+            host, port, apiKey, queue, verbose, allowedHost, corsOrigin, shutdownTimeout,
         };
         foreach (var option in load.All) command.Options.Add(option);
         command.SetAction(async (r, cancellationToken) =>
@@ -45,6 +57,7 @@ internal static class ServeCommand
                     Queue = r.GetValue(queue),
                     AllowedHosts = r.GetValue(allowedHost) ?? [],
                     CorsOrigins = r.GetValue(corsOrigin) ?? [],
+                    ShutdownTimeout = TimeSpan.FromSeconds(r.GetValue(shutdownTimeout)),
                     LogLevel = isVerbose ? LogLevel.Information : LogLevel.Warning,
                 };
                 serveOptions.Validate(); // before the model loads: a typo must not cost a load

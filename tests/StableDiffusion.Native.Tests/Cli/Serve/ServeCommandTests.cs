@@ -45,4 +45,43 @@ public sealed class ServeCommandTests
             if (!process.HasExited) process.Kill(entireProcessTree: true);
         }
     }
+
+    [SkippableFact]
+    public async Task Sdnet_serve_on_SIGTERM_lets_the_running_generation_finish_within_its_shutdown_timeout()
+    {
+        NativeTestEnvironment.Require();
+        Skip.If(OperatingSystem.IsWindows(), "sends SIGTERM, which Windows does not have");
+        var psi = new ProcessStartInfo(ChildProcess.DotnetHost)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (string a in new[] { ChildProcess.SdnetDll, "serve", "-m", NativeTestEnvironment.TinySd1, "--port", "0", "-t", "2", "--shutdown-timeout", "120" })
+            psi.ArgumentList.Add(a);
+        using var process = Process.Start(psi)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+            string first = await process.StandardOutput.ReadLineAsync(timeout.Token) ?? throw new InvalidOperationException("no output; stderr: " + await stderr);
+            var address = new Uri(first[(first.LastIndexOf(" on ", StringComparison.Ordinal) + 4)..]);
+            using var client = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromMinutes(3) };
+            // Several seconds of sampling: longer than System.CommandLine's default grace of 2 s after a signal.
+            var running = client.PostAsync("sdapi/v1/txt2img", ServerTestSupport.Json("""{"prompt":"drain","width":64,"height":64,"steps":600,"seed":5}"""));
+            await ServerTestSupport.WaitUntilSamplingAsync(client);
+
+            using (var term = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])) term.WaitForExit();
+            var response = await running;
+            Assert.True(response.StatusCode == System.Net.HttpStatusCode.OK, $"{(int)response.StatusCode}; stderr: {await stderr}");
+            var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.Equal(1, body.GetProperty("images").GetArrayLength());
+            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+            Assert.True(process.ExitCode == 0, $"exit code {process.ExitCode}; stderr: {await stderr}");
+        }
+        finally
+        {
+            if (!process.HasExited) process.Kill(entireProcessTree: true);
+        }
+    }
 }

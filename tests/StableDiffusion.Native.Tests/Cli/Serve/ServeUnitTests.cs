@@ -143,4 +143,18 @@ public sealed class ServeUnitTests
         Assert.Contains(expected, result.Stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("nonexistent", result.Stderr, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Shutdown_timeout_is_checked_and_stretches_the_grace_the_process_gets_after_a_signal()
+    {
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new ServeOptions { ShutdownTimeout = TimeSpan.FromSeconds(-1) }.Validate());
+        Assert.Equal("--shutdown-timeout", e.ParamName);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ServeOptions { ShutdownTimeout = TimeSpan.FromHours(2) }.Validate());
+        new ServeOptions { ShutdownTimeout = TimeSpan.Zero }.Validate();
+
+        var root = new System.CommandLine.RootCommand { ServeCommand.Create(), StableDiffusion.Native.Cli.GenerateCommand.Create() };
+        Assert.Equal(TimeSpan.FromSeconds(70), ServeCommand.TerminationTimeout(root.Parse(["serve", "-m", "x.gguf", "--shutdown-timeout", "60"])));
+        Assert.Equal(TimeSpan.FromSeconds(40), ServeCommand.TerminationTimeout(root.Parse(["serve", "-m", "x.gguf"])));
+        Assert.Null(ServeCommand.TerminationTimeout(root.Parse(["generate", "-m", "x.gguf", "-p", "x"])));
+    }
 }
