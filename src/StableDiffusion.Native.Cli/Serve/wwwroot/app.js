@@ -1,9 +1,11 @@
 "use strict";
-// The page of `sdnet serve`: A1111's txt2img for the image, its progress route for live steps and the preview.
+// The page of `sdnet serve`: A1111's txt2img and img2img for the image, its lists for the model, sampler and scheduler
+// pickers, and its progress route for live steps and the preview. Everything the page shows comes from this server.
 (() => {
   const $ = (id) => document.getElementById(id);
-  const history = [];
   let polling = null;
+  let initImage = null; // a data URL of the uploaded start image, or null for text to image
+  let shown = null;     // the parameters (A1111's info) of the image on display
 
   function headers() {
     const h = { "Content-Type": "application/json" };
@@ -28,6 +30,15 @@
     $("error").hidden = !message;
   }
 
+  function fill(select, items) {
+    select.replaceChildren(...items.map(([value, label]) => {
+      const option = document.createElement("option");
+      option.value = value;
+      option.textContent = label;
+      return option;
+    }));
+  }
+
   async function poll() {
     try {
       const p = await api("/sdapi/v1/progress", { method: "GET" });
@@ -46,22 +57,60 @@
     }
   }
 
-  function addToHistory(src, info) {
-    history.unshift({ src, info });
+  function addToHistory(src, text, info) {
     const item = document.createElement("li");
     const img = document.createElement("img");
     img.src = src;
-    img.alt = info;
-    img.title = info;
-    img.addEventListener("click", () => show(src, info));
+    img.alt = text;
+    img.title = text;
+    img.addEventListener("click", () => show(src, text, info));
     item.appendChild(img);
     $("history").prepend(item);
   }
 
-  function show(src, info) {
+  function show(src, text, info) {
     $("image").src = src;
-    $("parameters").textContent = info;
+    $("parameters").textContent = text;
     $("output").hidden = false;
+    shown = info;
+  }
+
+  // "Use these settings again": the form takes the shown image's parameters, seed included.
+  function reuse() {
+    if (!shown) return;
+    const set = (id, value) => { if (value !== undefined && value !== null) $(id).value = value; };
+    set("prompt", shown.prompt);
+    set("negative", shown.negative_prompt);
+    set("width", shown.width);
+    set("height", shown.height);
+    set("steps", shown.steps);
+    set("seed", shown.seed);
+    set("cfg", shown.cfg_scale);
+    if (shown.sampler_name && [...$("sampler").options].some((o) => o.value === shown.sampler_name)) $("sampler").value = shown.sampler_name;
+    if (shown.scheduler && [...$("scheduler").options].some((o) => o.value === shown.scheduler)) $("scheduler").value = shown.scheduler;
+    if (shown.denoising_strength !== undefined && shown.denoising_strength !== null && initImage) $("strength").value = shown.denoising_strength;
+  }
+
+  function readInit() {
+    const file = $("init").files[0];
+    if (!file) return;
+    const reader = new FileReader();
+    reader.onload = () => {
+      initImage = reader.result;
+      $("init-preview").src = initImage;
+      $("init-preview").hidden = false;
+      $("clear-init").disabled = false;
+    };
+    reader.onerror = () => showError("The start image could not be read.");
+    reader.readAsDataURL(file);
+  }
+
+  function clearInit() {
+    initImage = null;
+    $("init").value = "";
+    $("init-preview").hidden = true;
+    $("init-preview").removeAttribute("src");
+    $("clear-init").disabled = true;
   }
 
   async function generate(event) {
@@ -75,6 +124,7 @@
     $("bar").value = 0;
     polling = setInterval(poll, 400);
     try {
+      if (!$("model-select").options.length) await loadLists();
       const body = {
         prompt: $("prompt").value,
         negative_prompt: $("negative").value,
@@ -82,14 +132,25 @@
         height: Number($("height").value),
         steps: Number($("steps").value),
         seed: Number($("seed").value),
+        cfg_scale: Number($("cfg").value),
+        scheduler: $("scheduler").value,
+        override_settings: { sd_model_checkpoint: $("model-select").value },
       };
-      const result = await api("/sdapi/v1/txt2img", { method: "POST", body: JSON.stringify(body) });
+      if ($("sampler").value) body.sampler_name = $("sampler").value;
+      let route = "/sdapi/v1/txt2img";
+      if (initImage) {
+        route = "/sdapi/v1/img2img";
+        body.init_images = [initImage];
+        body.denoising_strength = Number($("strength").value);
+      }
+      const result = await api(route, { method: "POST", body: JSON.stringify(body) });
       const info = JSON.parse(result.info);
       result.images.forEach((b64, i) => {
         const src = "data:image/png;base64," + b64;
         const text = (info.infotexts && info.infotexts[i]) || "";
-        show(src, text);
-        addToHistory(src, text);
+        const own = { ...info, seed: (info.all_seeds && info.all_seeds[i]) ?? info.seed, denoising_strength: initImage ? body.denoising_strength : null };
+        show(src, text, own);
+        addToHistory(src, text, own);
       });
       $("step").textContent = `done: seed ${info.seed}`;
     } catch (e) {
@@ -112,15 +173,29 @@
     }
   }
 
+  // The pickers hold exactly what this server serves and accepts.
+  async function loadLists() {
+    const [models, samplers, schedulers] = await Promise.all([
+      api("/sdapi/v1/sd-models", { method: "GET" }),
+      api("/sdapi/v1/samplers", { method: "GET" }),
+      api("/sdapi/v1/schedulers", { method: "GET" }),
+    ]);
+    fill($("sampler"), [["", "Default"], ...samplers.map((s) => [s.name, s.name])]);
+    fill($("scheduler"), schedulers.map((s) => [s.name, s.label]));
+    fill($("model-select"), models.map((m) => [m.title, m.model_name]));
+    if (models.length) $("model").textContent = models[0].title;
+  }
+
   async function start() {
     $("form").addEventListener("submit", generate);
     $("interrupt").addEventListener("click", interrupt);
-    try {
-      const models = await api("/sdapi/v1/sd-models", { method: "GET" });
-      if (models.length) $("model").textContent = models[0].title;
-    } catch (e) {
-      // The key row is shown by api() when one is needed.
-    }
+    $("reuse").addEventListener("click", reuse);
+    $("init").addEventListener("change", readInit);
+    $("clear-init").addEventListener("click", clearInit);
+    $("model-select").addEventListener("change", () => { $("model").textContent = $("model-select").value; });
+    await loadLists().catch(() => {
+      // The key row is shown by api() when one is needed; the lists load again with the first generation.
+    });
   }
 
   start();

@@ -68,6 +68,68 @@ public sealed class PageTests(TinyGeneratorFixture fixture)
         Assert.Empty(browser.Errors);
     }
 
+    [SkippableFact]
+    public async Task The_page_picks_from_the_servers_lists_runs_img2img_from_an_upload_and_reuses_settings()
+    {
+        var (chromium, reason) = HeadlessChromium.Find();
+        Skip.If(chromium is null, reason);
+        await using var server = await StartAsync(fixture.Generator);
+        await using var browser = await HeadlessChromium.StartAsync(chromium!);
+        await browser.NavigateAsync(server.Address);
+
+        // The pickers hold the server's own lists: every sampler (and "Default"), "automatic" and every scheduler, the model.
+        string counts = await WaitForAsync(browser, """
+            document.getElementById('model-select').options.length ? JSON.stringify([document.getElementById('sampler').options.length,
+              document.getElementById('scheduler').options.length, document.getElementById('model-select').value]) : null
+            """, TimeSpan.FromSeconds(10));
+        Assert.Equal($"[{Enum.GetValues<Sampler>().Length + 1},{Enum.GetValues<Scheduler>().Length + 1},\"{Path.GetFileName(NativeTestEnvironment.TinySd1)}\"]", counts);
+
+        await browser.EvaluateAsync("""
+            (() => {
+              const set = (id, v) => { document.getElementById(id).value = v; };
+              set('prompt', 'a red door'); set('width', '64'); set('height', '64'); set('steps', '2'); set('seed', '7');
+              set('sampler', 'Euler'); set('scheduler', 'karras'); set('cfg', '5');
+              document.getElementById('generate').click();
+            })()
+            """);
+        await WaitForAsync(browser, "document.getElementById('step').textContent.startsWith('done') ? 'yes' : null", TimeSpan.FromMinutes(2));
+        string first = (await browser.EvaluateAsync("document.getElementById('parameters').textContent"))!.GetValue<string>();
+        Assert.Contains("Sampler: euler karras", first, StringComparison.Ordinal);
+        Assert.Contains("CFG scale: 5,", first, StringComparison.Ordinal);
+        Assert.Contains("Seed: 7,", first, StringComparison.Ordinal);
+        Assert.DoesNotContain("Denoising strength", first, StringComparison.Ordinal);
+
+        // Image to image from an uploaded file (a PNG drawn here, handed to the file input as a user's pick would be).
+        await browser.EvaluateAsync("""
+            (async () => {
+              const canvas = document.createElement('canvas'); canvas.width = 64; canvas.height = 64;
+              const g = canvas.getContext('2d'); g.fillStyle = '#2060c0'; g.fillRect(0, 0, 64, 64); g.fillStyle = '#f0d020'; g.fillRect(16, 16, 32, 32);
+              const blob = await new Promise((resolve) => canvas.toBlob(resolve, 'image/png'));
+              const files = new DataTransfer(); files.items.add(new File([blob], 'start.png', { type: 'image/png' }));
+              const input = document.getElementById('init'); input.files = files.files; input.dispatchEvent(new Event('change'));
+            })()
+            """);
+        await WaitForAsync(browser, "document.getElementById('init-preview').hidden ? null : 'yes'", TimeSpan.FromSeconds(10));
+        await browser.EvaluateAsync("document.getElementById('strength').value = '0.5'; document.getElementById('generate').click()");
+        await WaitForAsync(browser, "document.getElementById('step').textContent.startsWith('done') ? 'yes' : null", TimeSpan.FromMinutes(2));
+        string second = (await browser.EvaluateAsync("document.getElementById('parameters').textContent"))!.GetValue<string>();
+        Assert.Contains("Denoising strength: 0.5", second, StringComparison.Ordinal);
+        Assert.Equal(2, (int)(await browser.EvaluateAsync("document.querySelectorAll('#history img').length"))!.GetValue<double>());
+
+        // "Use these settings again" puts the shown image's settings back, seed included.
+        string restored = (await browser.EvaluateAsync("""
+            (() => {
+              const set = (id, v) => { document.getElementById(id).value = v; };
+              set('seed', '99'); set('cfg', '9'); set('steps', '30'); set('sampler', ''); set('prompt', 'something else');
+              document.getElementById('reuse').click();
+              const get = (id) => document.getElementById(id).value;
+              return JSON.stringify([get('seed'), get('cfg'), get('steps'), get('sampler'), get('scheduler'), get('prompt')]);
+            })()
+            """))!.GetValue<string>();
+        Assert.Equal("""["7","5","2","Euler","karras","a red door"]""", restored);
+        Assert.Empty(browser.Errors);
+    }
+
     private static async Task<string> WaitForAsync(HeadlessChromium browser, string expression, TimeSpan limit)
     {
         var deadline = DateTime.UtcNow + limit;
