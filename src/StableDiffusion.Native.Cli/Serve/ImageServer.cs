@@ -320,6 +320,8 @@ internal sealed class ImageServer : IAsyncDisposable
     private static (int Status, string Code)? Status(Exception e) => e switch
     {
         BadRequestException or ArgumentException or FormatException or InvalidModelFileException => (StatusCodes.Status400BadRequest, "invalid_request"),
+        // The loaded model cannot do what was asked (a video model asked for an image): the request's fault, not a bug.
+        NotSupportedException => (StatusCodes.Status400BadRequest, "unsupported_by_model"),
         Microsoft.AspNetCore.Http.BadHttpRequestException bad => (bad.StatusCode, "invalid_request"),
         QueueFullException => (StatusCodes.Status503ServiceUnavailable, "queue_full"),
         InterruptedException => (StatusCodes.Status409Conflict, "interrupted"),

@@ -94,6 +94,18 @@ public sealed class DitFamilyTests(DitFamilyFixture fixture) : IClassFixture<Dit
     }
 
     [SkippableFact]
+    public async Task Serving_a_video_model_answers_an_image_request_with_400_naming_the_reason()
+    {
+        await using var server = await StableDiffusion.Native.Cli.Serve.ImageServer.StartAsync(fixture.Wan.Generator, new StableDiffusion.Native.Cli.Serve.ServeOptions { Host = "127.0.0.1", Port = 0 });
+        using var client = new HttpClient { BaseAddress = server.Address };
+        var response = await client.PostAsync("sdapi/v1/txt2img", new StringContent("""{"prompt":"x","width":32,"height":32,"steps":1}""", System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, response.StatusCode);
+        string body = await response.Content.ReadAsStringAsync();
+        Assert.Contains("unsupported_by_model", body, StringComparison.Ordinal);
+        Assert.Contains("generates videos", body, StringComparison.Ordinal);
+    }
+
+    [SkippableFact]
     public void Wan_two_expert_pair_samples_with_the_high_noise_model_first()
     {
         var baseline = fixture.WanBaseline;
