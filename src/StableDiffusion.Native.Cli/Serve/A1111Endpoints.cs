@@ -24,6 +24,9 @@ internal static class A1111Endpoints
         app.MapGet("/sdapi/v1/samplers", (RequestDelegate)(context => Samplers(context)));
         app.MapGet("/sdapi/v1/schedulers", (RequestDelegate)(context => Schedulers(context)));
         app.MapGet("/sdapi/v1/sd-models", (RequestDelegate)(context => Models(context, state)));
+        app.MapGet("/sdapi/v1/loras", (RequestDelegate)(context => Loras(context, state)));
+        app.MapGet("/sdapi/v1/upscalers", (RequestDelegate)(context => Upscalers(context, state)));
+        app.MapGet("/sdapi/v1/latent-upscale-modes", (RequestDelegate)(context => LatentUpscaleModes(context)));
         app.MapGet("/sdapi/v1/options", (RequestDelegate)(context => Options(context, state)));
         app.MapPost("/sdapi/v1/options", (RequestDelegate)(context => SetOptions(context, state)));
         app.MapGet("/sdapi/v1/progress", (RequestDelegate)(context => Progress(context, state)));
@@ -71,8 +74,6 @@ internal static class A1111Endpoints
         var overrides = json.Object("override_settings");
         if (overrides.String("sd_model_checkpoint") is { } checkpoint && !IsLoadedModel(checkpoint, state))
             throw new BadRequestException($"This server serves '{state.ModelFile}' only; it cannot switch to '{ModelFiles.DisplayText.Escape(checkpoint, 80)}'.", "override_settings.sd_model_checkpoint");
-        if ((json.Int("hr_resize_x", 0, ImageRequest.MaxDimension) ?? 0) != 0 || (json.Int("hr_resize_y", 0, ImageRequest.MaxDimension) ?? 0) != 0)
-            throw new BadRequestException("hr_resize_x/hr_resize_y are not supported; give hr_scale.", "hr_resize_x");
 
         int batch = json.Int("batch_size", 1, ImageRequest.MaxBatchCount) ?? 1;
         int iterations = json.Int("n_iter", 1, ImageRequest.MaxBatchCount) ?? 1;
@@ -87,20 +88,13 @@ internal static class A1111Endpoints
             Height = json.Int("height", 1, ImageRequest.MaxDimension),
             Sampling = new SamplingOptions { Eta = json.Float("eta", CommonFields.Eta), Guidance = json.Float("distilled_cfg_scale", CommonFields.Guidance) },
             ClipSkip = overrides.Int("CLIP_stop_at_last_layers", -1, 12) ?? json.Int("clip_skip", -1, 12),
+            Loras = ServerFolders.ReadLoras(json, state.Options.LoraDirectory),
         });
 
         if (!image)
         {
             request = request with { Width = request.Width ?? ImageRequest.DefaultDimension, Height = request.Height ?? ImageRequest.DefaultDimension };
-            if (json.Bool("enable_hr") == true)
-                request = request with
-                {
-                    Hires = new HiresFix(
-                        json.Float("hr_scale", SettingRange.Of<HiresFix>(nameof(HiresFix.Scale))) ?? s_hires.Scale,
-                        json.Int("hr_second_pass_steps", SettingRange.Of<HiresFix>(nameof(HiresFix.Steps))) ?? s_hires.Steps,
-                        json.Float("denoising_strength", SettingRange.Of<HiresFix>(nameof(HiresFix.DenoisingStrength))) ?? s_hires.DenoisingStrength,
-                        HiresUpscaler(json.String("hr_upscaler"))),
-                };
+            if (json.Bool("enable_hr") == true && Hires(json, state) is { } hires) request = request with { Hires = hires };
             return request;
         }
 
@@ -109,7 +103,7 @@ internal static class A1111Endpoints
         if (inits.Count > 1) throw new BadRequestException("Give one image in 'init_images': this model edits one image at a time.", "init_images");
         var init = ServerImages.DecodeRgb(ServerImages.FromBase64(inits[0], "init_images"), "init_images");
         ImageBuffer? mask = json.String("mask") is { } maskText ? ServerImages.DecodeMask(ServerImages.FromBase64(maskText, "mask"), "mask") : null;
-        if (mask is not null && (json.Int("inpainting_mask_invert", 0, 1) ?? 0) == 1)
+        if (mask is not null && json.Bool("inpainting_mask_invert") == true)
             mask = Invert(mask);
         if (mask is not null && (mask.Width != init.Width || mask.Height != init.Height))
             mask = ServerImages.ResizeTo(mask, init.Width, init.Height);
@@ -132,13 +126,35 @@ internal static class A1111Endpoints
         return string.Equals(name, state.ModelFile, StringComparison.Ordinal) || string.Equals(name, state.ModelName, StringComparison.Ordinal);
     }
 
-    /// <summary>A1111's hr_upscaler by upstream's names (UpstreamNames); "None" or nothing is A1111's default, Latent.
-    /// An upscaler model ("Model", or a model's name) is not served here.</summary>
-    private static StableDiffusion.Native.HiresUpscaler HiresUpscaler(string? name)
+    /// <summary>
+    /// The hires pass as sd-server reads it: <c>hr_scale</c>, or a target <c>hr_resize_x</c>/<c>hr_resize_y</c> (0: by
+    /// scale); <c>hr_steps</c> (A1111's <c>hr_second_pass_steps</c> too; 0: the request's steps); <c>hr_upscaler</c> by
+    /// upstream's names, a model of <c>--hires-upscalers-dir</c> by its name, or "None", which turns the pass off.
+    /// </summary>
+    private static HiresFix? Hires(JsonInput json, ServerState state)
     {
-        if (string.IsNullOrWhiteSpace(name) || name.Trim().Equals("None", StringComparison.OrdinalIgnoreCase)) return StableDiffusion.Native.HiresUpscaler.Latent;
-        if (UpstreamNames.TryParse(name, out StableDiffusion.Native.HiresUpscaler upscaler) && upscaler != StableDiffusion.Native.HiresUpscaler.Model) return upscaler;
-        var available = Enum.GetValues<StableDiffusion.Native.HiresUpscaler>().Where(u => u != StableDiffusion.Native.HiresUpscaler.Model).Select(u => u.Name());
+        var steps = SettingRange.Of<HiresFix>(nameof(HiresFix.Steps));
+        var size = SettingRange.Of<HiresFix>(nameof(HiresFix.TargetWidth));
+        int? targetWidth = json.Int("hr_resize_x", 0, (int)size.Max) is int x and > 0 ? x : null;
+        int? targetHeight = json.Int("hr_resize_y", 0, (int)size.Max) is int y and > 0 ? y : null;
+        var hires = new HiresFix(
+            json.Float("hr_scale", SettingRange.Of<HiresFix>(nameof(HiresFix.Scale))) ?? s_hires.Scale,
+            json.Int("hr_steps", steps) ?? json.Int("hr_second_pass_steps", steps) ?? s_hires.Steps,
+            json.Float("denoising_strength", SettingRange.Of<HiresFix>(nameof(HiresFix.DenoisingStrength))) ?? s_hires.DenoisingStrength)
+        {
+            TargetWidth = targetWidth,
+            TargetHeight = targetHeight,
+        };
+        string? name = json.String("hr_upscaler")?.Trim();
+        if (string.IsNullOrEmpty(name)) return hires;
+        if (name.Equals("None", StringComparison.OrdinalIgnoreCase)) return null;
+        if (UpstreamNames.TryParse(name, out StableDiffusion.Native.HiresUpscaler upscaler) && upscaler != StableDiffusion.Native.HiresUpscaler.Model)
+            return hires with { Upscaler = upscaler };
+        var models = ServerFolders.Upscalers(state.Options.UpscalersDirectory);
+        if (models.FirstOrDefault(m => m.Name == name || m.FileName == name) is { } model)
+            return hires with { Upscaler = StableDiffusion.Native.HiresUpscaler.Model, UpscalerModelPath = model.FullPath };
+        var available = Enum.GetValues<StableDiffusion.Native.HiresUpscaler>().Where(u => u != StableDiffusion.Native.HiresUpscaler.Model).Select(u => u.Name())
+            .Prepend("None").Concat(models.Select(m => m.Name));
         throw new BadRequestException($"hr_upscaler '{ModelFiles.DisplayText.Escape(name, 80)}' is not available: use {string.Join(", ", available)}.", "hr_upscaler");
     }
 
@@ -251,6 +267,57 @@ internal static class A1111Endpoints
         w.WriteString("filename", state.ModelFile);
         w.WriteNull("config");
         w.WriteEndObject();
+        w.WriteEndArray();
+    });
+
+    /// <summary>sd-server's LoRA list: <c>[{"name": stem, "path": path under --lora-model-dir}]</c>, what <c>lora[].path</c> takes.</summary>
+    private static Task Loras(HttpContext context, ServerState state) => ImageServer.WriteJsonAsync(context, StatusCodes.Status200OK, w =>
+    {
+        w.WriteStartArray();
+        foreach (var lora in ServerFolders.Loras(state.Options.LoraDirectory))
+        {
+            w.WriteStartObject();
+            w.WriteString("name", lora.Name);
+            w.WriteString("path", lora.Path);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+    });
+
+    /// <summary>
+    /// sd-server's upscaler list: None, Lanczos, Nearest, then the models of <c>--hires-upscalers-dir</c>. Where sd-server
+    /// gives a model's absolute path, this gives its file name: the server's folders are none of a client's business.
+    /// </summary>
+    private static Task Upscalers(HttpContext context, ServerState state) => ImageServer.WriteJsonAsync(context, StatusCodes.Status200OK, w =>
+    {
+        w.WriteStartArray();
+        foreach (string builtin in new[] { "None", StableDiffusion.Native.HiresUpscaler.Lanczos.Name(), StableDiffusion.Native.HiresUpscaler.Nearest.Name() })
+            Upscaler(w, builtin, null, null);
+        foreach (var model in ServerFolders.Upscalers(state.Options.UpscalersDirectory)) Upscaler(w, model.Name, "ESRGAN_4x", model.FileName);
+        w.WriteEndArray();
+    });
+
+    private static void Upscaler(System.Text.Json.Utf8JsonWriter w, string name, string? modelName, string? path)
+    {
+        w.WriteStartObject();
+        w.WriteString("name", name);
+        w.WriteString("model_name", modelName);
+        w.WriteString("model_path", path);
+        w.WriteNull("model_url");
+        w.WriteNumber("scale", 4);
+        w.WriteEndObject();
+    }
+
+    /// <summary>The latent upscale modes <c>hr_upscaler</c> takes, by upstream's names.</summary>
+    private static Task LatentUpscaleModes(HttpContext context) => ImageServer.WriteJsonAsync(context, StatusCodes.Status200OK, w =>
+    {
+        w.WriteStartArray();
+        foreach (var mode in Enum.GetValues<StableDiffusion.Native.HiresUpscaler>().Where(u => u.Name().StartsWith("Latent", StringComparison.Ordinal)))
+        {
+            w.WriteStartObject();
+            w.WriteString("name", mode.Name());
+            w.WriteEndObject();
+        }
         w.WriteEndArray();
     });
 

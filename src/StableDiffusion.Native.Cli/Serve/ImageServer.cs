@@ -50,6 +50,15 @@ internal sealed record ServeOptions
     /// </summary>
     public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// The folder whose LoRAs requests may name (<c>--lora-model-dir</c>, searched recursively; sd-server's structured
+    /// <c>lora</c> field and <c>GET /sdapi/v1/loras</c>); none by default, and then no request may name a LoRA.
+    /// </summary>
+    public string? LoraDirectory { get; init; }
+
+    /// <summary>The folder of upscaler models <c>hr_upscaler</c> may name (<c>--hires-upscalers-dir</c>, top level only).</summary>
+    public string? UpscalersDirectory { get; init; }
+
     /// <summary>Server log (requests refused, failures) at or above this level; the native log has its own logger.</summary>
     public LogLevel LogLevel { get; init; } = LogLevel.Warning;
 
@@ -61,6 +70,10 @@ internal sealed record ServeOptions
         if (Queue is < 0 or > 1000) throw new ArgumentOutOfRangeException("--queue", Queue, "--queue must be 0 to 1000.");
         if (ShutdownTimeout < TimeSpan.Zero || ShutdownTimeout > TimeSpan.FromHours(1))
             throw new ArgumentOutOfRangeException("--shutdown-timeout", ShutdownTimeout.TotalSeconds, "--shutdown-timeout must be 0 to 3600 seconds.");
+        if (LoraDirectory is { } loras && !Directory.Exists(loras))
+            throw new DirectoryNotFoundException($"--lora-model-dir: the folder '{DisplayText.Escape(loras, 200)}' does not exist.");
+        if (UpscalersDirectory is { } upscalers && !Directory.Exists(upscalers))
+            throw new DirectoryNotFoundException($"--hires-upscalers-dir: the folder '{DisplayText.Escape(upscalers, 200)}' does not exist.");
         if (ApiKey is { Length: 0 }) throw new ArgumentException("--api-key must not be empty.", "--api-key");
         if (ApiKey is { } key && key.Any(char.IsControl)) throw new ArgumentException("--api-key must not contain control characters.", "--api-key");
         bool localhost = string.Equals(Host, "localhost", StringComparison.OrdinalIgnoreCase);

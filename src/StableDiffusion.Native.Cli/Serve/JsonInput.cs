@@ -52,6 +52,18 @@ internal readonly struct JsonInput
 
     public bool Has(string name) => TryGet(name, out _);
 
+    /// <summary>An array of objects (sd-server's <c>lora</c> list), at most <paramref name="max"/>; absent reads as empty.</summary>
+    public IReadOnlyList<JsonInput> Objects(string name, int max = 64)
+    {
+        if (!TryGet(name, out var value)) return [];
+        if (value.ValueKind != JsonValueKind.Array) throw new BadRequestException($"'{name}' must be an array of objects.", name);
+        if (value.GetArrayLength() > max) throw new BadRequestException($"'{name}' may hold at most {max} entries.", name);
+        var list = new List<JsonInput>();
+        foreach (var item in value.EnumerateArray())
+            list.Add(item.ValueKind == JsonValueKind.Object ? new JsonInput(item) : throw new BadRequestException($"'{name}' must be an array of objects.", name));
+        return list;
+    }
+
     private bool TryGet(string name, out JsonElement value)
     {
         if (_root.ValueKind == JsonValueKind.Object && _root.TryGetProperty(name, out value) && value.ValueKind != JsonValueKind.Null)

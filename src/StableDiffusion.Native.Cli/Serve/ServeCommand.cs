@@ -31,11 +31,13 @@ internal static class ServeCommand
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Show the native log and each request" };
         var allowedHost = new Option<string[]>("--allowed-host") { Description = "Also accept requests whose Host header is NAME (repeatable); loopback and the listen address always are", Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = false };
         var shutdownTimeout = new Option<int>("--shutdown-timeout") { Description = "Seconds that requests in flight may take to finish on Ctrl+C or SIGTERM before they are cancelled", DefaultValueFactory = _ => 30 };
+        var loraDir = new Option<string?>("--lora-model-dir", "--lora-dir") { Description = "Folder of LoRAs that requests may name (its tree is searched; GET /sdapi/v1/loras lists them)" };
+        var upscalersDir = new Option<string?>("--hires-upscalers-dir") { Description = "Folder of upscaler models that hr_upscaler may name (top level only)" };
         var corsOrigin = new Option<string[]>("--cors-origin") { Description = "Let pages of ORIGIN (https://host[:port]) call the API (repeatable); no CORS headers without it", Arity = ArgumentArity.OneOrMore, AllowMultipleArgumentsPerToken = false };
 
         var command = new Command("serve", "Serve a model over HTTP: OpenAI's images API (/v1), AUTOMATIC1111's (/sdapi/v1) and a page (/)")
         {
-            host, port, apiKey, queue, verbose, allowedHost, corsOrigin, shutdownTimeout,
+            host, port, apiKey, queue, verbose, allowedHost, corsOrigin, shutdownTimeout, loraDir, upscalersDir,
         };
         foreach (var option in load.All) command.Options.Add(option);
         command.SetAction(async (r, cancellationToken) =>
@@ -58,6 +60,8 @@ internal static class ServeCommand
                     AllowedHosts = r.GetValue(allowedHost) ?? [],
                     CorsOrigins = r.GetValue(corsOrigin) ?? [],
                     ShutdownTimeout = TimeSpan.FromSeconds(r.GetValue(shutdownTimeout)),
+                    LoraDirectory = r.GetValue(loraDir),
+                    UpscalersDirectory = r.GetValue(upscalersDir),
                     LogLevel = isVerbose ? LogLevel.Information : LogLevel.Warning,
                 };
                 serveOptions.Validate(); // before the model loads: a typo must not cost a load

@@ -19,7 +19,7 @@ internal sealed class ServerMetrics
     [
         "/", "/app.js", "/app.css", "/healthz", "/readyz", "/metrics", "/images", "/v1/images/generations", "/v1/images/edits", "/v1/models",
         "/sdapi/v1/txt2img", "/sdapi/v1/img2img", "/sdapi/v1/samplers", "/sdapi/v1/schedulers", "/sdapi/v1/sd-models", "/sdapi/v1/options",
-        "/sdapi/v1/progress", "/sdapi/v1/interrupt",
+        "/sdapi/v1/progress", "/sdapi/v1/interrupt", "/sdapi/v1/loras", "/sdapi/v1/upscalers", "/sdapi/v1/latent-upscale-modes",
     ];
 
     private readonly Meter _meter;
