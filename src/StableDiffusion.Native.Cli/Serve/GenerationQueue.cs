@@ -30,6 +30,8 @@ internal sealed class GenerationQueue(Generator generator, int capacity, ServerM
     private long _jobNumber;
     private volatile Job? _current;
     private long _lastDurationTicks = TimeSpan.FromSeconds(10).Ticks;
+    private long _tickets;
+    private readonly SortedSet<long> _waiting = [];
 
     public Generator Generator { get; } = generator;
 
@@ -45,7 +47,10 @@ internal sealed class GenerationQueue(Generator generator, int capacity, ServerM
     /// <exception cref="QueueFullException">One is running and <see cref="Capacity"/> are waiting.</exception>
     /// <exception cref="InterruptedException">It was interrupted while running.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
-    public async Task<IReadOnlyList<GeneratedImage>> RunAsync(ImageRequest request, CancellationToken cancellationToken)
+    /// <param name="request">What to generate.</param>
+    /// <param name="cancellationToken">Cancels it while it waits or generates (the client went away, or cancelled its job).</param>
+    /// <param name="ticket">Told its place while waiting and when its turn came (sd-server's job API reports both).</param>
+    public async Task<IReadOnlyList<GeneratedImage>> RunAsync(ImageRequest request, CancellationToken cancellationToken, QueueTicket? ticket = null)
     {
         if (Interlocked.Increment(ref _admitted) > 1 + Capacity)
         {
@@ -54,7 +59,19 @@ internal sealed class GenerationQueue(Generator generator, int capacity, ServerM
         }
         try
         {
-            await _turn.WaitAsync(cancellationToken).ConfigureAwait(false);
+            // Turns are taken in arrival order (SemaphoreSlim serves its asynchronous waiters first come, first served).
+            long number = Interlocked.Increment(ref _tickets);
+            if (ticket is not null) ticket.Number = number;
+            lock (_waiting) _waiting.Add(number);
+            try
+            {
+                await _turn.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                lock (_waiting) _waiting.Remove(number);
+            }
+            if (ticket is not null) ticket.Started = DateTimeOffset.UtcNow;
             try
             {
                 using var job = new Job(request, Interlocked.Increment(ref _jobNumber), cancellationToken);
@@ -102,6 +119,12 @@ internal sealed class GenerationQueue(Generator generator, int capacity, ServerM
         {
             Interlocked.Decrement(ref _admitted);
         }
+    }
+
+    /// <summary>The 1-based place of <paramref name="ticket"/> among the requests waiting for their turn; 0 once it has its turn.</summary>
+    public int PositionOf(QueueTicket ticket)
+    {
+        lock (_waiting) return _waiting.Contains(ticket.Number) ? _waiting.GetViewBetween(long.MinValue, ticket.Number).Count : 0;
     }
 
     /// <summary>Stops the running generation, if there is one; waiting requests keep their places.</summary>
@@ -198,4 +221,12 @@ internal sealed class GenerationQueue(Generator generator, int capacity, ServerM
 
         public void Dispose() => _cancellation.Dispose();
     }
+}
+
+/// <summary>A request's place in the queue: its number once admitted, and when its turn came.</summary>
+internal sealed class QueueTicket
+{
+    public long Number { get; set; } = long.MaxValue;
+
+    public DateTimeOffset? Started { get; set; }
 }

@@ -89,8 +89,14 @@ internal sealed record ServeOptions
 /// <summary>What the endpoints share: the queue of the one loaded model, this session's images, the model's names.</summary>
 internal sealed class ServerState(GenerationQueue queue, ServeOptions options, ILogger log, RequestRules rules, ServerMetrics metrics)
 {
+    /// <summary>sd-server's asynchronous jobs (<c>/sdcpp/v1</c>), waiting in the same queue as every other request.</summary>
+    public SdcppJobs Jobs { get; } = new(queue);
+
     /// <summary>The instruments behind <c>/metrics</c>.</summary>
     public ServerMetrics Metrics { get; } = metrics;
+
+    /// <summary>Completes when the accepted jobs have ended or the shutdown timeout cancelled them.</summary>
+    public Task JobsDrained { get; set; } = Task.CompletedTask;
 
     /// <summary>Set when shutdown begins: <c>/readyz</c> answers 503 from then on, so balancers stop sending requests.</summary>
     public volatile bool Draining;
@@ -182,7 +188,12 @@ internal sealed class ImageServer : IAsyncDisposable
             Path.GetFileNameWithoutExtension(generator.Options.ModelPath ?? generator.Options.DiffusionModelPath ?? "model"), ServerMetrics.EstimateBytes(generator.Options));
         queue = new GenerationQueue(generator, options.Queue, metrics);
         var state = new ServerState(queue, options, app.Logger, rules, metrics);
-        app.Lifetime.ApplicationStopping.Register(() => state.Draining = true);
+        app.Lifetime.ApplicationStopping.Register(() =>
+        {
+            state.Draining = true;
+            // Jobs are not HTTP requests in flight, so Kestrel's drain does not wait for them: this does, as long.
+            state.JobsDrained = state.Jobs.DrainAsync(options.ShutdownTimeout);
+        });
 
         app.Use(async (context, next) =>
         {
@@ -203,6 +214,7 @@ internal sealed class ImageServer : IAsyncDisposable
         app.MapGet("/images/{id}", (RequestDelegate)(context => ServeImage(context, state)));
         OpenAiEndpoints.Map(app, state);
         A1111Endpoints.Map(app, state);
+        SdcppEndpoints.Map(app, state);
         app.MapFallback((RequestDelegate)(context => ErrorAsync(context, StatusCodes.Status404NotFound, $"No route {context.Request.Method} {context.Request.Path}.", "not_found", null)));
 
         try
@@ -225,12 +237,16 @@ internal sealed class ImageServer : IAsyncDisposable
     /// Stops accepting, lets the requests in flight and in the queue finish within <see cref="ServeOptions.ShutdownTimeout"/>,
     /// then cancels what is left (their generations stop with <c>RequestAborted</c>).
     /// </summary>
-    public Task StopAsync() => _app.StopAsync(CancellationToken.None);
+    public async Task StopAsync()
+    {
+        await _app.StopAsync(CancellationToken.None).ConfigureAwait(false);
+        await State.JobsDrained.ConfigureAwait(false);
+    }
 
     public async ValueTask DisposeAsync()
     {
         State.Draining = true;
-        await _app.StopAsync(CancellationToken.None).ConfigureAwait(false);
+        await StopAsync().ConfigureAwait(false);
         State.Queue.Interrupt();
         await _app.DisposeAsync().ConfigureAwait(false);
         State.Queue.Dispose();
@@ -272,7 +288,7 @@ internal sealed class ImageServer : IAsyncDisposable
         }
 
         // The probes answer anyone (balancers send no key); the metrics and the API need the key when there is one.
-        bool api = path.StartsWithSegments("/v1") || path.StartsWithSegments("/sdapi") || path.StartsWithSegments("/metrics");
+        bool api = path.StartsWithSegments("/v1") || path.StartsWithSegments("/sdapi") || path.StartsWithSegments("/sdcpp") || path.StartsWithSegments("/metrics");
         if (api && state.Options.ApiKey is { } key && !Authorized(context.Request.Headers.Authorization.ToString(), key))
         {
             context.Response.Headers.WWWAuthenticate = "Bearer";
@@ -350,14 +366,20 @@ internal sealed class ImageServer : IAsyncDisposable
         return CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(header[scheme.Length..].Trim()), Encoding.UTF8.GetBytes(key));
     }
 
-    /// <summary>An error in the shape of the API asked: OpenAI's <c>{"error":{...}}</c> under /v1, A1111's <c>{"error","detail"}</c> elsewhere.</summary>
+    /// <summary>An error in the shape of the API asked: OpenAI's <c>{"error":{...}}</c> under /v1, sd-server's <c>{"error": message}</c> under /sdcpp, A1111's <c>{"error","detail"}</c> elsewhere.</summary>
     internal static Task ErrorAsync(HttpContext context, int status, string message, string code, string? param)
     {
         bool openAi = context.Request.Path.StartsWithSegments("/v1");
+        bool sdcpp = context.Request.Path.StartsWithSegments("/sdcpp");
         return WriteJsonAsync(context, status, w =>
         {
             w.WriteStartObject();
-            if (openAi)
+            if (sdcpp)
+            {
+                // sd-server's shape: the message itself.
+                w.WriteString("error", message);
+            }
+            else if (openAi)
             {
                 w.WriteStartObject("error");
                 w.WriteString("message", message);

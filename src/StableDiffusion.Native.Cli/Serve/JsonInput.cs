@@ -52,6 +52,22 @@ internal readonly struct JsonInput
 
     public bool Has(string name) => TryGet(name, out _);
 
+    /// <summary>An array of finite numbers (sigmas, layer indices), at most <paramref name="max"/>; absent reads as empty.</summary>
+    public IReadOnlyList<double> Numbers(string name, int max)
+    {
+        if (!TryGet(name, out var value)) return [];
+        if (value.ValueKind != JsonValueKind.Array) throw new BadRequestException($"'{name}' must be an array of numbers.", name);
+        if (value.GetArrayLength() > max) throw new BadRequestException($"'{name}' may hold at most {max} numbers.", name);
+        var list = new List<double>();
+        foreach (var item in value.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.Number || !double.IsFinite(item.GetDouble()) || Math.Abs(item.GetDouble()) > 1e6)
+                throw new BadRequestException($"'{name}' must be an array of numbers (each within ±1e6).", name);
+            list.Add(item.GetDouble());
+        }
+        return list;
+    }
+
     /// <summary>An array of objects (sd-server's <c>lora</c> list), at most <paramref name="max"/>; absent reads as empty.</summary>
     public IReadOnlyList<JsonInput> Objects(string name, int max = 64)
     {

@@ -20,6 +20,7 @@ internal sealed class ServerMetrics
         "/", "/app.js", "/app.css", "/healthz", "/readyz", "/metrics", "/images", "/v1/images/generations", "/v1/images/edits", "/v1/models",
         "/sdapi/v1/txt2img", "/sdapi/v1/img2img", "/sdapi/v1/samplers", "/sdapi/v1/schedulers", "/sdapi/v1/sd-models", "/sdapi/v1/options",
         "/sdapi/v1/progress", "/sdapi/v1/interrupt", "/sdapi/v1/loras", "/sdapi/v1/upscalers", "/sdapi/v1/latent-upscale-modes",
+        "/sdcpp/v1/capabilities", "/sdcpp/v1/img_gen", "/sdcpp/v1/vid_gen",
     ];
 
     private readonly Meter _meter;
@@ -55,6 +56,7 @@ internal sealed class ServerMetrics
         string path = context.Request.Path.Value ?? "/";
         string route = path.StartsWith("/images/", StringComparison.Ordinal) ? "/images"
             : path.StartsWith("/v1/models/", StringComparison.Ordinal) ? "/v1/models"
+            : path.StartsWith("/sdcpp/v1/jobs/", StringComparison.Ordinal) ? (path.EndsWith("/cancel", StringComparison.Ordinal) ? "/sdcpp/v1/jobs/{id}/cancel" : "/sdcpp/v1/jobs/{id}")
             : s_routes.Contains(path, StringComparer.Ordinal) ? path : "other";
         string method = context.Request.Method is "GET" or "POST" or "OPTIONS" or "HEAD" ? context.Request.Method : "other";
         _requests.Add(1, new KeyValuePair<string, object?>("route", route), new KeyValuePair<string, object?>("method", method),

@@ -1,0 +1,402 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using StableDiffusion.Native.Imaging;
+
+namespace StableDiffusion.Native.Cli.Serve;
+
+/// <summary>
+/// Upstream sd-server's native asynchronous API (<c>/sdcpp/v1</c>, its <c>examples/server/api.md</c> at the pin):
+/// capabilities, <c>img_gen</c> jobs, their status and their cancellation. Fields are sd-server's names; errors are its
+/// <c>{"error": message}</c>; a full queue is its 429. A running job can be cancelled too (<c>cancel_generating</c>).
+/// </summary>
+internal static class SdcppEndpoints
+{
+    /// <summary>Accepted in every name field for "the backend's default", as sd-server lists it first.</summary>
+    private const string DefaultName = "default";
+
+    public static void Map(WebApplication app, ServerState state)
+    {
+        app.MapGet("/sdcpp/v1/capabilities", (RequestDelegate)(context => Capabilities(context, state)));
+        app.MapPost("/sdcpp/v1/img_gen", (RequestDelegate)(context => ImageJob(context, state)));
+        app.MapPost("/sdcpp/v1/vid_gen", (RequestDelegate)(context => ImageServer.ErrorAsync(context, StatusCodes.Status400BadRequest,
+            "vid_gen is not served yet by sdnet serve; use sdnet video or the library's GenerateVideo.", "unsupported", null)));
+        app.MapGet("/sdcpp/v1/jobs/{id}", (RequestDelegate)(context => Job(context, state)));
+        app.MapPost("/sdcpp/v1/jobs/{id}/cancel", (RequestDelegate)(context => Cancel(context, state)));
+    }
+
+    private static async Task ImageJob(HttpContext context, ServerState state)
+    {
+        if (context.Request.ContentLength == 0) throw new BadRequestException("empty request body");
+        var (document, json) = await JsonInput.ReadAsync(context.Request.Body, context.RequestAborted).ConfigureAwait(false);
+        using (document)
+        {
+            if (!state.Queue.Generator.CanGenerateImages) throw new BadRequestException("loaded model does not support img_gen");
+            var request = ReadRequest(json, state);
+            var format = ServerImages.ParseFormat(json.String("output_format") ?? "png", "output_format");
+            // sd-server clamps the quality; its default is 100.
+            int quality = json.Has("output_compression") ? (int)Math.Clamp(json.Long("output_compression", long.MinValue, long.MaxValue)!.Value, 0, 100) : 100;
+            SdcppJob job;
+            try
+            {
+                job = state.Jobs.Submit(request, format, quality, json.Bool("embed_image_metadata") ?? true);
+            }
+            catch (QueueFullException full)
+            {
+                context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(full.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                await ImageServer.ErrorAsync(context, StatusCodes.Status429TooManyRequests, "job queue is full", "queue_full", null).ConfigureAwait(false);
+                return;
+            }
+            await ImageServer.WriteJsonAsync(context, StatusCodes.Status202Accepted, w =>
+            {
+                w.WriteStartObject();
+                w.WriteString("id", job.Id);
+                w.WriteString("kind", job.Kind);
+                w.WriteString("status", job.Status.ToString().ToLowerInvariant());
+                w.WriteNumber("created", job.Created.ToUnixTimeSeconds());
+                w.WriteString("poll_url", "/sdcpp/v1/jobs/" + job.Id);
+                w.WriteEndObject();
+            }).ConfigureAwait(false);
+        }
+    }
+
+    private static Task Job(HttpContext context, ServerState state)
+    {
+        string id = (string)context.Request.RouteValues["id"]!;
+        var (job, gone) = state.Jobs.Find(id);
+        if (job is null) return NotFound(context, gone);
+        return ImageServer.WriteJsonAsync(context, StatusCodes.Status200OK, w => state.Jobs.Write(w, job));
+    }
+
+    private static async Task Cancel(HttpContext context, ServerState state)
+    {
+        string id = (string)context.Request.RouteValues["id"]!;
+        var (job, gone) = state.Jobs.Find(id);
+        if (job is null)
+        {
+            await NotFound(context, gone).ConfigureAwait(false);
+            return;
+        }
+        if (job.Result is null)
+        {
+            job.Cancel();
+            // A queued job ends at once; a running one at its next step.
+            await Task.WhenAny(job.Done, Task.Delay(TimeSpan.FromSeconds(30), context.RequestAborted)).ConfigureAwait(false);
+        }
+        await ImageServer.WriteJsonAsync(context, StatusCodes.Status200OK, w => state.Jobs.Write(w, job)).ConfigureAwait(false);
+    }
+
+    private static Task NotFound(HttpContext context, bool gone) => gone
+        ? ImageServer.ErrorAsync(context, StatusCodes.Status410Gone, "job expired", "gone", null)
+        : ImageServer.ErrorAsync(context, StatusCodes.Status404NotFound, "job not found", "not_found", null);
+
+    /// <summary>An <c>img_gen</c> body (api.md's "Request Body") as the library's request; the library's bounds apply.</summary>
+    internal static ImageRequest ReadRequest(JsonInput json, ServerState state)
+    {
+        string prompt = json.String("prompt") ?? throw new BadRequestException("prompt required", "prompt");
+        var sample = json.Object("sample_params");
+        var guidance = sample.Object("guidance");
+        var slg = guidance.Object("slg");
+        var sampling = new SamplingOptions
+        {
+            Sampler = Name<Sampler>(sample.String("sample_method"), SamplingNames.TryParseSampler, "sample_params.sample_method"),
+            Scheduler = Name<Scheduler>(sample.String("scheduler"), SamplingNames.TryParseScheduler, "sample_params.scheduler"),
+            Steps = sample.Int("sample_steps", SettingRange.Of<SamplingOptions>(nameof(SamplingOptions.Steps))),
+            Eta = sample.Float("eta", SettingRange.Of<SamplingOptions>(nameof(SamplingOptions.Eta))),
+            ShiftedTimestep = sample.Int("shifted_timestep", SettingRange.Of<SamplingOptions>(nameof(SamplingOptions.ShiftedTimestep))) is int t and > 0 ? t : null,
+            CustomSigmas = Floats(sample, "custom_sigmas"),
+            FlowShift = sample.Float("flow_shift", SettingRange.Of<SamplingOptions>(nameof(SamplingOptions.FlowShift))) is float f and not 0 ? f : null,
+            CfgScale = guidance.Float("txt_cfg", SettingRange.Of<SamplingOptions>(nameof(SamplingOptions.CfgScale))),
+            ImageCfgScale = guidance.Float("img_cfg", SettingRange.Of<SamplingOptions>(nameof(SamplingOptions.ImageCfgScale))),
+            Guidance = guidance.Float("distilled_guidance", SettingRange.Of<SamplingOptions>(nameof(SamplingOptions.Guidance))),
+            SkipLayerGuidance = slg.Float("scale", 0, 100) is float scale and > 0
+                ? new SkipLayerGuidance
+                {
+                    Scale = scale,
+                    Layers = Ints(slg, "layers") is { Count: > 0 } layers ? layers : new SkipLayerGuidance().Layers,
+                    Start = slg.Float("layer_start", 0, 1) ?? new SkipLayerGuidance().Start,
+                    End = slg.Float("layer_end", 0, 1) ?? new SkipLayerGuidance().End,
+                }
+                : null,
+        };
+
+        var refs = json.Strings("ref_images").Select((r, i) => ServerImages.DecodeRgb(ServerImages.FromBase64(r, "ref_images"), $"ref_images[{i}]")).ToList();
+        bool? autoResize = json.Bool("auto_resize_ref_image");
+        bool? increase = json.Bool("increase_ref_index");
+        var request = new ImageRequest
+        {
+            Prompt = prompt,
+            NegativePrompt = json.String("negative_prompt") ?? "",
+            ClipSkip = json.Int("clip_skip", -1, 12) is int c and > 0 ? c : null,
+            Width = json.Int("width", -1, ImageRequest.MaxDimension) is int w and > 0 ? w : null,
+            Height = json.Int("height", -1, ImageRequest.MaxDimension) is int h and > 0 ? h : null,
+            Strength = json.Float("strength", SettingRange.Of<ImageRequest>(nameof(ImageRequest.Strength))) ?? new ImageRequest().Strength,
+            Seed = json.Long("seed", -1, uint.MaxValue) is long seed and >= 0 ? seed : null,
+            BatchCount = json.Int("batch_count", 1, ImageRequest.MaxBatchCount) ?? 1,
+            ControlStrength = json.Float("control_strength", SettingRange.Of<ImageRequest>(nameof(ImageRequest.ControlStrength))) ?? new ImageRequest().ControlStrength,
+            IpAdapterStrength = json.Float("ip_adapter_strength", SettingRange.Of<ImageRequest>(nameof(ImageRequest.IpAdapterStrength))) ?? new ImageRequest().IpAdapterStrength,
+            InitImage = Image(json, "init_image"),
+            Mask = json.String("mask_image") is { } mask ? ServerImages.DecodeMask(ServerImages.FromBase64(mask, "mask_image"), "mask_image") : null,
+            ControlImage = Image(json, "control_image"),
+            IpAdapterImage = Image(json, "ip_adapter_image"),
+            ReferenceImages = refs,
+            ReferenceImageOptions = autoResize is null && increase is null ? null : new ReferenceImageOptions
+            {
+                ResizeBeforeVae = autoResize,
+                IndexMode = increase == true ? ReferenceIndexMode.Increase : null,
+            },
+            Loras = ServerFolders.ReadLoras(json, state.Options.LoraDirectory),
+            Sampling = sampling,
+            Hires = Hires(json.Object("hires"), state),
+            VaeTilingOptions = Tiling(json.Object("vae_tiling_params")),
+            Cache = Cache(json),
+        };
+        return request;
+    }
+
+    private delegate bool Parser<T>(string? name, out T value);
+
+    private static T? Name<T>(string? name, Parser<T> parse, string param) where T : struct
+    {
+        if (string.IsNullOrWhiteSpace(name) || name.Equals(DefaultName, StringComparison.OrdinalIgnoreCase)) return null;
+        return parse(name, out T value) ? value : throw new BadRequestException($"'{param}' does not know '{ModelFiles.DisplayText.Escape(name, 60)}'; GET /sdcpp/v1/capabilities lists the names.", param);
+    }
+
+    private static ImageBuffer? Image(JsonInput json, string name)
+        => json.String(name) is { Length: > 0 } text ? ServerImages.DecodeRgb(ServerImages.FromBase64(text, name), name) : null;
+
+    private static List<float> Floats(JsonInput json, string name) => json.Numbers(name, 1000).Select(d => (float)d).ToList();
+
+    private static List<int> Ints(JsonInput json, string name)
+    {
+        var values = json.Numbers(name, 64);
+        if (values.Any(v => v != Math.Floor(v) || v is < 0 or > 1000)) throw new BadRequestException($"'{name}' must be layer numbers, 0 to 1000.", name);
+        return values.Select(v => (int)v).ToList();
+    }
+
+    private static HiresFix? Hires(JsonInput hires, ServerState state)
+    {
+        if (hires.Bool("enabled") != true) return null;
+        var defaults = new HiresFix();
+        var fix = new HiresFix(
+            hires.Float("scale", SettingRange.Of<HiresFix>(nameof(HiresFix.Scale))) ?? defaults.Scale,
+            hires.Int("steps", SettingRange.Of<HiresFix>(nameof(HiresFix.Steps))) ?? defaults.Steps,
+            hires.Float("denoising_strength", SettingRange.Of<HiresFix>(nameof(HiresFix.DenoisingStrength))) ?? defaults.DenoisingStrength)
+        {
+            TargetWidth = hires.Int("target_width", 0, ImageRequest.MaxDimension) is int tw and > 0 ? tw : null,
+            TargetHeight = hires.Int("target_height", 0, ImageRequest.MaxDimension) is int th and > 0 ? th : null,
+            CustomSigmas = Floats(hires, "custom_sigmas"),
+            UpscaleTileSize = hires.Int("upscale_tile_size", SettingRange.Of<HiresFix>(nameof(HiresFix.UpscaleTileSize))),
+        };
+        string? name = hires.String("upscaler")?.Trim();
+        if (string.IsNullOrEmpty(name)) return fix;
+        if (name.Equals("None", StringComparison.OrdinalIgnoreCase)) return null;
+        if (UpstreamNames.TryParse(name, out HiresUpscaler upscaler) && upscaler != HiresUpscaler.Model) return fix with { Upscaler = upscaler };
+        var model = ServerFolders.Upscalers(state.Options.UpscalersDirectory).FirstOrDefault(m => m.Name == name)
+            ?? throw new BadRequestException($"hires.upscaler '{ModelFiles.DisplayText.Escape(name, 80)}' is not available; GET /sdcpp/v1/capabilities lists the upscalers.", "hires.upscaler");
+        return fix with { Upscaler = HiresUpscaler.Model, UpscalerModelPath = model.FullPath };
+    }
+
+    private static VaeTilingOptions? Tiling(JsonInput tiling)
+    {
+        bool spatial = tiling.Bool("enabled") == true, temporal = tiling.Bool("temporal_tiling") == true;
+        if (tiling.String("extra_tiling_args") is { Length: > 0 })
+            throw new BadRequestException("vae_tiling_params.extra_tiling_args is not taken by this server yet.", "vae_tiling_params.extra_tiling_args");
+        if (!spatial && !temporal) return null;
+        var d = new VaeTilingOptions();
+        return new VaeTilingOptions
+        {
+            Spatial = spatial,
+            Temporal = temporal,
+            TileWidth = tiling.Int("tile_size_x", 0, 4096) ?? d.TileWidth,
+            TileHeight = tiling.Int("tile_size_y", 0, 4096) ?? d.TileHeight,
+            TargetOverlap = tiling.Float("target_overlap", 0, 1) ?? d.TargetOverlap,
+            RelativeWidth = tiling.Float("rel_size_x", 0, 64) ?? d.RelativeWidth,
+            RelativeHeight = tiling.Float("rel_size_y", 0, 64) ?? d.RelativeHeight,
+        };
+    }
+
+    private static StepCacheOptions? Cache(JsonInput json)
+    {
+        string? mode = json.String("cache_mode");
+        if (json.String("cache_option") is { Length: > 0 } || json.String("scm_mask") is { Length: > 0 })
+            throw new BadRequestException("cache_option and scm_mask are not taken by this server yet; give cache_mode alone.", "cache_option");
+        if (string.IsNullOrWhiteSpace(mode) || mode.Equals("disabled", StringComparison.OrdinalIgnoreCase)) return null;
+        return UpstreamNames.TryParse(mode, out CacheMode cache)
+            ? new StepCacheOptions(cache)
+            : throw new BadRequestException($"cache_mode '{ModelFiles.DisplayText.Escape(mode, 40)}' is not one of upstream's.", "cache_mode");
+    }
+
+    /// <summary>
+    /// <c>GET /sdcpp/v1/capabilities</c>: what this server serves (modes, defaults, formats, features), the names it takes
+    /// and its limits. Only the modes served here are listed: <c>vid_gen</c> is not served yet.
+    /// </summary>
+    private static Task Capabilities(HttpContext context, ServerState state) => ImageServer.WriteJsonAsync(context, StatusCodes.Status200OK, w =>
+    {
+        bool images = state.Queue.Generator.CanGenerateImages;
+        w.WriteStartObject();
+        w.WriteStartObject("model");
+        w.WriteString("name", state.ModelFile);
+        w.WriteString("stem", state.ModelName);
+        // The file name only, as in /sdapi/v1/sd-models: the server's folders are none of a client's business.
+        w.WriteString("path", state.ModelFile);
+        w.WriteEndObject();
+        w.WriteString("current_mode", images ? "img_gen" : "");
+        w.WriteStartArray("supported_modes");
+        if (images) w.WriteStringValue("img_gen");
+        w.WriteEndArray();
+        if (images)
+        {
+            w.WritePropertyName("defaults");
+            ImageDefaults(w);
+            w.WritePropertyName("output_formats");
+            Formats(w);
+            w.WritePropertyName("features");
+            Features(w);
+        }
+        w.WriteStartObject("defaults_by_mode");
+        if (images)
+        {
+            w.WritePropertyName("img_gen");
+            ImageDefaults(w);
+        }
+        w.WriteEndObject();
+        w.WriteStartObject("output_formats_by_mode");
+        if (images)
+        {
+            w.WritePropertyName("img_gen");
+            Formats(w);
+        }
+        w.WriteEndObject();
+        w.WriteStartObject("features_by_mode");
+        if (images)
+        {
+            w.WritePropertyName("img_gen");
+            Features(w);
+        }
+        w.WriteEndObject();
+        w.WriteStartArray("samplers");
+        w.WriteStringValue(DefaultName);
+        foreach (var sampler in Enum.GetValues<Sampler>()) w.WriteStringValue(sampler.Name());
+        w.WriteEndArray();
+        w.WriteStartArray("schedulers");
+        w.WriteStringValue(DefaultName);
+        foreach (var scheduler in Enum.GetValues<Scheduler>()) w.WriteStringValue(scheduler.Name());
+        w.WriteEndArray();
+        w.WriteStartArray("loras");
+        foreach (var lora in ServerFolders.Loras(state.Options.LoraDirectory))
+        {
+            w.WriteStartObject();
+            w.WriteString("name", lora.Name);
+            w.WriteString("path", lora.Path);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteStartArray("upscalers");
+        foreach (string name in Enum.GetValues<HiresUpscaler>().Where(u => u != HiresUpscaler.Model).Select(u => u.Name()).Prepend("None")
+                     .Concat(ServerFolders.Upscalers(state.Options.UpscalersDirectory).Select(u => u.Name)))
+        {
+            w.WriteStartObject();
+            w.WriteString("name", name);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteStartObject("limits");
+        w.WriteNumber("min_width", 1);
+        w.WriteNumber("max_width", ImageRequest.MaxDimension);
+        w.WriteNumber("min_height", 1);
+        w.WriteNumber("max_height", ImageRequest.MaxDimension);
+        w.WriteNumber("max_batch_count", ImageRequest.MaxBatchCount);
+        w.WriteNumber("max_queue_size", state.Queue.Capacity + 1);
+        w.WriteEndObject();
+        w.WriteEndObject();
+    });
+
+    private static void Formats(Utf8JsonWriter w)
+    {
+        w.WriteStartArray();
+        foreach (string f in new[] { "png", "jpeg", "webp" }) w.WriteStringValue(f);
+        w.WriteEndArray();
+    }
+
+    private static void Features(Utf8JsonWriter w)
+    {
+        w.WriteStartObject();
+        foreach (string f in new[] { "init_image", "mask_image", "control_image", "ip_adapter_image", "ref_images", "lora", "vae_tiling", "hires", "cache", "cancel_queued", "cancel_generating" })
+            w.WriteBoolean(f, true);
+        w.WriteEndObject();
+    }
+
+    /// <summary>The library's defaults, in api.md's shape; "default" where the backend (the model) decides.</summary>
+    private static void ImageDefaults(Utf8JsonWriter w)
+    {
+        var request = new ImageRequest();
+        var hires = new HiresFix();
+        var slg = new SkipLayerGuidance();
+        var tiling = new VaeTilingOptions();
+        w.WriteStartObject();
+        w.WriteString("prompt", "");
+        w.WriteString("negative_prompt", "");
+        w.WriteNumber("clip_skip", -1);
+        w.WriteNumber("width", ImageRequest.DefaultDimension);
+        w.WriteNumber("height", ImageRequest.DefaultDimension);
+        w.WriteNumber("strength", request.Strength);
+        w.WriteNumber("seed", -1);
+        w.WriteNumber("batch_count", 1);
+        w.WriteBoolean("auto_resize_ref_image", true);
+        w.WriteBoolean("increase_ref_index", false);
+        w.WriteNumber("control_strength", request.ControlStrength);
+        w.WriteNumber("ip_adapter_strength", request.IpAdapterStrength);
+        w.WriteStartObject("sample_params");
+        w.WriteString("scheduler", DefaultName);
+        w.WriteString("sample_method", DefaultName);
+        w.WriteNumber("sample_steps", SamplingOptions.DefaultSteps);
+        w.WriteNull("eta");
+        w.WriteNumber("shifted_timestep", 0);
+        w.WriteNull("flow_shift");
+        w.WriteStartObject("guidance");
+        w.WriteNumber("txt_cfg", SamplingOptions.DefaultCfgScale);
+        w.WriteNull("img_cfg");
+        w.WriteNumber("distilled_guidance", 3.5);
+        w.WriteStartObject("slg");
+        w.WriteStartArray("layers");
+        foreach (int layer in slg.Layers) w.WriteNumberValue(layer);
+        w.WriteEndArray();
+        w.WriteNumber("layer_start", slg.Start);
+        w.WriteNumber("layer_end", slg.End);
+        w.WriteNumber("scale", 0);
+        w.WriteEndObject();
+        w.WriteEndObject();
+        w.WriteEndObject();
+        w.WriteStartObject("hires");
+        w.WriteBoolean("enabled", false);
+        w.WriteString("upscaler", hires.Upscaler.Name());
+        w.WriteNumber("scale", hires.Scale);
+        w.WriteNumber("target_width", 0);
+        w.WriteNumber("target_height", 0);
+        w.WriteNumber("steps", hires.Steps);
+        w.WriteNumber("denoising_strength", hires.DenoisingStrength);
+        w.WriteStartArray("custom_sigmas");
+        w.WriteEndArray();
+        w.WriteNumber("upscale_tile_size", 128);
+        w.WriteEndObject();
+        w.WriteStartObject("vae_tiling_params");
+        w.WriteBoolean("enabled", false);
+        w.WriteBoolean("temporal_tiling", false);
+        w.WriteNumber("tile_size_x", tiling.TileWidth);
+        w.WriteNumber("tile_size_y", tiling.TileHeight);
+        w.WriteNumber("target_overlap", tiling.TargetOverlap);
+        w.WriteNumber("rel_size_x", tiling.RelativeWidth);
+        w.WriteNumber("rel_size_y", tiling.RelativeHeight);
+        w.WriteString("extra_tiling_args", "");
+        w.WriteEndObject();
+        w.WriteString("cache_mode", "disabled");
+        w.WriteString("cache_option", "");
+        w.WriteString("scm_mask", "");
+        w.WriteBoolean("scm_policy_dynamic", true);
+        w.WriteString("output_format", "png");
+        w.WriteNumber("output_compression", 100);
+        w.WriteEndObject();
+    }
+}
