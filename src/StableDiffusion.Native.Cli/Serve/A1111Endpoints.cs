@@ -38,7 +38,7 @@ internal static class A1111Endpoints
         var (document, json) = await JsonInput.ReadAsync(context.Request.Body, context.RequestAborted).ConfigureAwait(false);
         using (document)
         {
-            var request = ReadRequest(json, state, image);
+            var request = SdcppEndpoints.ApplyExtraArgs(ReadRequest(json, state, image), state);
             var images = await state.Queue.RunAsync(request, context.RequestAborted).ConfigureAwait(false);
             bool send = json.Bool("send_images") ?? true;
             var encoded = send ? images.Select(i => ServerImages.Encode(i, OutputFormat.Png)).ToList() : [];

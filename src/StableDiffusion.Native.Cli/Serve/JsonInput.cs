@@ -22,6 +22,9 @@ internal readonly struct JsonInput
 
     private JsonInput(JsonElement root) => _root = root;
 
+    /// <summary>Reads an object already parsed (the JSON of a prompt's <c>sd_cpp_extra_args</c>).</summary>
+    public static JsonInput Of(JsonElement root) => new(root);
+
     /// <summary>Parses a body that must be one JSON object.</summary>
     public static async Task<(JsonDocument Document, JsonInput Input)> ReadAsync(Stream body, CancellationToken cancellationToken)
     {

@@ -42,6 +42,7 @@ internal static class OpenAiEndpoints
                 Width = width,
                 Height = height,
             });
+            request = SdcppEndpoints.ApplyExtraArgs(request, state);
             var reply = ReplyFormat.Read(json.String("model"), json.String("response_format"), json.String("output_format"), json.Int("output_compression", 0, 100));
             var images = await state.Queue.RunAsync(request, context.RequestAborted).ConfigureAwait(false);
             await WriteImagesAsync(context, state, images, reply).ConfigureAwait(false);
@@ -97,6 +98,7 @@ internal static class OpenAiEndpoints
                 Scheduler = CommonFields.Scheduler(Field(form, "scheduler")),
             },
         };
+        request = SdcppEndpoints.ApplyExtraArgs(request, state);
         var reply = ReplyFormat.Read(Field(form, "model"), Field(form, "response_format"), Field(form, "output_format"), fields.Int("output_compression", 0, 100));
         var images = await state.Queue.RunAsync(request, context.RequestAborted).ConfigureAwait(false);
         await WriteImagesAsync(context, state, images, reply).ConfigureAwait(false);

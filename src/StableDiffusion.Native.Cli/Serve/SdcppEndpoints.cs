@@ -91,68 +91,132 @@ internal static class SdcppEndpoints
         ? ImageServer.ErrorAsync(context, StatusCodes.Status410Gone, "job expired", "gone", null)
         : ImageServer.ErrorAsync(context, StatusCodes.Status404NotFound, "job not found", "not_found", null);
 
-    /// <summary>An <c>img_gen</c> body (api.md's "Request Body") as the library's request; the library's bounds apply.</summary>
-    internal static ImageRequest ReadRequest(JsonInput json, ServerState state)
+    /// <summary>
+    /// An <c>img_gen</c> body (api.md's "Request Body") as the library's request, the library's bounds applying. Over
+    /// <paramref name="over"/> (the request an OpenAI or A1111 route built, for <c>sd_cpp_extra_args</c>), only the
+    /// fields present change; without one, the prompt is required and everything else has its default.
+    /// </summary>
+    internal static ImageRequest ReadRequest(JsonInput json, ServerState state, ImageRequest? over = null)
     {
-        string prompt = json.String("prompt") ?? throw new BadRequestException("prompt required", "prompt");
+        var b = over ?? new ImageRequest();
+        string prompt = json.String("prompt") ?? (over is not null ? b.Prompt : throw new BadRequestException("prompt required", "prompt"));
         var sample = json.Object("sample_params");
         var guidance = sample.Object("guidance");
         var slg = guidance.Object("slg");
-        var sampling = new SamplingOptions
+        var s = b.Sampling;
+        var sampling = s with
         {
-            Sampler = Name<Sampler>(sample.String("sample_method"), SamplingNames.TryParseSampler, "sample_params.sample_method"),
-            Scheduler = Name<Scheduler>(sample.String("scheduler"), SamplingNames.TryParseScheduler, "sample_params.scheduler"),
-            Steps = sample.Int("sample_steps", SettingRange.Of<SamplingOptions>(nameof(SamplingOptions.Steps))),
-            Eta = sample.Float("eta", SettingRange.Of<SamplingOptions>(nameof(SamplingOptions.Eta))),
-            ShiftedTimestep = sample.Int("shifted_timestep", SettingRange.Of<SamplingOptions>(nameof(SamplingOptions.ShiftedTimestep))) is int t and > 0 ? t : null,
-            CustomSigmas = Floats(sample, "custom_sigmas"),
-            FlowShift = sample.Float("flow_shift", SettingRange.Of<SamplingOptions>(nameof(SamplingOptions.FlowShift))) is float f and not 0 ? f : null,
-            CfgScale = guidance.Float("txt_cfg", SettingRange.Of<SamplingOptions>(nameof(SamplingOptions.CfgScale))),
-            ImageCfgScale = guidance.Float("img_cfg", SettingRange.Of<SamplingOptions>(nameof(SamplingOptions.ImageCfgScale))),
-            Guidance = guidance.Float("distilled_guidance", SettingRange.Of<SamplingOptions>(nameof(SamplingOptions.Guidance))),
-            SkipLayerGuidance = slg.Float("scale", 0, 100) is float scale and > 0
-                ? new SkipLayerGuidance
-                {
-                    Scale = scale,
-                    Layers = Ints(slg, "layers") is { Count: > 0 } layers ? layers : new SkipLayerGuidance().Layers,
-                    Start = slg.Float("layer_start", 0, 1) ?? new SkipLayerGuidance().Start,
-                    End = slg.Float("layer_end", 0, 1) ?? new SkipLayerGuidance().End,
-                }
-                : null,
+            Sampler = sample.Has("sample_method") ? Name<Sampler>(sample.String("sample_method"), SamplingNames.TryParseSampler, "sample_params.sample_method") : s.Sampler,
+            Scheduler = sample.Has("scheduler") ? Name<Scheduler>(sample.String("scheduler"), SamplingNames.TryParseScheduler, "sample_params.scheduler") : s.Scheduler,
+            Steps = sample.Int("sample_steps", SettingRange.Of<SamplingOptions>(nameof(SamplingOptions.Steps))) ?? s.Steps,
+            Eta = sample.Float("eta", SettingRange.Of<SamplingOptions>(nameof(SamplingOptions.Eta))) ?? s.Eta,
+            ShiftedTimestep = sample.Int("shifted_timestep", SettingRange.Of<SamplingOptions>(nameof(SamplingOptions.ShiftedTimestep))) is int t ? (t > 0 ? t : null) : s.ShiftedTimestep,
+            CustomSigmas = sample.Has("custom_sigmas") ? Floats(sample, "custom_sigmas") : s.CustomSigmas,
+            FlowShift = sample.Float("flow_shift", SettingRange.Of<SamplingOptions>(nameof(SamplingOptions.FlowShift))) is float f ? (f != 0 ? f : null) : s.FlowShift,
+            CfgScale = guidance.Float("txt_cfg", SettingRange.Of<SamplingOptions>(nameof(SamplingOptions.CfgScale))) ?? s.CfgScale,
+            ImageCfgScale = guidance.Float("img_cfg", SettingRange.Of<SamplingOptions>(nameof(SamplingOptions.ImageCfgScale))) ?? s.ImageCfgScale,
+            Guidance = guidance.Float("distilled_guidance", SettingRange.Of<SamplingOptions>(nameof(SamplingOptions.Guidance))) ?? s.Guidance,
+            SkipLayerGuidance = guidance.Has("slg") ? SkipLayers(slg) : s.SkipLayerGuidance,
         };
 
-        var refs = json.Strings("ref_images").Select((r, i) => ServerImages.DecodeRgb(ServerImages.FromBase64(r, "ref_images"), $"ref_images[{i}]")).ToList();
         bool? autoResize = json.Bool("auto_resize_ref_image");
         bool? increase = json.Bool("increase_ref_index");
-        var request = new ImageRequest
+        var request = b with
         {
             Prompt = prompt,
-            NegativePrompt = json.String("negative_prompt") ?? "",
-            ClipSkip = json.Int("clip_skip", -1, 12) is int c and > 0 ? c : null,
-            Width = json.Int("width", -1, ImageRequest.MaxDimension) is int w and > 0 ? w : null,
-            Height = json.Int("height", -1, ImageRequest.MaxDimension) is int h and > 0 ? h : null,
-            Strength = json.Float("strength", SettingRange.Of<ImageRequest>(nameof(ImageRequest.Strength))) ?? new ImageRequest().Strength,
-            Seed = json.Long("seed", -1, uint.MaxValue) is long seed and >= 0 ? seed : null,
-            BatchCount = json.Int("batch_count", 1, ImageRequest.MaxBatchCount) ?? 1,
-            ControlStrength = json.Float("control_strength", SettingRange.Of<ImageRequest>(nameof(ImageRequest.ControlStrength))) ?? new ImageRequest().ControlStrength,
-            IpAdapterStrength = json.Float("ip_adapter_strength", SettingRange.Of<ImageRequest>(nameof(ImageRequest.IpAdapterStrength))) ?? new ImageRequest().IpAdapterStrength,
-            InitImage = Image(json, "init_image"),
-            Mask = json.String("mask_image") is { } mask ? ServerImages.DecodeMask(ServerImages.FromBase64(mask, "mask_image"), "mask_image") : null,
-            ControlImage = Image(json, "control_image"),
-            IpAdapterImage = Image(json, "ip_adapter_image"),
-            ReferenceImages = refs,
-            ReferenceImageOptions = autoResize is null && increase is null ? null : new ReferenceImageOptions
+            NegativePrompt = json.String("negative_prompt") ?? b.NegativePrompt,
+            ClipSkip = json.Int("clip_skip", -1, 12) is int c ? (c > 0 ? c : null) : b.ClipSkip,
+            Width = json.Int("width", -1, ImageRequest.MaxDimension) is int w ? (w > 0 ? w : null) : b.Width,
+            Height = json.Int("height", -1, ImageRequest.MaxDimension) is int h ? (h > 0 ? h : null) : b.Height,
+            Strength = json.Float("strength", SettingRange.Of<ImageRequest>(nameof(ImageRequest.Strength))) ?? b.Strength,
+            Seed = json.Long("seed", -1, uint.MaxValue) is long seed ? (seed >= 0 ? seed : null) : b.Seed,
+            BatchCount = json.Int("batch_count", 1, ImageRequest.MaxBatchCount) ?? b.BatchCount,
+            ControlStrength = json.Float("control_strength", SettingRange.Of<ImageRequest>(nameof(ImageRequest.ControlStrength))) ?? b.ControlStrength,
+            IpAdapterStrength = json.Float("ip_adapter_strength", SettingRange.Of<ImageRequest>(nameof(ImageRequest.IpAdapterStrength))) ?? b.IpAdapterStrength,
+            InitImage = json.Has("init_image") ? Image(json, "init_image") : b.InitImage,
+            Mask = json.String("mask_image") is { Length: > 0 } mask ? ServerImages.DecodeMask(ServerImages.FromBase64(mask, "mask_image"), "mask_image") : b.Mask,
+            ControlImage = json.Has("control_image") ? Image(json, "control_image") : b.ControlImage,
+            IpAdapterImage = json.Has("ip_adapter_image") ? Image(json, "ip_adapter_image") : b.IpAdapterImage,
+            ReferenceImages = json.Has("ref_images")
+                ? json.Strings("ref_images").Select((r, i) => ServerImages.DecodeRgb(ServerImages.FromBase64(r, "ref_images"), $"ref_images[{i}]")).ToList()
+                : b.ReferenceImages,
+            ReferenceImageOptions = autoResize is null && increase is null ? b.ReferenceImageOptions : (b.ReferenceImageOptions ?? new ReferenceImageOptions()) with
             {
-                ResizeBeforeVae = autoResize,
-                IndexMode = increase == true ? ReferenceIndexMode.Increase : null,
+                ResizeBeforeVae = autoResize ?? b.ReferenceImageOptions?.ResizeBeforeVae,
+                IndexMode = increase is bool up ? (up ? ReferenceIndexMode.Increase : null) : b.ReferenceImageOptions?.IndexMode,
             },
-            Loras = ServerFolders.ReadLoras(json, state.Options.LoraDirectory),
+            Loras = json.Has("lora") ? ServerFolders.ReadLoras(json, state.Options.LoraDirectory) : b.Loras,
             Sampling = sampling,
-            Hires = Hires(json.Object("hires"), state),
-            VaeTilingOptions = Tiling(json.Object("vae_tiling_params")),
-            Cache = Cache(json),
+            Hires = json.Has("hires") ? Hires(json.Object("hires"), state) : b.Hires,
+            VaeTilingOptions = json.Has("vae_tiling_params") ? Tiling(json.Object("vae_tiling_params")) : b.VaeTilingOptions,
+            Cache = json.Has("cache_mode") || json.Has("cache_option") || json.Has("scm_mask") ? Cache(json) : b.Cache,
         };
         return request;
+    }
+
+    private static SkipLayerGuidance? SkipLayers(JsonInput slg)
+    {
+        var defaults = new SkipLayerGuidance();
+        return slg.Float("scale", 0, 100) is float scale and > 0
+            ? new SkipLayerGuidance
+            {
+                Scale = scale,
+                Layers = Ints(slg, "layers") is { Count: > 0 } layers ? layers : defaults.Layers,
+                Start = slg.Float("layer_start", 0, 1) ?? defaults.Start,
+                End = slg.Float("layer_end", 0, 1) ?? defaults.End,
+            }
+            : null;
+    }
+
+    private const string ExtraArgsOpen = "<sd_cpp_extra_args>", ExtraArgsClose = "</sd_cpp_extra_args>";
+
+    /// <summary>
+    /// sd-server's <c>sd_cpp_extra_args</c>: a <c>&lt;sd_cpp_extra_args&gt;{json}&lt;/sd_cpp_extra_args&gt;</c> block in a
+    /// prompt of the OpenAI or A1111 routes holds sdcpp fields that apply over <paramref name="request"/>. The first
+    /// block is read and every block is taken out of the prompt, as sd-server does.
+    /// </summary>
+    /// <exception cref="BadRequestException">The block is not a JSON object of valid sdcpp fields ("invalid sd_cpp_extra_args").</exception>
+    internal static ImageRequest ApplyExtraArgs(ImageRequest request, ServerState state)
+    {
+        string prompt = request.Prompt;
+        int open = prompt.IndexOf(ExtraArgsOpen, StringComparison.Ordinal);
+        if (open < 0) return request;
+        string? first = null;
+        var kept = new System.Text.StringBuilder(prompt.Length);
+        int at = 0;
+        while (open >= 0)
+        {
+            int close = prompt.IndexOf(ExtraArgsClose, open + ExtraArgsOpen.Length, StringComparison.Ordinal);
+            if (close < 0) break; // an unclosed tag is prompt text, as sd-server's pattern leaves it
+            kept.Append(prompt, at, open - at);
+            first ??= prompt[(open + ExtraArgsOpen.Length)..close];
+            at = close + ExtraArgsClose.Length;
+            open = prompt.IndexOf(ExtraArgsOpen, at, StringComparison.Ordinal);
+        }
+        kept.Append(prompt, at, prompt.Length - at);
+        if (first is null) return request;
+        var stripped = request with { Prompt = kept.ToString() };
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(first, new JsonDocumentOptions { MaxDepth = 32 });
+        }
+        catch (JsonException e)
+        {
+            throw new BadRequestException("invalid sd_cpp_extra_args: " + e.Message, "sd_cpp_extra_args");
+        }
+        using (document)
+        {
+            if (document.RootElement.ValueKind != JsonValueKind.Object) throw new BadRequestException("invalid sd_cpp_extra_args: it must be a JSON object.", "sd_cpp_extra_args");
+            try
+            {
+                return ReadRequest(JsonInput.Of(document.RootElement), state, stripped);
+            }
+            catch (BadRequestException e)
+            {
+                throw new BadRequestException("invalid sd_cpp_extra_args: " + e.Message, "sd_cpp_extra_args");
+            }
+        }
     }
 
     private delegate bool Parser<T>(string? name, out T value);

@@ -201,4 +201,42 @@ public sealed class SdcppApiTests(TinyGeneratorFixture fixture)
             Assert.Equal(SdcppJobStatus.Completed, job.Status);
         }
     }
+
+    [SkippableFact]
+    public async Task Sd_cpp_extra_args_in_an_A1111_or_OpenAI_prompt_apply_sdcpp_fields_and_leave_the_prompt()
+    {
+        await using var server = await StartAsync(fixture.Generator);
+        using var client = Client(server);
+        const string Block = """<sd_cpp_extra_args>{"seed":77,"sample_params":{"sample_steps":3,"sample_method":"euler","guidance":{"txt_cfg":4.5}}}</sd_cpp_extra_args>""";
+        string a1111 = JsonSerializer.Serialize(new { prompt = "a lighthouse " + Block, width = 64, height = 64, steps = 2, seed = 5, cfg_scale = 7 });
+        var response = await client.PostAsync("sdapi/v1/txt2img", Json(a1111));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>();
+        using var info = JsonDocument.Parse(body.GetProperty("info").GetString()!);
+        string infotext = info.RootElement.GetProperty("infotexts")[0].GetString()!;
+        Assert.StartsWith("a lighthouse \n", infotext, StringComparison.Ordinal);
+        Assert.DoesNotContain("sd_cpp_extra_args", infotext, StringComparison.Ordinal);
+        Assert.Contains("Steps: 3,", infotext, StringComparison.Ordinal);
+        Assert.Contains("CFG scale: 4.5,", infotext, StringComparison.Ordinal);
+        Assert.Contains("Seed: 77,", infotext, StringComparison.Ordinal);
+        Assert.Contains("Sampler: euler", infotext, StringComparison.Ordinal);
+
+        string openAi = JsonSerializer.Serialize(new { prompt = Block + "a lighthouse", size = "64x64", response_format = "b64_json" });
+        var generated = await (await client.PostAsync("v1/images/generations", Json(openAi))).Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(77, generated.GetProperty("data")[0].GetProperty("seed").GetInt64());
+        string text = PngParameters(Convert.FromBase64String(generated.GetProperty("data")[0].GetProperty("b64_json").GetString()!))!;
+        Assert.StartsWith("a lighthouse\n", text, StringComparison.Ordinal);
+        Assert.Contains("Steps: 3,", text, StringComparison.Ordinal);
+
+        foreach (string bad in new[] { "<sd_cpp_extra_args>{nope</sd_cpp_extra_args>", "<sd_cpp_extra_args>[1]</sd_cpp_extra_args>",
+                     """<sd_cpp_extra_args>{"sample_params":{"sample_steps":-4}}</sd_cpp_extra_args>""", """<sd_cpp_extra_args>{"lora":[{"path":"../x.safetensors"}]}</sd_cpp_extra_args>""" })
+        {
+            var refused = await client.PostAsync("sdapi/v1/txt2img", Json(JsonSerializer.Serialize(new { prompt = "x " + bad, width = 64, height = 64, steps = 1 })));
+            Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+            Assert.Contains("invalid sd_cpp_extra_args", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+        // An unclosed tag is prompt text.
+        var unclosed = await client.PostAsync("sdapi/v1/txt2img", Json(JsonSerializer.Serialize(new { prompt = "x <sd_cpp_extra_args>{", width = 64, height = 64, steps = 1 })));
+        Assert.Equal(HttpStatusCode.OK, unclosed.StatusCode);
+    }
 }
