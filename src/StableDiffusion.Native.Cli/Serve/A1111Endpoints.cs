@@ -261,8 +261,10 @@ internal static class A1111Endpoints
         w.WriteStartObject();
         w.WriteString("title", state.ModelFile);
         w.WriteString("model_name", state.ModelName);
-        w.WriteNull("hash");
-        w.WriteNull("sha256");
+        // Unknown (hashing a checkpoint of gigabytes is not worth a list call), but strings, as clients typed for
+        // A1111 and sd-server (which sends placeholder digits) expect.
+        w.WriteString("hash", "");
+        w.WriteString("sha256", "");
         // The file name only: the server's own folders are none of a client's business.
         w.WriteString("filename", state.ModelFile);
         w.WriteNull("config");

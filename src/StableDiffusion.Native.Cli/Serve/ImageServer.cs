@@ -348,7 +348,8 @@ internal sealed class ImageServer : IAsyncDisposable
 
     private static (int Status, string Code)? Status(Exception e) => e switch
     {
-        BadRequestException or ArgumentException or FormatException or InvalidModelFileException => (StatusCodes.Status400BadRequest, "invalid_request"),
+        BadRequestException bad => (StatusCodes.Status400BadRequest, bad.Code),
+        ArgumentException or FormatException or InvalidModelFileException => (StatusCodes.Status400BadRequest, "invalid_request"),
         // The loaded model cannot do what was asked (a video model asked for an image): the request's fault, not a bug.
         NotSupportedException => (StatusCodes.Status400BadRequest, "unsupported_by_model"),
         Microsoft.AspNetCore.Http.BadHttpRequestException bad => (bad.StatusCode, "invalid_request"),
@@ -376,8 +377,16 @@ internal sealed class ImageServer : IAsyncDisposable
             w.WriteStartObject();
             if (sdcpp)
             {
-                // sd-server's shape: the message itself.
-                w.WriteString("error", message);
+                // sd-server's shape: the message itself, and for a body that is not JSON its "invalid json" and the parser's message.
+                if (code == BadRequestException.InvalidJson)
+                {
+                    w.WriteString("error", "invalid json");
+                    w.WriteString("message", message);
+                }
+                else
+                {
+                    w.WriteString("error", message);
+                }
             }
             else if (openAi)
             {

@@ -4,10 +4,15 @@ using System.Text.Json;
 namespace StableDiffusion.Native.Cli.Serve;
 
 /// <summary>A request the server refuses with 400: the message says which field is wrong and what it accepts.</summary>
-internal sealed class BadRequestException(string message, string? param = null) : Exception(message)
+internal sealed class BadRequestException(string message, string? param = null, string code = BadRequestException.InvalidRequest) : Exception(message)
 {
+    public const string InvalidRequest = "invalid_request", InvalidJson = "invalid_json";
+
     /// <summary>The request field at fault, when there is one (OpenAI's error <c>param</c>).</summary>
     public string? Param { get; } = param;
+
+    /// <summary>The error's code: <see cref="InvalidJson"/> when the body is not JSON at all, else <see cref="InvalidRequest"/>.</summary>
+    public string Code { get; } = code;
 }
 
 /// <summary>
@@ -35,7 +40,7 @@ internal readonly struct JsonInput
         }
         catch (JsonException e)
         {
-            throw new BadRequestException("The body is not valid JSON: " + e.Message);
+            throw new BadRequestException("The body is not valid JSON: " + e.Message, null, BadRequestException.InvalidJson);
         }
         if (document.RootElement.ValueKind != JsonValueKind.Object)
         {

@@ -33,7 +33,8 @@ internal static class OpenAiEndpoints
         var (document, json) = await JsonInput.ReadAsync(context.Request.Body, context.RequestAborted).ConfigureAwait(false);
         using (document)
         {
-            string prompt = json.String("prompt") ?? throw new BadRequestException("'prompt' is required.", "prompt");
+            // OpenAI and sd-server both refuse an empty prompt.
+            string prompt = json.String("prompt") is { Length: > 0 } given ? given : throw new BadRequestException("'prompt' is required.", "prompt");
             var (width, height) = ParseSize(json.String("size"));
             var request = CommonFields.Apply(json, new ImageRequest
             {

@@ -131,6 +131,7 @@ internal static class SdcppEndpoints
             Strength = json.Float("strength", SettingRange.Of<ImageRequest>(nameof(ImageRequest.Strength))) ?? b.Strength,
             Seed = json.Long("seed", -1, uint.MaxValue) is long seed ? (seed >= 0 ? seed : null) : b.Seed,
             BatchCount = json.Int("batch_count", 1, ImageRequest.MaxBatchCount) ?? b.BatchCount,
+            QwenImageLayers = json.Int("qwen_image_layers", SettingRange.Of<ImageRequest>(nameof(ImageRequest.QwenImageLayers))) ?? b.QwenImageLayers,
             ControlStrength = json.Float("control_strength", SettingRange.Of<ImageRequest>(nameof(ImageRequest.ControlStrength))) ?? b.ControlStrength,
             IpAdapterStrength = json.Float("ip_adapter_strength", SettingRange.Of<ImageRequest>(nameof(ImageRequest.IpAdapterStrength))) ?? b.IpAdapterStrength,
             InitImage = json.Has("init_image") ? Image(json, "init_image") : b.InitImage,
@@ -412,6 +413,7 @@ internal static class SdcppEndpoints
         w.WriteBoolean("increase_ref_index", false);
         w.WriteNumber("control_strength", request.ControlStrength);
         w.WriteNumber("ip_adapter_strength", request.IpAdapterStrength);
+        w.WriteNumber("qwen_image_layers", 3);
         w.WriteStartObject("sample_params");
         w.WriteString("scheduler", DefaultName);
         w.WriteString("sample_method", DefaultName);

@@ -136,7 +136,8 @@ public sealed class A1111ApiTests(TinyGeneratorFixture fixture)
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.StartsWith("application/json", response.Content.Headers.ContentType?.ToString(), StringComparison.Ordinal);
         var error = await response.Content.ReadFromJsonAsync<JsonElement>();
-        Assert.Equal("invalid_request", error.GetProperty("error").GetString());
+        // A body that is not JSON at all has its own code, as sd-server's "invalid json".
+        Assert.Equal(body == "{not json" ? "invalid_json" : "invalid_request", error.GetProperty("error").GetString());
         Assert.Contains(expected, error.GetProperty("detail").GetString(), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("sdapi/v1/sd-models")).StatusCode);
     }
