@@ -50,12 +50,16 @@ if(TARGET sdnet-rpc-server)
              COMMAND "${CMAKE_COMMAND}" -E copy "$<TARGET_FILE:sdnet-rpc-server>" "${SDNET_CACHE_DIR}/tools/")
   set(_tool_targets sdnet-rpc-server)
 endif()
-# sd-cli (benchmarks and the Windows check only, never packaged) too when this build has it, so a fresh clone can run
+# sd-cli and sd-server (benchmarks, the Windows check and the sd-server comparison only, never packaged) too when this build has them, so a fresh clone can run
 # the side-by-side checks against the cache.
 if(TARGET sd-cli)
   list(APPEND _tools COMMAND "${CMAKE_COMMAND}" -E make_directory "${SDNET_CACHE_DIR}/tools"
                      COMMAND "${CMAKE_COMMAND}" -E copy "$<TARGET_FILE:sd-cli>" "${SDNET_CACHE_DIR}/tools/")
   list(APPEND _tool_targets sd-cli)
+endif()
+if(TARGET sd-server)
+  list(APPEND _tools COMMAND "${CMAKE_COMMAND}" -E copy "$<TARGET_FILE:sd-server>" "${SDNET_CACHE_DIR}/tools/")
+  list(APPEND _tool_targets sd-server)
 endif()
 
 add_custom_target(sdnet-cache

@@ -10,8 +10,8 @@ using static StableDiffusion.Native.Tests.Cli.Serve.ServerTestSupport;
 namespace StableDiffusion.Native.Tests.Cli.Serve;
 
 /// <summary>
-/// The same requests to upstream's sd-server (built from the pin beside sd-cli: <c>-DSDNET_BUILD_SD_CLI=ON</c>, never
-/// shipped) and to <c>sdnet serve</c>, over the same tiny model: the status codes and the shapes of the JSON answers
+/// The same requests to upstream's sd-server (built from the pin beside sd-cli with <c>-DSDNET_BUILD_SD_CLI=ON</c> and kept
+/// with the runtime in the user cache; never shipped) and to <c>sdnet serve</c>, over the same tiny model: the status codes and the shapes of the JSON answers
 /// (every field's path and kind) must agree, except for the differences listed here with their reasons.
 /// </summary>
 [Collection(NativeCollection.Name)]
@@ -75,7 +75,7 @@ public sealed class SdServerComparisonTests(TinyGeneratorFixture fixture)
             UseShellExecute = false,
         };
         // sd-server scans ggml's stock names only: hand it the CPU module our loader chose.
-        psi.Environment["GGML_BACKEND_PATH"] = CpuModule(Path.GetDirectoryName(Path.GetDirectoryName(sdServer))!);
+        psi.Environment["GGML_BACKEND_PATH"] = CpuModule();
         using var process = Process.Start(psi)!;
         var output = process.StandardOutput.ReadToEndAsync();
         var log = process.StandardError.ReadToEndAsync();
@@ -186,25 +186,29 @@ public sealed class SdServerComparisonTests(TinyGeneratorFixture fixture)
         }
     }
 
+    /// <summary>
+    /// sd-server beside the runtime the tests load: a build tree's or the user cache's <c>tools/</c>, three folders above
+    /// <c>runtimes/RID/native</c> (the cache keeps it there when the build made it).
+    /// </summary>
     private static (string? Path, string? Reason) Find()
     {
         if (Environment.GetEnvironmentVariable(Variable) is { Length: > 0 } explicitPath)
             return File.Exists(explicitPath) ? (explicitPath, null) : (null, $"{Variable}={explicitPath} does not exist");
-        if (OperatingSystem.IsWindows()) return (null, "sd-server is compared on Linux and macOS builds only");
-        string? dir = AppContext.BaseDirectory;
-        while (dir is not null && !File.Exists(Path.Combine(dir, "StableDiffusion.Native.sln"))) dir = Path.GetDirectoryName(dir);
-        string? candidate = dir is null ? null : Path.Combine(dir, "artifacts", "native", "cpu", "tools", "sd-server");
-        return candidate is not null && File.Exists(candidate)
+        if (!OperatingSystem.IsLinux()) return (null, "sd-server is compared on Linux only (its CPU module is found by the runtime's Linux name)");
+        NativeTestEnvironment.Require();
+        string native = Path.GetDirectoryName(StableDiffusion.Native.NativeRuntime.Describe().LibraryPath)!;
+        string candidate = Path.GetFullPath(Path.Combine(native, "..", "..", "..", "tools", "sd-server"));
+        return File.Exists(candidate)
             ? (candidate, null)
-            : (null, $"no sd-server to compare with: build it from the pin with cmake --preset cpu -DSDNET_BUILD_SD_CLI=ON and cmake --build artifacts/native/cpu --target sd-server (or set {Variable})");
+            : (null, $"no sd-server beside the runtime ({candidate}): build it from the pin with -DSDNET_BUILD_SD_CLI=ON and the sdnet-cache target, or set {Variable}");
     }
 
-    /// <summary>The CPU module of the build tree that holds sd-server, as our loader picks it for this machine.</summary>
-    private static string CpuModule(string buildTree)
+    /// <summary>The CPU module of the runtime the tests load, as our loader picked it for this machine.</summary>
+    private static string CpuModule()
     {
-        string native = Path.Combine(buildTree, "runtimes", "linux-x64", "native");
-        string variant = StableDiffusion.Native.NativeRuntime.Describe().CpuVariant ?? throw new InvalidOperationException("no CPU variant was chosen");
-        return Path.Combine(native, $"libsdnet-ggml-cpu-{variant}.so");
+        var info = StableDiffusion.Native.NativeRuntime.Describe();
+        string variant = info.CpuVariant ?? throw new InvalidOperationException("no CPU variant was chosen");
+        return Path.Combine(Path.GetDirectoryName(info.LibraryPath)!, $"libsdnet-ggml-cpu-{variant}.so");
     }
 
     private static int FreePort()
