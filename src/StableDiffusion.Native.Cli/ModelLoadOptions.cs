@@ -36,6 +36,9 @@ internal sealed class ModelLoadOptions
     public Option<string?> PhotoMaker { get; } = Text("--photo-maker", "PhotoMaker weights");
     public Option<string?> PulidWeights { get; } = Text("--pulid-weights", "PuLID Flux weights");
     public Option<string?> EmbeddingsDirectory { get; } = Text("--embd-dir", "Folder of textual-inversion embeddings (.safetensors/.gguf; usable in prompts by file name)");
+    /// <summary>The manifest <c>-m NAME</c> named, once <see cref="Read"/> has read it (its defaults go to the requests).</summary>
+    public ModelManifest? Manifest { get; private set; }
+
     public Option<int?> Threads { get; } = Int("--threads", "CPU threads (default, or <= 0: physical cores)", "-t");
     public Option<string?> Type { get; } = Text("--type", "Weight type: f16, q8_0, q4_0, ... (converted once and kept in the user cache; see --no-quantization-cache)");
     public Option<bool> NoQuantizationCache { get; } = Switch("--no-quantization-cache", "With --type: convert while loading every time instead of caching the converted file");
@@ -98,23 +101,27 @@ internal sealed class ModelLoadOptions
         IReadOnlyDictionary<ModelModule, SplitMode> moduleSplits = new Dictionary<ModelModule, SplitMode>();
         if (JoinedValue(r, SplitMode) is { } splitText) (split, moduleSplits) = SdCliSyntax.SplitModes("--split-mode", splitText);
 
+        string? resolved = ModelCommands.ResolveModel(r.GetValue(Model), r.GetValue(Directory));
+        Manifest = resolved is not null && ModelManifest.IsManifestPath(resolved) ? ModelManifest.Load(resolved) : null;
+        // A manifest's components, each replaced by its flag when one is given.
+        var m = Manifest is null ? new GeneratorOptions { ModelPath = resolved } : GeneratorOptions.FromManifest(Manifest);
         var options = new GeneratorOptions
         {
-            ModelPath = ModelCommands.ResolveModel(r.GetValue(Model), r.GetValue(Directory)),
-            DiffusionModelPath = r.GetValue(DiffusionModel),
-            HighNoiseDiffusionModelPath = r.GetValue(HighNoiseDiffusionModel),
+            ModelPath = m.ModelPath,
+            DiffusionModelPath = r.GetValue(DiffusionModel) ?? m.DiffusionModelPath,
+            HighNoiseDiffusionModelPath = r.GetValue(HighNoiseDiffusionModel) ?? m.HighNoiseDiffusionModelPath,
             UncondDiffusionModelPath = r.GetValue(UncondDiffusionModel),
             EmbeddingsConnectorsPath = r.GetValue(EmbeddingsConnectors),
-            VaePath = r.GetValue(Vae),
+            VaePath = r.GetValue(Vae) ?? m.VaePath,
             VaeFormat = r.GetValue(VaeFormat) is { } vf ? SdCliSyntax.Vae("--vae-format", vf) : null,
             AudioVaePath = r.GetValue(AudioVae),
-            TaesdPath = r.GetValue(Taesd),
-            ClipLPath = r.GetValue(ClipL),
-            ClipGPath = r.GetValue(ClipG),
-            ClipVisionPath = r.GetValue(ClipVision),
-            T5xxlPath = r.GetValue(T5xxl),
-            LlmPath = r.GetValue(Llm),
-            LlmVisionPath = r.GetValue(LlmVision),
+            TaesdPath = r.GetValue(Taesd) ?? m.TaesdPath,
+            ClipLPath = r.GetValue(ClipL) ?? m.ClipLPath,
+            ClipGPath = r.GetValue(ClipG) ?? m.ClipGPath,
+            ClipVisionPath = r.GetValue(ClipVision) ?? m.ClipVisionPath,
+            T5xxlPath = r.GetValue(T5xxl) ?? m.T5xxlPath,
+            LlmPath = r.GetValue(Llm) ?? m.LlmPath,
+            LlmVisionPath = r.GetValue(LlmVision) ?? m.LlmVisionPath,
             ControlNetPath = r.GetValue(ControlNet),
             IpAdapterPath = r.GetValue(IpAdapter),
             MotionModulePath = r.GetValue(MotionModule),

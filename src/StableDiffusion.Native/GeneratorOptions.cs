@@ -134,10 +134,38 @@ public sealed record GeneratorOptions
     /// <summary>Receives this generator's native log lines (never printed to stdout).</summary>
     public ILogger? Logger { get; init; }
 
-    /// <summary>Options for a checkpoint given by path, or by name in <paramref name="folder"/> (default: <see cref="ModelsFolder"/>'s default folder).</summary>
+    /// <summary>
+    /// Options for a model given by path, or by name in <paramref name="folder"/> (default: <see cref="ModelsFolder"/>'s
+    /// default folder): a checkpoint, or a <see cref="ModelManifest"/> (<c>NAME.model.json</c>) naming its component files.
+    /// </summary>
     /// <exception cref="ArgumentException">No such file, and no unique model of that name in the folder.</exception>
+    /// <exception cref="InvalidModelFileException">The name is a manifest that is not valid (the file and field named).</exception>
     public static GeneratorOptions FromModel(string nameOrPath, ModelsFolder? folder = null)
-        => new() { ModelPath = (folder ?? new ModelsFolder()).Resolve(nameOrPath) };
+    {
+        string path = (folder ?? new ModelsFolder()).Resolve(nameOrPath);
+        return ModelManifest.IsManifestPath(path) ? FromManifest(ModelManifest.Load(path)) : new() { ModelPath = path };
+    }
+
+    /// <summary>Options that load the component files <paramref name="manifest"/> names (its sampling defaults go to requests: <see cref="SamplingOptions.WithDefaults"/>).</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="manifest"/> is null.</exception>
+    public static GeneratorOptions FromManifest(ModelManifest manifest)
+    {
+        ArgumentNullException.ThrowIfNull(manifest);
+        return new()
+        {
+            ModelPath = manifest.Model,
+            DiffusionModelPath = manifest.DiffusionModel,
+            HighNoiseDiffusionModelPath = manifest.HighNoiseDiffusionModel,
+            VaePath = manifest.Vae,
+            TaesdPath = manifest.Taesd,
+            ClipLPath = manifest.ClipL,
+            ClipGPath = manifest.ClipG,
+            ClipVisionPath = manifest.ClipVision,
+            T5xxlPath = manifest.T5xxl,
+            LlmPath = manifest.Llm,
+            LlmVisionPath = manifest.LlmVision,
+        };
+    }
 }
 
 /// <summary>A textual-inversion embedding: the prompt token <paramref name="Name"/> maps to the file at <paramref name="Path"/>.</summary>

@@ -1,4 +1,5 @@
 using StableDiffusion.Native.Imaging;
+using StableDiffusion.Native.ModelFiles;
 
 namespace StableDiffusion.Native;
 
@@ -58,6 +59,21 @@ public sealed record AdaptiveProjectedGuidance
 /// </summary>
 public sealed record SamplingOptions
 {
+    /// <summary>These settings, with each one left unset taken from a model's recommended <paramref name="defaults"/> (its manifest's).</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="defaults"/> is null.</exception>
+    public SamplingOptions WithDefaults(ModelDefaults defaults)
+    {
+        ArgumentNullException.ThrowIfNull(defaults);
+        return this with
+        {
+            Steps = Steps ?? defaults.Steps,
+            CfgScale = CfgScale ?? defaults.CfgScale,
+            Sampler = Sampler ?? defaults.Sampler,
+            Scheduler = Scheduler ?? defaults.Scheduler,
+            FlowShift = FlowShift ?? defaults.FlowShift,
+        };
+    }
+
     /// <summary>Upstream's default step count (<c>sd_sample_params_init</c>), used when <see cref="Steps"/> is null.</summary>
     public const int DefaultSteps = 20;
 

@@ -233,6 +233,8 @@ internal sealed class GenerationOptions
         var seed = r.GetValue(Seed) is long s && s >= 0 ? s : (long?)null;
         var clipSkip = r.GetValue(ClipSkip) is > 0 and int cs ? cs : (int?)null;
         var (sampling, sampleSwitches) = Sampling.Read(r, logger);
+        // A model named by its manifest brings its recommended settings; a flag given wins over them.
+        if (Load.Manifest is { } manifest) sampling = sampling.WithDefaults(manifest.Defaults);
         bool circularX = r.GetValue(Circular) || r.GetValue(CircularX), circularY = r.GetValue(Circular) || r.GetValue(CircularY);
         var preview = Output.ReadPreview(r, logger);
 

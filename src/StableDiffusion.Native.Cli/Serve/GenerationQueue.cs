@@ -23,7 +23,7 @@ internal sealed record ProgressSnapshot(
 /// A request is admitted or refused at once (never blocks on a full queue); while waiting or generating it is
 /// cancelled by its own token (the client went away) or by <see cref="Interrupt"/> (the running one only).
 /// </summary>
-internal sealed class GenerationQueue(Generator generator, int capacity, ServerMetrics? metrics = null) : IDisposable
+internal sealed class GenerationQueue(Generator generator, int capacity, ServerMetrics? metrics = null, ModelDefaults? defaults = null) : IDisposable
 {
     private readonly SemaphoreSlim _turn = new(1, 1);
     private int _admitted;
@@ -78,7 +78,7 @@ internal sealed class GenerationQueue(Generator generator, int capacity, ServerM
                 _current = job;
                 try
                 {
-                    var traced = request with { Preview = job };
+                    var traced = request with { Preview = job, Sampling = defaults is null ? request.Sampling : request.Sampling.WithDefaults(defaults) };
                     // The request's shape (init image, mask) picks the mode, in the library.
                     var images = await Generator.GenerateAsync(traced, job, job.Token).ConfigureAwait(false);
                     Interlocked.Exchange(ref _lastDurationTicks, Math.Max(TimeSpan.TicksPerSecond, job.Elapsed.Ticks));

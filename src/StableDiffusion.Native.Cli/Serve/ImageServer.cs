@@ -59,6 +59,9 @@ internal sealed record ServeOptions
     /// <summary>The folder of upscaler models <c>hr_upscaler</c> may name (<c>--hires-upscalers-dir</c>, top level only).</summary>
     public string? UpscalersDirectory { get; init; }
 
+    /// <summary>The served model's recommended sampling settings (its manifest's), for the fields a request leaves unset.</summary>
+    public ModelDefaults? ModelDefaults { get; init; }
+
     /// <summary>Server log (requests refused, failures) at or above this level; the native log has its own logger.</summary>
     public LogLevel LogLevel { get; init; } = LogLevel.Warning;
 
@@ -186,7 +189,7 @@ internal sealed class ImageServer : IAsyncDisposable
         GenerationQueue? queue = null;
         var metrics = new ServerMetrics(app.Services.GetRequiredService<IMeterFactory>(), () => queue!.Snapshot(),
             Path.GetFileNameWithoutExtension(generator.Options.ModelPath ?? generator.Options.DiffusionModelPath ?? "model"), ServerMetrics.EstimateBytes(generator.Options));
-        queue = new GenerationQueue(generator, options.Queue, metrics);
+        queue = new GenerationQueue(generator, options.Queue, metrics, options.ModelDefaults);
         var state = new ServerState(queue, options, app.Logger, rules, metrics);
         app.Lifetime.ApplicationStopping.Register(() =>
         {

@@ -66,6 +66,7 @@ internal static class ServeCommand
                 };
                 serveOptions.Validate(); // before the model loads: a typo must not cost a load
                 var options = load.Read(r, logger);
+                if (load.Manifest is { } manifest) serveOptions = serveOptions with { ModelDefaults = manifest.Defaults };
                 if (options.ModelPath is null && options.DiffusionModelPath is null)
                     throw new ArgumentException("serve needs a model: -m MODEL (or --diffusion-model with its encoders and VAE).", "--model");
 

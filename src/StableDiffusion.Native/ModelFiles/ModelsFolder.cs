@@ -87,8 +87,9 @@ public sealed class ModelsFolder
     }
 
     /// <summary>
-    /// An existing file path as given (made full), or the unique model of that name in the folder. A name may also
-    /// be given with its extension.
+    /// An existing file path as given (made full), the manifest <c>NAME.model.json</c> of a model made of several files
+    /// (see <see cref="ModelManifest"/>), or the unique model of that name in the folder. A name may also be given with
+    /// its extension.
     /// </summary>
     /// <param name="nameOrPath">A path, or a model's name in this folder.</param>
     /// <returns>The full path of the file.</returns>
@@ -99,6 +100,13 @@ public sealed class ModelsFolder
         if (File.Exists(nameOrPath))
         {
             return System.IO.Path.GetFullPath(nameOrPath);
+        }
+
+        // A manifest names a model made of several files; it wins over a file of the same name.
+        if (!nameOrPath.Contains(System.IO.Path.DirectorySeparatorChar) && !nameOrPath.Contains(System.IO.Path.AltDirectorySeparatorChar)
+            && System.IO.Path.Combine(this.Directory, nameOrPath + ModelManifest.Extension) is var manifest && File.Exists(manifest))
+        {
+            return manifest;
         }
 
         var files = this.Files();
