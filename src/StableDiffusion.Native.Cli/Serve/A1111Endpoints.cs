@@ -89,6 +89,8 @@ internal static class A1111Endpoints
             Sampling = new SamplingOptions { Eta = json.Float("eta", CommonFields.Eta), Guidance = json.Float("distilled_cfg_scale", CommonFields.Guidance) },
             ClipSkip = overrides.Int("CLIP_stop_at_last_layers", -1, 12) ?? json.Int("clip_skip", -1, 12),
             Loras = ServerFolders.ReadLoras(json, state.Options.LoraDirectory),
+            // sd-server's extra_images: reference images for the models that edit from them.
+            ReferenceImages = json.Strings("extra_images").Select((text, i) => ServerImages.DecodeRgb(ServerImages.FromBase64(text, "extra_images"), $"extra_images[{i}]")).ToList(),
         });
 
         if (!image)

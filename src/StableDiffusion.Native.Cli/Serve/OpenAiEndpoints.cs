@@ -50,6 +50,9 @@ internal static class OpenAiEndpoints
         }
     }
 
+    /// <summary>The library's bound on reference images.</summary>
+    private const int MaxReferenceImages = 16;
+
     private static async Task Edits(HttpContext context, ServerState state)
     {
         if (!context.Request.HasFormContentType)
@@ -64,13 +67,16 @@ internal static class OpenAiEndpoints
             // A truncated or malformed body is the client's mistake, not the server's: the multipart reader says where.
             throw new BadRequestException("The multipart/form-data body is malformed: " + CliCommon.OneLine(e.Message));
         }
-        var imageFile = form.Files.GetFile("image") ?? form.Files.GetFile("image[]")
-            ?? throw new BadRequestException("'image' is required (a PNG, JPEG or WebP file).", "image");
-        if (form.Files.GetFiles("image").Count + form.Files.GetFiles("image[]").Count > 1)
-            throw new BadRequestException("Give one 'image': this model edits one image at a time.", "image");
+        // As sd-server: every image (image or image[]) is a reference image for models that edit from references
+        // (Kontext, Qwen-Image-Edit, ...), and the first is also the image to edit.
+        var imageFiles = form.Files.GetFiles("image").Concat(form.Files.GetFiles("image[]")).ToList();
+        if (imageFiles.Count == 0) throw new BadRequestException("'image' is required (a PNG, JPEG or WebP file).", "image");
+        if (imageFiles.Count > MaxReferenceImages) throw new BadRequestException($"At most {MaxReferenceImages} images.", "image");
         string prompt = Field(form, "prompt") ?? throw new BadRequestException("'prompt' is required.", "prompt");
 
-        var image = ServerImages.DecodeRgb(await ReadAllAsync(imageFile, context.RequestAborted).ConfigureAwait(false), "image");
+        var inputs = new List<ImageBuffer>();
+        foreach (var file in imageFiles) inputs.Add(ServerImages.DecodeRgb(await ReadAllAsync(file, context.RequestAborted).ConfigureAwait(false), "image"));
+        var image = inputs[0];
         ImageBuffer? mask = form.Files.GetFile("mask") is { } maskFile
             ? ServerImages.DecodeOpenAiMask(await ReadAllAsync(maskFile, context.RequestAborted).ConfigureAwait(false), "mask")
             : null;
@@ -86,6 +92,7 @@ internal static class OpenAiEndpoints
             Prompt = prompt,
             BatchCount = fields.Int("n", 1, ImageRequest.MaxBatchCount) ?? 1,
             InitImage = image,
+            ReferenceImages = inputs,
             Mask = mask,
             // OpenAI repaints the masked area from scratch; without a mask the whole image is reworked, keeping its layout.
             Strength = fields.Float("strength", SettingRange.Of<ImageRequest>(nameof(ImageRequest.Strength))) ?? (mask is null ? new ImageRequest().Strength : 1f),

@@ -139,4 +139,42 @@ public sealed class SdServerCompatibilityTests(TinyGeneratorFixture fixture) : I
         Assert.Equal(asInt, asBool);
         Assert.NotEqual(notInverted, asBool);
     }
+
+    [SkippableFact]
+    public async Task Extra_images_and_several_edit_images_reach_the_request_as_reference_images()
+    {
+        await using var server = await StartAsync(fixture.Generator);
+        using var client = Client(server);
+        byte[] png = fixture.Generator.TextToImage(NativeTestEnvironment.Small(seed: 4))[0].EncodePng();
+        string b64 = Convert.ToBase64String(png);
+
+        Assert.Equal(HttpStatusCode.OK, (await client.PostAsync("sdapi/v1/txt2img", Json(Txt2Img($$""","extra_images":["{{b64}}"]""")))).StatusCode);
+        var bad = await client.PostAsync("sdapi/v1/txt2img", Json(Txt2Img(""","extra_images":["%%%"]""")));
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Contains("extra_images", await bad.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        // Past the library's bound of 16 references: refused by the library's own check, so they did reach the request.
+        string seventeen = string.Join(",", Enumerable.Repeat($"\"{b64}\"", 17));
+        var tooMany = await client.PostAsync("sdapi/v1/txt2img", Json(Txt2Img($",\"extra_images\":[{seventeen}]")));
+        Assert.Equal(HttpStatusCode.BadRequest, tooMany.StatusCode);
+        Assert.Contains("ReferenceImages", await tooMany.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        async Task<HttpResponseMessage> Edit(int count)
+        {
+            using var form = new MultipartFormDataContent();
+            form.Add(new StringContent("a red door"), "prompt");
+            form.Add(new StringContent("2"), "steps");
+            for (int i = 0; i < count; i++)
+            {
+                var file = new ByteArrayContent(png);
+                file.Headers.ContentType = new("image/png");
+                form.Add(file, "image[]", $"in{i}.png");
+            }
+            return await client.PostAsync("v1/images/edits", form);
+        }
+        var two = await Edit(2);
+        Assert.True(two.StatusCode == HttpStatusCode.OK, await two.Content.ReadAsStringAsync());
+        var many = await Edit(17);
+        Assert.Equal(HttpStatusCode.BadRequest, many.StatusCode);
+        Assert.Contains("At most 16 images", await many.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
 }
