@@ -444,6 +444,19 @@ internal static class Program
 
     private static Result Wine(string exe, IReadOnlyList<string> args, Dictionary<string, string>? env = null)
     {
+        var result = WineOnce(exe, args, env);
+        // Wine's own plumbing failing ("wine client error: ... recvmsg: Connection reset by peer": its wineserver went away
+        // under the app) says nothing about the app, which never ran; it gets one more try. Any other failure stands.
+        if (result.Exit != 0 && result.Err.Contains("wine client error", StringComparison.Ordinal))
+        {
+            Console.Error.WriteLine($"  (wine itself failed under {Path.GetFileName(exe)}; trying once more: {result.Err.Trim().Split('\n')[0]})");
+            result = WineOnce(exe, args, env);
+        }
+        return result;
+    }
+
+    private static Result WineOnce(string exe, IReadOnlyList<string> args, Dictionary<string, string>? env)
+    {
         using var p = Process.Start(WineStart(exe, args, env)) ?? throw new InvalidOperationException("wine did not start");
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
