@@ -275,18 +275,8 @@ internal static class A1111Endpoints
     });
 
     /// <summary>sd-server's LoRA list: <c>[{"name": stem, "path": path under --lora-model-dir}]</c>, what <c>lora[].path</c> takes.</summary>
-    private static Task Loras(HttpContext context, ServerState state) => ImageServer.WriteJsonAsync(context, StatusCodes.Status200OK, w =>
-    {
-        w.WriteStartArray();
-        foreach (var lora in ServerFolders.Loras(state.Options.LoraDirectory))
-        {
-            w.WriteStartObject();
-            w.WriteString("name", lora.Name);
-            w.WriteString("path", lora.Path);
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
-    });
+    private static Task Loras(HttpContext context, ServerState state)
+        => ImageServer.WriteJsonAsync(context, StatusCodes.Status200OK, w => ServerFolders.WriteLoras(w, state.Options.LoraDirectory));
 
     /// <summary>
     /// sd-server's upscaler list: None, Lanczos, Nearest, then the models of <c>--hires-upscalers-dir</c>. Where sd-server

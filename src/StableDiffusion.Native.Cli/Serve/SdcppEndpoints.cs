@@ -349,15 +349,8 @@ internal static class SdcppEndpoints
         w.WriteStringValue(DefaultName);
         foreach (var scheduler in Enum.GetValues<Scheduler>()) w.WriteStringValue(scheduler.Name());
         w.WriteEndArray();
-        w.WriteStartArray("loras");
-        foreach (var lora in ServerFolders.Loras(state.Options.LoraDirectory))
-        {
-            w.WriteStartObject();
-            w.WriteString("name", lora.Name);
-            w.WriteString("path", lora.Path);
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
+        w.WritePropertyName("loras");
+        ServerFolders.WriteLoras(w, state.Options.LoraDirectory);
         w.WriteStartArray("upscalers");
         foreach (string name in Enum.GetValues<HiresUpscaler>().Where(u => u != HiresUpscaler.Model).Select(u => u.Name()).Prepend("None")
                      .Concat(ServerFolders.Upscalers(state.Options.UpscalersDirectory).Select(u => u.Name)))

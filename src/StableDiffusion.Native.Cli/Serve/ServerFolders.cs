@@ -47,6 +47,20 @@ internal static class ServerFolders
         return found;
     }
 
+    /// <summary>sd-server's LoRA list, <c>[{"name": stem, "path": path under the folder}]</c>: what <c>lora[].path</c> takes.</summary>
+    public static void WriteLoras(System.Text.Json.Utf8JsonWriter w, string? root)
+    {
+        w.WriteStartArray();
+        foreach (var lora in Loras(root))
+        {
+            w.WriteStartObject();
+            w.WriteString("name", lora.Name);
+            w.WriteString("path", lora.Path);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+    }
+
     /// <summary>The upscaler models at the top of <paramref name="root"/>, sorted by name; empty without a folder.</summary>
     public static IReadOnlyList<UpscalerFile> Upscalers(string? root)
     {

@@ -143,13 +143,6 @@ public sealed class LoadBalancerTests(TinyGeneratorFixture fixture)
         return directories.Select(d => Path.Combine(d, OperatingSystem.IsWindows() ? "haproxy.exe" : "haproxy")).FirstOrDefault(File.Exists);
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
     private static async Task WaitForListenerAsync(int port, Process process, Task<string> log)
     {
         var deadline = DateTime.UtcNow.AddSeconds(20);

@@ -211,13 +211,6 @@ public sealed class SdServerComparisonTests(TinyGeneratorFixture fixture)
         return Path.Combine(Path.GetDirectoryName(info.LibraryPath)!, $"libsdnet-ggml-cpu-{variant}.so");
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
     private static async Task WaitForAsync(HttpClient upstream, Process process, Task<string> log)
     {
         var deadline = DateTime.UtcNow.AddMinutes(1);

@@ -14,21 +14,11 @@ public sealed class ServeCommandTests
     {
         NativeTestEnvironment.Require();
         Skip.If(OperatingSystem.IsWindows(), "sends SIGINT, which Windows consoles do not have");
-        var psi = new ProcessStartInfo(ChildProcess.DotnetHost)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (string a in new[] { ChildProcess.SdnetDll, "serve", "-m", NativeTestEnvironment.TinySd1, "--port", "0", "-t", "2" }) psi.ArgumentList.Add(a);
-        using var process = Process.Start(psi)!;
-        var stderr = process.StandardError.ReadToEndAsync();
+        var (process, stderr, first, address) = await StartServeAsync();
+        using var owned = process;
         try
         {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-            string first = await process.StandardOutput.ReadLineAsync(timeout.Token) ?? throw new InvalidOperationException("no output; stderr: " + await stderr);
             Assert.StartsWith("serving " + Path.GetFileName(NativeTestEnvironment.TinySd1) + " on http://127.0.0.1:", first, StringComparison.Ordinal);
-            var address = new Uri(first[(first.LastIndexOf(" on ", StringComparison.Ordinal) + 4)..]);
             Assert.NotEqual(0, address.Port);
 
             using var client = new HttpClient { BaseAddress = address };
@@ -51,21 +41,10 @@ public sealed class ServeCommandTests
     {
         NativeTestEnvironment.Require();
         Skip.If(OperatingSystem.IsWindows(), "sends SIGTERM, which Windows does not have");
-        var psi = new ProcessStartInfo(ChildProcess.DotnetHost)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (string a in new[] { ChildProcess.SdnetDll, "serve", "-m", NativeTestEnvironment.TinySd1, "--port", "0", "-t", "2", "--shutdown-timeout", "120" })
-            psi.ArgumentList.Add(a);
-        using var process = Process.Start(psi)!;
-        var stderr = process.StandardError.ReadToEndAsync();
+        var (process, stderr, _, address) = await StartServeAsync("--shutdown-timeout", "120");
+        using var owned = process;
         try
         {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-            string first = await process.StandardOutput.ReadLineAsync(timeout.Token) ?? throw new InvalidOperationException("no output; stderr: " + await stderr);
-            var address = new Uri(first[(first.LastIndexOf(" on ", StringComparison.Ordinal) + 4)..]);
             using var client = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromMinutes(3) };
             // Several seconds of sampling: longer than System.CommandLine's default grace of 2 s after a signal.
             var running = client.PostAsync("sdapi/v1/txt2img", ServerTestSupport.Json("""{"prompt":"drain","width":64,"height":64,"steps":600,"seed":5}"""));
@@ -82,6 +61,32 @@ public sealed class ServeCommandTests
         finally
         {
             if (!process.HasExited) process.Kill(entireProcessTree: true);
+        }
+    }
+
+    /// <summary>Starts <c>sdnet serve</c> on the tiny model and a free port; returns it once it printed where it listens.</summary>
+    private static async Task<(Process Process, Task<string> Stderr, string FirstLine, Uri Address)> StartServeAsync(params string[] extra)
+    {
+        var psi = new ProcessStartInfo(ChildProcess.DotnetHost)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (string a in new[] { ChildProcess.SdnetDll, "serve", "-m", NativeTestEnvironment.TinySd1, "--port", "0", "-t", "2" }.Concat(extra)) psi.ArgumentList.Add(a);
+        var process = Process.Start(psi)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+            string first = await process.StandardOutput.ReadLineAsync(timeout.Token) ?? throw new InvalidOperationException("no output; stderr: " + await stderr);
+            return (process, stderr, first, new Uri(first[(first.LastIndexOf(" on ", StringComparison.Ordinal) + 4)..]));
+        }
+        catch
+        {
+            process.Kill(entireProcessTree: true);
+            process.Dispose();
+            throw;
         }
     }
 }

@@ -12,6 +12,14 @@ internal static class ServerTestSupport
     public static Task<ImageServer> StartAsync(Generator generator, ServeOptions? options = null)
         => ImageServer.StartAsync(generator, (options ?? new ServeOptions()) with { Host = "127.0.0.1", Port = 0 });
 
+    /// <summary>A loopback port free now, for a process the test starts beside its servers (HAProxy, sd-server).</summary>
+    public static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
     public static HttpClient Client(ImageServer server, string? key = null)
     {
         var client = new HttpClient { BaseAddress = server.Address, Timeout = TimeSpan.FromMinutes(5) };
