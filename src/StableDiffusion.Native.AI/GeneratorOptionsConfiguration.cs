@@ -67,13 +67,60 @@ internal static class GeneratorOptionsConfiguration
         [nameof(GeneratorOptions.QwenImageZeroCondT)] = (o, v, p) => o with { QwenImageZeroCondT = Bool(v, p) },
     };
 
-    /// <summary>The keys a section may hold: every scalar option, <c>Embeddings</c>, and the two maps.</summary>
+    /// <summary>A model by name (a checkpoint or a manifest), resolved in <see cref="ModelsDirectoryKey"/> or the models folder.</summary>
+    public const string ModelKey = "Model";
+
+    /// <summary>The folder <see cref="ModelKey"/> is looked up in.</summary>
+    public const string ModelsDirectoryKey = "ModelsDirectory";
+
+    /// <summary>The keys a section may hold: every scalar option, <c>Embeddings</c>, the two maps, and the model by name.</summary>
     internal static IEnumerable<string> Keys => s_setters.Keys.Append(nameof(GeneratorOptions.Embeddings))
-        .Append(nameof(GeneratorOptions.ModuleSplitModes)).Append(nameof(GeneratorOptions.ModelArguments));
+        .Append(nameof(GeneratorOptions.ModuleSplitModes)).Append(nameof(GeneratorOptions.ModelArguments)).Append(ModelKey).Append(ModelsDirectoryKey);
+
+    /// <summary>
+    /// Reads the options a section describes, and the manifest its <c>Model</c> key names, if any: the model's files
+    /// come from the manifest (or are the checkpoint <c>Model</c> names), and a path key set beside it wins.
+    /// </summary>
+    /// <exception cref="ArgumentException">As <see cref="Read(IConfiguration)"/>; or <c>Model</c> names no file and no model of the folder.</exception>
+    /// <exception cref="InvalidModelFileException">The manifest <c>Model</c> names is not valid.</exception>
+    public static (GeneratorOptions Options, ModelManifest? Manifest) ReadModel(IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        string? name = configuration[ModelKey] is { Length: > 0 } m && !string.IsNullOrWhiteSpace(m) ? m.Trim() : null;
+        if (name is null) return (Read(configuration), null);
+        string? directory = configuration[ModelsDirectoryKey] is { Length: > 0 } d && !string.IsNullOrWhiteSpace(d) ? d.Trim() : null;
+        var (model, manifest) = ResolveModel(name, directory is null ? null : new ModelsFolder(directory));
+        var given = Read(configuration, requireModel: false);
+        return (given with
+        {
+            ModelPath = given.ModelPath ?? model.ModelPath,
+            DiffusionModelPath = given.DiffusionModelPath ?? model.DiffusionModelPath,
+            HighNoiseDiffusionModelPath = given.HighNoiseDiffusionModelPath ?? model.HighNoiseDiffusionModelPath,
+            VaePath = given.VaePath ?? model.VaePath,
+            TaesdPath = given.TaesdPath ?? model.TaesdPath,
+            ClipLPath = given.ClipLPath ?? model.ClipLPath,
+            ClipGPath = given.ClipGPath ?? model.ClipGPath,
+            ClipVisionPath = given.ClipVisionPath ?? model.ClipVisionPath,
+            T5xxlPath = given.T5xxlPath ?? model.T5xxlPath,
+            LlmPath = given.LlmPath ?? model.LlmPath,
+            LlmVisionPath = given.LlmVisionPath ?? model.LlmVisionPath,
+        }, manifest);
+    }
+
+    /// <summary>A model by name: its options, and its manifest when it has one.</summary>
+    internal static (GeneratorOptions Options, ModelManifest? Manifest) ResolveModel(string nameOrPath, ModelsFolder? folder)
+    {
+        string path = (folder ?? new ModelsFolder()).Resolve(nameOrPath);
+        if (!ModelManifest.IsManifestPath(path)) return (new GeneratorOptions { ModelPath = path }, null);
+        var manifest = ModelManifest.Load(path);
+        return (GeneratorOptions.FromManifest(manifest), manifest);
+    }
 
     /// <summary>Reads the options a section describes; an empty value leaves its option unset.</summary>
     /// <exception cref="ArgumentException">An unknown key, a value of the wrong kind, or neither ModelPath nor DiffusionModelPath.</exception>
-    public static GeneratorOptions Read(IConfiguration configuration)
+    public static GeneratorOptions Read(IConfiguration configuration) => Read(configuration, requireModel: true);
+
+    private static GeneratorOptions Read(IConfiguration configuration, bool requireModel)
     {
         ArgumentNullException.ThrowIfNull(configuration);
         var options = new GeneratorOptions();
@@ -95,6 +142,8 @@ internal static class GeneratorOptionsConfiguration
                 options = options with { ModelArguments = child.GetChildren().ToDictionary(c => c.Key, c => c.Value ?? "", StringComparer.Ordinal) };
                 continue;
             }
+            if (string.Equals(child.Key, ModelKey, StringComparison.OrdinalIgnoreCase) || string.Equals(child.Key, ModelsDirectoryKey, StringComparison.OrdinalIgnoreCase))
+                continue; // read by ReadModel
             if (!s_setters.TryGetValue(child.Key, out var setter))
                 throw Bad(child.Path, $"is not an option; the keys are {string.Join(", ", Keys)}.");
             if (child.GetChildren().Any())
@@ -102,11 +151,11 @@ internal static class GeneratorOptionsConfiguration
             if (string.IsNullOrWhiteSpace(child.Value)) continue;
             options = setter(options, child.Value.Trim(), child.Path);
         }
-        if (options.ModelPath is null && options.DiffusionModelPath is null)
+        if (requireModel && options.ModelPath is null && options.DiffusionModelPath is null)
         {
             string where = configuration is IConfigurationSection section ? $"'{section.Path}'" : "The configuration";
             throw new ArgumentException(
-                $"Configuration {where} sets neither {nameof(GeneratorOptions.ModelPath)} (a full checkpoint) nor {nameof(GeneratorOptions.DiffusionModelPath)}.",
+                $"Configuration {where} sets neither {ModelKey} (a model by name), {nameof(GeneratorOptions.ModelPath)} (a full checkpoint) nor {nameof(GeneratorOptions.DiffusionModelPath)}.",
                 nameof(configuration));
         }
         return options;

@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using Microsoft.Extensions.AI;
 using StableDiffusion.Native.Imaging;
+using StableDiffusion.Native.ModelFiles;
 
 namespace StableDiffusion.Native.AI;
 
@@ -85,8 +86,36 @@ public sealed class StableDiffusionImageGenerator : IImageGenerator
     {
     }
 
-    private StableDiffusionImageGenerator(Generator generator, bool ownsGenerator)
-        : this(ModelId(generator.Options), (request, ct) => Run(generator, request, ct))
+    /// <summary>
+    /// Loads a model by name and owns it: a checkpoint, or a manifest <c>NAME.model.json</c> naming its component files
+    /// (see <see cref="ModelManifest"/>), in <paramref name="folder"/> (default: the models folder), or a path. A
+    /// manifest's recommended settings apply to every request where the request leaves them unset, and the name is the
+    /// model's <see cref="ImageGeneratorMetadata.DefaultModelId"/>.
+    /// </summary>
+    /// <param name="nameOrPath">A model name in the folder, or a path.</param>
+    /// <param name="folder">The models folder; null for <see cref="ModelsFolder.DefaultDirectory"/>.</param>
+    /// <param name="configure">Load settings over the model's files (threads, backend, weight type, ...); a component path it sets wins over the manifest's.</param>
+    /// <returns>The loaded generator, which the caller disposes.</returns>
+    /// <exception cref="ArgumentException">No such file, and no unique model of that name in the folder; or an option is out of range.</exception>
+    /// <exception cref="InvalidModelFileException">The manifest, or a model file, is malformed (the file and field named).</exception>
+    /// <exception cref="NativeRuntimeException">No usable native runtime was found.</exception>
+    /// <exception cref="GenerationException">stable-diffusion.cpp refused the model.</exception>
+    public static StableDiffusionImageGenerator FromModel(string nameOrPath, ModelsFolder? folder = null, Func<GeneratorOptions, GeneratorOptions>? configure = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(nameOrPath);
+        var (options, manifest) = GeneratorOptionsConfiguration.ResolveModel(nameOrPath, folder);
+        return Load(configure is null ? options : configure(options), manifest);
+    }
+
+    /// <summary>Loads <paramref name="options"/>, with <paramref name="manifest"/>'s name and defaults when the model came from one.</summary>
+    internal static StableDiffusionImageGenerator Load(GeneratorOptions options, ModelManifest? manifest)
+    {
+        var generator = Generator.Load(options);
+        return new StableDiffusionImageGenerator(generator, ownsGenerator: true, manifest?.Name, manifest?.Defaults);
+    }
+
+    private StableDiffusionImageGenerator(Generator generator, bool ownsGenerator, string? modelId = null, ModelDefaults? defaults = null)
+        : this(modelId ?? ModelId(generator.Options), (request, ct) => Run(generator, defaults is null ? request : request with { Sampling = request.Sampling.WithDefaults(defaults) }, ct))
     {
         _generator = generator;
         _ownsGenerator = ownsGenerator;

@@ -41,7 +41,9 @@ public static class StableDiffusionServiceCollectionExtensions
     /// is read now, key by key (no reflection binding): its keys are <see cref="GeneratorOptions"/>' scalar property names
     /// (<c>ModelPath</c>, <c>DiffusionModelPath</c>, <c>ClipLPath</c>, ..., <c>Threads</c>, <c>Backend</c>,
     /// <c>FlashAttention</c>, <c>WeightType</c>, ..., ignoring case) and <c>Embeddings</c> (a list of <c>Name</c>/<c>Path</c>
-    /// entries). Booleans are <c>true</c>/<c>false</c>, enums are member names (<c>WeightType</c> also takes upstream's
+    /// entries), or <c>Model</c>: a model by name (a checkpoint, or a manifest <c>NAME.model.json</c> naming its files and
+    /// its recommended settings, which then apply to the requests) in <c>ModelsDirectory</c> or the models folder, with
+    /// any path key beside it winning over the manifest's. Booleans are <c>true</c>/<c>false</c>, enums are member names (<c>WeightType</c> also takes upstream's
     /// names such as <c>q8_0</c>), and an empty value leaves its option unset.
     /// </summary>
     /// <param name="services">The container's services.</param>
@@ -49,14 +51,15 @@ public static class StableDiffusionServiceCollectionExtensions
     /// <returns>The builder of the generator's pipeline.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="services"/> or <paramref name="configuration"/> is null.</exception>
     /// <exception cref="ArgumentException">
-    /// A key is not an option, a value is not of its option's kind, or the section sets neither <c>ModelPath</c> nor
-    /// <c>DiffusionModelPath</c>; the message names the key's full path and what it accepts.
+    /// A key is not an option, a value is not of its option's kind, the section sets none of <c>Model</c>, <c>ModelPath</c>
+    /// and <c>DiffusionModelPath</c>, or <c>Model</c> names no model; the message names the key's full path and what it accepts.
     /// </exception>
     public static ImageGeneratorBuilder AddStableDiffusionImageGenerator(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configuration);
-        return services.AddStableDiffusionImageGenerator(GeneratorOptionsConfiguration.Read(configuration));
+        var (options, manifest) = GeneratorOptionsConfiguration.ReadModel(configuration);
+        return services.AddImageGenerator(provider => StableDiffusionImageGenerator.Load(WithLogger(options, provider), manifest), ServiceLifetime.Singleton);
     }
 
     /// <summary>The options with the container's logger when they carry none.</summary>

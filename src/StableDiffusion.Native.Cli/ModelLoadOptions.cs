@@ -82,7 +82,10 @@ internal sealed class ModelLoadOptions
 
     /// <summary>The options a parse gave, with the model name resolved in the models folder.</summary>
     /// <exception cref="ArgumentException">A value sd-cli would refuse (an unknown type, RNG, prediction, ...), or a model name that is not in the folder.</exception>
-    public GeneratorOptions Read(ParseResult r, ILogger logger)
+    /// <param name="r">The parse.</param>
+    /// <param name="logger">The native log's logger.</param>
+    /// <param name="withModel">False: leave <c>-m</c> unresolved (<c>serve --models-dir</c> reads it as one of the folder's names).</param>
+    public GeneratorOptions Read(ParseResult r, ILogger logger, bool withModel = true)
     {
         SdCliFlags.ThrowIfRefused(r, ListDevices);
         QuantizationType? weightType = null;
@@ -101,7 +104,7 @@ internal sealed class ModelLoadOptions
         IReadOnlyDictionary<ModelModule, SplitMode> moduleSplits = new Dictionary<ModelModule, SplitMode>();
         if (JoinedValue(r, SplitMode) is { } splitText) (split, moduleSplits) = SdCliSyntax.SplitModes("--split-mode", splitText);
 
-        string? resolved = ModelCommands.ResolveModel(r.GetValue(Model), r.GetValue(Directory));
+        string? resolved = withModel ? ModelCommands.ResolveModel(r.GetValue(Model), r.GetValue(Directory)) : null;
         Manifest = resolved is not null && ModelManifest.IsManifestPath(resolved) ? ModelManifest.Load(resolved) : null;
         // A manifest's components, each replaced by its flag when one is given.
         var m = Manifest is null ? new GeneratorOptions { ModelPath = resolved } : GeneratorOptions.FromManifest(Manifest);

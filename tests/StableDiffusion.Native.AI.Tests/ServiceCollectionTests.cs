@@ -191,7 +191,9 @@ public sealed class ServiceCollectionTests
         var settable = typeof(GeneratorOptions).GetProperties(BindingFlags.Public | BindingFlags.Instance)
             .Where(p => p.SetMethod is not null && p.Name != nameof(GeneratorOptions.Logger))
             .Select(p => p.Name);
-        Assert.Equal(settable.Order(StringComparer.Ordinal), GeneratorOptionsConfiguration.Keys.Order(StringComparer.Ordinal));
+        // Beside the options: the model by name and its folder.
+        Assert.Equal(settable.Append(GeneratorOptionsConfiguration.ModelKey).Append(GeneratorOptionsConfiguration.ModelsDirectoryKey).Order(StringComparer.Ordinal),
+            GeneratorOptionsConfiguration.Keys.Order(StringComparer.Ordinal));
     }
 
     [Fact]
@@ -265,6 +267,40 @@ public sealed class ServiceCollectionTests
     [Fact]
     public void DiffusionModelPath_alone_is_a_model()
         => Assert.Equal("flux.gguf", GeneratorOptionsConfiguration.Read(Section(("DiffusionModelPath", "flux.gguf"))).DiffusionModelPath);
+
+    [Fact]
+    public void The_Model_key_loads_a_manifest_by_name_and_a_path_key_beside_it_wins()
+    {
+        var dir = Directory.CreateTempSubdirectory("sdnet-ai-models-");
+        try
+        {
+            foreach (string file in new[] { "flux.gguf", "ae.safetensors", "t5.gguf" }) File.WriteAllText(Path.Combine(dir.FullName, file), "");
+            File.WriteAllText(Path.Combine(dir.FullName, "flux-fast.model.json"),
+                """{"diffusion_model": "flux.gguf", "vae": "ae.safetensors", "t5xxl": "t5.gguf", "defaults": {"steps": 4, "cfg_scale": 1}}""");
+            var (options, manifest) = GeneratorOptionsConfiguration.ReadModel(Section(
+                ("Model", "flux-fast"), ("ModelsDirectory", dir.FullName), ("VaePath", "mine.safetensors"), ("Threads", "3")));
+            Assert.Equal(Path.Combine(dir.FullName, "flux.gguf"), options.DiffusionModelPath);
+            Assert.Equal(Path.Combine(dir.FullName, "t5.gguf"), options.T5xxlPath);
+            Assert.Equal("mine.safetensors", options.VaePath);
+            Assert.Equal(3, options.Threads);
+            Assert.Equal("flux-fast", manifest!.Name);
+            Assert.Equal(4, manifest.Defaults.Steps);
+
+            var (plain, none) = GeneratorOptionsConfiguration.ReadModel(Section(("Model", "flux"), ("ModelsDirectory", dir.FullName)));
+            Assert.Equal(Path.Combine(dir.FullName, "flux.gguf"), plain.ModelPath);
+            Assert.Null(none);
+
+            var unknown = Assert.Throws<ArgumentException>(() => new ServiceCollection().AddStableDiffusionImageGenerator(Section(("Model", "flux-fats"), ("ModelsDirectory", dir.FullName))));
+            Assert.Contains("flux-fast", unknown.Message, StringComparison.Ordinal); // "did you mean"
+            File.WriteAllText(Path.Combine(dir.FullName, "broken.model.json"), """{"diffusion_model": "flux.gguf", "vea": "ae.safetensors"}""");
+            var broken = Assert.Throws<StableDiffusion.Native.ModelFiles.InvalidModelFileException>(() => GeneratorOptionsConfiguration.ReadModel(Section(("Model", "broken"), ("ModelsDirectory", dir.FullName))));
+            Assert.Contains("unknown field 'vea'", broken.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
 
     private sealed class RecordingLoggerFactory : ILoggerFactory
     {

@@ -12,8 +12,9 @@ namespace StableDiffusion.Native.Cli.Serve;
 /// </summary>
 /// <remarks>
 /// Unknown fields are ignored, as A1111 does (clients send every option it has); a known field with a wrong type or
-/// value is a 400. One model is loaded: <c>override_settings.sd_model_checkpoint</c> naming another is a 400, not a
-/// silent substitute. An interrupted request answers 409.
+/// value is a 400. <c>override_settings.sd_model_checkpoint</c> picks one of the models served for one request, and
+/// <c>POST /sdapi/v1/options</c> the model of the requests that name none; an unknown name is a 404 listing the models,
+/// never a silent substitute. An interrupted request answers 409.
 /// </remarks>
 internal static class A1111Endpoints
 {
@@ -38,8 +39,9 @@ internal static class A1111Endpoints
         var (document, json) = await JsonInput.ReadAsync(context.Request.Body, context.RequestAborted).ConfigureAwait(false);
         using (document)
         {
+            var model = state.Catalog.Route(json.Object("override_settings").String("sd_model_checkpoint"), "override_settings.sd_model_checkpoint");
             var request = SdcppEndpoints.ApplyExtraArgs(ReadRequest(json, state, image), state);
-            var images = await state.Queue.RunAsync(request, context.RequestAborted).ConfigureAwait(false);
+            var images = await state.Queue.RunAsync(request, model, context.RequestAborted).ConfigureAwait(false);
             bool send = json.Bool("send_images") ?? true;
             var encoded = send ? images.Select(i => ServerImages.Encode(i, OutputFormat.Png)).ToList() : [];
             var root = document.RootElement;
@@ -51,7 +53,7 @@ internal static class A1111Endpoints
                 w.WriteEndArray();
                 w.WritePropertyName("parameters");
                 WriteParameters(w, root);
-                w.WriteString("info", Info(images, request, state));
+                w.WriteString("info", Info(images, request, model));
                 w.WriteEndObject();
             }).ConfigureAwait(false);
         }
@@ -72,8 +74,6 @@ internal static class A1111Endpoints
     internal static ImageRequest ReadRequest(JsonInput json, ServerState state, bool image)
     {
         var overrides = json.Object("override_settings");
-        if (overrides.String("sd_model_checkpoint") is { } checkpoint && !IsLoadedModel(checkpoint, state))
-            throw new BadRequestException($"This server serves '{state.ModelFile}' only; it cannot switch to '{ModelFiles.DisplayText.Escape(checkpoint, 80)}'.", "override_settings.sd_model_checkpoint");
 
         int batch = json.Int("batch_size", 1, ImageRequest.MaxBatchCount) ?? 1;
         int iterations = json.Int("n_iter", 1, ImageRequest.MaxBatchCount) ?? 1;
@@ -121,12 +121,6 @@ internal static class A1111Endpoints
     /// <summary>The library's defaults of a hires pass, for the fields a client leaves out.</summary>
     private static readonly HiresFix s_hires = new();
 
-    private static bool IsLoadedModel(string checkpoint, ServerState state)
-    {
-        // A1111 titles look like "name.safetensors [hash]".
-        string name = checkpoint.Split(" [", 2)[0].Trim();
-        return string.Equals(name, state.ModelFile, StringComparison.Ordinal) || string.Equals(name, state.ModelName, StringComparison.Ordinal);
-    }
 
     /// <summary>
     /// The hires pass as sd-server reads it: <c>hr_scale</c>, or a target <c>hr_resize_x</c>/<c>hr_resize_y</c> (0: by
@@ -171,7 +165,7 @@ internal static class A1111Endpoints
     }
 
     /// <summary>A1111's <c>info</c>: a JSON string (not an object) with the seeds and one infotext per image.</summary>
-    private static string Info(IReadOnlyList<GeneratedImage> images, ImageRequest request, ServerState state)
+    private static string Info(IReadOnlyList<GeneratedImage> images, ImageRequest request, ServedModel model)
     {
         using var stream = new MemoryStream();
         using (var w = new Utf8JsonWriter(stream))
@@ -202,7 +196,7 @@ internal static class A1111Endpoints
             w.WriteNumber("steps", request.Sampling.Steps ?? SamplingOptions.DefaultSteps);
             w.WriteNumber("batch_size", images.Count);
             w.WriteBoolean("restore_faces", false);
-            w.WriteString("sd_model_name", state.ModelName);
+            w.WriteString("sd_model_name", model.Name);
             w.WriteNull("sd_model_hash");
             if (request.InitImage is not null) w.WriteNumber("denoising_strength", request.Strength);
             else if (request.Hires is { } hires) w.WriteNumber("denoising_strength", hires.DenoisingStrength);
@@ -257,20 +251,25 @@ internal static class A1111Endpoints
         w.WriteEndArray();
     });
 
+    /// <summary>Every model served; the default (the one <c>/options</c> names) first, as a client picking "the current one" expects.</summary>
     private static Task Models(HttpContext context, ServerState state) => ImageServer.WriteJsonAsync(context, StatusCodes.Status200OK, w =>
     {
+        var current = state.Catalog.Default;
         w.WriteStartArray();
-        w.WriteStartObject();
-        w.WriteString("title", state.ModelFile);
-        w.WriteString("model_name", state.ModelName);
-        // Unknown (hashing a checkpoint of gigabytes is not worth a list call), but strings, as clients typed for
-        // A1111 and sd-server (which sends placeholder digits) expect.
-        w.WriteString("hash", "");
-        w.WriteString("sha256", "");
-        // The file name only: the server's own folders are none of a client's business.
-        w.WriteString("filename", state.ModelFile);
-        w.WriteNull("config");
-        w.WriteEndObject();
+        foreach (var model in state.Catalog.Models.OrderBy(m => m == current ? 0 : 1))
+        {
+            w.WriteStartObject();
+            w.WriteString("title", model.FileName);
+            w.WriteString("model_name", model.Name);
+            // Unknown (hashing a checkpoint of gigabytes is not worth a list call), but strings, as clients typed for
+            // A1111 and sd-server (which sends placeholder digits) expect.
+            w.WriteString("hash", "");
+            w.WriteString("sha256", "");
+            // The file name only: the server's own folders are none of a client's business.
+            w.WriteString("filename", model.FileName);
+            w.WriteNull("config");
+            w.WriteEndObject();
+        }
         w.WriteEndArray();
     });
 
@@ -318,19 +317,23 @@ internal static class A1111Endpoints
     private static Task Options(HttpContext context, ServerState state) => ImageServer.WriteJsonAsync(context, StatusCodes.Status200OK, w =>
     {
         w.WriteStartObject();
-        w.WriteString("sd_model_checkpoint", state.ModelFile);
+        w.WriteString("sd_model_checkpoint", state.Catalog.Default.FileName);
         w.WriteString("samples_format", "png");
         w.WriteNumber("CLIP_stop_at_last_layers", 1);
         w.WriteEndObject();
     });
 
+    /// <summary>
+    /// A1111's checkpoint switch: <c>sd_model_checkpoint</c> becomes the model of requests that name none. The model loads
+    /// when a request needs it, in its turn, rather than now: a switch never waits behind, nor stalls, the queue.
+    /// </summary>
     private static async Task SetOptions(HttpContext context, ServerState state)
     {
         var (document, json) = await JsonInput.ReadAsync(context.Request.Body, context.RequestAborted).ConfigureAwait(false);
         using (document)
         {
-            if (json.String("sd_model_checkpoint") is { } checkpoint && !IsLoadedModel(checkpoint, state))
-                throw new BadRequestException($"This server serves '{state.ModelFile}' only; start another `sdnet serve` for '{ModelFiles.DisplayText.Escape(checkpoint, 80)}'.", "sd_model_checkpoint");
+            if (json.String("sd_model_checkpoint") is { } checkpoint)
+                state.Catalog.Default = state.Catalog.Route(checkpoint, "sd_model_checkpoint");
         }
         await ImageServer.WriteJsonAsync(context, StatusCodes.Status200OK, w =>
         {

@@ -19,11 +19,13 @@ internal sealed record ProgressSnapshot(
     DateTimeOffset? Started, PreviewFrame? Preview, long JobNumber);
 
 /// <summary>
-/// One generation at a time on one loaded model, and at most <c>capacity</c> requests waiting for their turn.
-/// A request is admitted or refused at once (never blocks on a full queue); while waiting or generating it is
-/// cancelled by its own token (the client went away) or by <see cref="Interrupt"/> (the running one only).
+/// One generation at a time, whichever model each request names, and at most <c>capacity</c> requests waiting for their
+/// turn, in arrival order. A request's model is loaded (see <see cref="ModelPool"/>) when its turn comes, so loading and
+/// unloading never overlap a generation. A request is admitted or refused at once (never blocks on a full queue); while
+/// waiting or generating it is cancelled by its own token (the client went away) or by <see cref="Interrupt"/> (the
+/// running one only).
 /// </summary>
-internal sealed class GenerationQueue(Generator generator, int capacity, ServerMetrics? metrics = null, ModelDefaults? defaults = null) : IDisposable
+internal sealed class GenerationQueue(ModelPool pool, int capacity, ServerMetrics? metrics = null) : IDisposable
 {
     private readonly SemaphoreSlim _turn = new(1, 1);
     private int _admitted;
@@ -33,9 +35,13 @@ internal sealed class GenerationQueue(Generator generator, int capacity, ServerM
     private long _tickets;
     private readonly SortedSet<long> _waiting = [];
 
-    public Generator Generator { get; } = generator;
+    /// <summary>The models in memory.</summary>
+    public ModelPool Pool { get; } = pool;
 
     public int Capacity { get; } = capacity;
+
+    /// <summary>Requests admitted since the server started: each one's arrival number is the count when it came.</summary>
+    public long Arrivals => Interlocked.Read(ref _tickets);
 
     /// <summary>Whether a request arriving now would be refused (one generating and <see cref="Capacity"/> waiting).</summary>
     public bool IsFull => Volatile.Read(ref _admitted) >= 1 + Capacity;
@@ -43,14 +49,16 @@ internal sealed class GenerationQueue(Generator generator, int capacity, ServerM
     /// <summary>About when a place frees up: the last generation's time for each one ahead.</summary>
     public TimeSpan RetryAfter => TimeSpan.FromTicks(Interlocked.Read(ref _lastDurationTicks) * Math.Max(1, Volatile.Read(ref _admitted)));
 
-    /// <summary>Runs <paramref name="request"/> when its turn comes.</summary>
+    /// <summary>Runs <paramref name="request"/> on <paramref name="model"/> when its turn comes, with the model's recommended settings for what the request leaves unset.</summary>
     /// <exception cref="QueueFullException">One is running and <see cref="Capacity"/> are waiting.</exception>
+    /// <exception cref="ModelTooLargeException">The model does not fit <c>--max-memory</c> even alone.</exception>
     /// <exception cref="InterruptedException">It was interrupted while running.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
     /// <param name="request">What to generate.</param>
+    /// <param name="model">Which model generates it.</param>
     /// <param name="cancellationToken">Cancels it while it waits or generates (the client went away, or cancelled its job).</param>
     /// <param name="ticket">Told its place while waiting and when its turn came (sd-server's job API reports both).</param>
-    public async Task<IReadOnlyList<GeneratedImage>> RunAsync(ImageRequest request, CancellationToken cancellationToken, QueueTicket? ticket = null)
+    public async Task<IReadOnlyList<GeneratedImage>> RunAsync(ImageRequest request, ServedModel model, CancellationToken cancellationToken, QueueTicket? ticket = null)
     {
         if (Interlocked.Increment(ref _admitted) > 1 + Capacity)
         {
@@ -78,9 +86,10 @@ internal sealed class GenerationQueue(Generator generator, int capacity, ServerM
                 _current = job;
                 try
                 {
-                    var traced = request with { Preview = job, Sampling = defaults is null ? request.Sampling : request.Sampling.WithDefaults(defaults) };
+                    var generator = await Pool.AcquireAsync(model, job.Token).ConfigureAwait(false);
+                    var traced = request with { Preview = job, Sampling = model.Defaults is { } defaults ? request.Sampling.WithDefaults(defaults) : request.Sampling };
                     // The request's shape (init image, mask) picks the mode, in the library.
-                    var images = await Generator.GenerateAsync(traced, job, job.Token).ConfigureAwait(false);
+                    var images = await generator.GenerateAsync(traced, job, job.Token).ConfigureAwait(false);
                     Interlocked.Exchange(ref _lastDurationTicks, Math.Max(TimeSpan.TicksPerSecond, job.Elapsed.Ticks));
                     metrics?.Generated(images.Count, job.Elapsed);
                     return images;
@@ -95,7 +104,7 @@ internal sealed class GenerationQueue(Generator generator, int capacity, ServerM
                     metrics?.Failed("cancelled");
                     throw;
                 }
-                catch (Exception e) when (e is ArgumentException or InvalidModelFileException or NotSupportedException)
+                catch (Exception e) when (e is ArgumentException or InvalidModelFileException or NotSupportedException or ModelTooLargeException)
                 {
                     metrics?.Failed("refused");
                     throw;
@@ -136,7 +145,11 @@ internal sealed class GenerationQueue(Generator generator, int capacity, ServerM
         return true;
     }
 
-    public void Dispose() => _turn.Dispose();
+    public void Dispose()
+    {
+        _turn.Dispose();
+        Pool.Dispose();
+    }
 
     public ProgressSnapshot Snapshot()
     {

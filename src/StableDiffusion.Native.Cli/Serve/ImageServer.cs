@@ -14,6 +14,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using StableDiffusion.Native.ModelFiles;
@@ -59,8 +60,12 @@ internal sealed record ServeOptions
     /// <summary>The folder of upscaler models <c>hr_upscaler</c> may name (<c>--hires-upscalers-dir</c>, top level only).</summary>
     public string? UpscalersDirectory { get; init; }
 
-    /// <summary>The served model's recommended sampling settings (its manifest's), for the fields a request leaves unset.</summary>
-    public ModelDefaults? ModelDefaults { get; init; }
+    /// <summary>
+    /// With several models (<c>--models-dir</c>): how much their estimated weight memory may add up to while resident
+    /// (<c>--max-memory</c>); the least recently used are unloaded to make room. Default: three quarters of this
+    /// machine's memory.
+    /// </summary>
+    public long? MaxMemory { get; init; }
 
     /// <summary>Server log (requests refused, failures) at or above this level; the native log has its own logger.</summary>
     public LogLevel LogLevel { get; init; } = LogLevel.Warning;
@@ -77,6 +82,7 @@ internal sealed record ServeOptions
             throw new DirectoryNotFoundException($"--lora-model-dir: the folder '{DisplayText.Escape(loras, 200)}' does not exist.");
         if (UpscalersDirectory is { } upscalers && !Directory.Exists(upscalers))
             throw new DirectoryNotFoundException($"--hires-upscalers-dir: the folder '{DisplayText.Escape(upscalers, 200)}' does not exist.");
+        if (MaxMemory is <= 0) throw new ArgumentOutOfRangeException("--max-memory", MaxMemory, "--max-memory must be positive.");
         if (ApiKey is { Length: 0 }) throw new ArgumentException("--api-key must not be empty.", "--api-key");
         if (ApiKey is { } key && key.Any(char.IsControl)) throw new ArgumentException("--api-key must not contain control characters.", "--api-key");
         bool localhost = string.Equals(Host, "localhost", StringComparison.OrdinalIgnoreCase);
@@ -89,9 +95,12 @@ internal sealed record ServeOptions
     }
 }
 
-/// <summary>What the endpoints share: the queue of the one loaded model, this session's images, the model's names.</summary>
-internal sealed class ServerState(GenerationQueue queue, ServeOptions options, ILogger log, RequestRules rules, ServerMetrics metrics)
+/// <summary>What the endpoints share: the models served, the one queue, this session's images.</summary>
+internal sealed class ServerState(ModelCatalog catalog, GenerationQueue queue, ServeOptions options, ILogger log, RequestRules rules, ServerMetrics metrics)
 {
+    /// <summary>The models served and the default one.</summary>
+    public ModelCatalog Catalog { get; } = catalog;
+
     /// <summary>sd-server's asynchronous jobs (<c>/sdcpp/v1</c>), waiting in the same queue as every other request.</summary>
     public SdcppJobs Jobs { get; } = new(queue);
 
@@ -120,12 +129,6 @@ internal sealed class ServerState(GenerationQueue queue, ServeOptions options, I
 
     public DateTimeOffset Started { get; } = DateTimeOffset.UtcNow;
 
-    /// <summary>The loaded file's name ("v1-5-pruned-emaonly.safetensors").</summary>
-    public string ModelFile { get; } = Path.GetFileName(queue.Generator.Options.ModelPath ?? queue.Generator.Options.DiffusionModelPath ?? "model");
-
-    /// <summary>The name clients use for it: the file name without its extension, as the models folder names it.</summary>
-    public string ModelName => Path.GetFileNameWithoutExtension(ModelFile);
-
     /// <summary>The preview as PNG, encoded once per step however often clients poll.</summary>
     public byte[]? PreviewPng(ProgressSnapshot snapshot)
     {
@@ -141,7 +144,7 @@ internal sealed class ServerState(GenerationQueue queue, ServeOptions options, I
 }
 
 /// <summary>
-/// <c>sdnet serve</c>: one loaded model behind OpenAI's images API (<c>/v1</c>), AUTOMATIC1111's (<c>/sdapi/v1</c>)
+/// <c>sdnet serve</c>: one model, or every model of a folder, behind OpenAI's images API (<c>/v1</c>), AUTOMATIC1111's (<c>/sdapi/v1</c>)
 /// and a small page (<c>/</c>), on ASP.NET Core's Kestrel. Handlers are plain <see cref="RequestDelegate"/>s over
 /// <see cref="JsonDocument"/> and <see cref="Utf8JsonWriter"/>: no reflection, so the tool still publishes NativeAOT.
 /// </summary>
@@ -162,13 +165,43 @@ internal sealed class ImageServer : IAsyncDisposable
     public Uri Address { get; }
 
     /// <summary>Starts serving <paramref name="generator"/>, which the caller keeps owning.</summary>
+    /// <param name="generator">The one model served.</param>
+    /// <param name="options">How to listen and admit requests.</param>
+    /// <param name="defaults">The model's recommended settings (its manifest's), for what requests leave unset.</param>
+    /// <param name="cancellationToken">Cancels the start.</param>
     /// <exception cref="ArgumentException">The host is not an IP address or <c>localhost</c>, or a limit is out of range.</exception>
     /// <exception cref="IOException">The address is in use.</exception>
-    public static async Task<ImageServer> StartAsync(Generator generator, ServeOptions options, CancellationToken cancellationToken = default)
+    public static Task<ImageServer> StartAsync(Generator generator, ServeOptions options, ModelDefaults? defaults = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(generator);
+        var catalog = ModelCatalog.Single(generator.Options, defaults);
+        return StartAsync(catalog, new ModelPool(long.MaxValue, NullLogger.Instance, (catalog.Default, generator)), options, cancellationToken);
+    }
+
+    /// <summary>Starts serving the models of <paramref name="catalog"/>, each loaded when a request first needs it, under <see cref="ServeOptions.MaxMemory"/>.</summary>
+    /// <exception cref="ArgumentException">The host is not an IP address or <c>localhost</c>, or a limit is out of range.</exception>
+    /// <exception cref="IOException">The address is in use.</exception>
+    public static Task<ImageServer> StartAsync(ModelCatalog catalog, ServeOptions options, ILogger log, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(catalog);
         ArgumentNullException.ThrowIfNull(options);
-        var (ip, localhost, rules) = options.Validate();
+        return StartAsync(catalog, new ModelPool(options.MaxMemory ?? ModelCatalog.DefaultBudget, log), options, cancellationToken);
+    }
+
+    private static async Task<ImageServer> StartAsync(ModelCatalog catalog, ModelPool pool, ServeOptions options, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        (IPAddress? ip, bool localhost, RequestRules rules) validated;
+        try
+        {
+            validated = options.Validate();
+        }
+        catch
+        {
+            pool.Dispose();
+            throw;
+        }
+        var (ip, localhost, rules) = validated;
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
@@ -187,10 +220,9 @@ internal sealed class ImageServer : IAsyncDisposable
             .AddPrometheusExporter(prometheus => prometheus.ScrapeResponseCacheDurationMilliseconds = 0));
         var app = builder.Build();
         GenerationQueue? queue = null;
-        var metrics = new ServerMetrics(app.Services.GetRequiredService<IMeterFactory>(), () => queue!.Snapshot(),
-            Path.GetFileNameWithoutExtension(generator.Options.ModelPath ?? generator.Options.DiffusionModelPath ?? "model"), ServerMetrics.EstimateBytes(generator.Options));
-        queue = new GenerationQueue(generator, options.Queue, metrics, options.ModelDefaults);
-        var state = new ServerState(queue, options, app.Logger, rules, metrics);
+        var metrics = new ServerMetrics(app.Services.GetRequiredService<IMeterFactory>(), () => queue!.Snapshot(), () => pool.Resident);
+        queue = new GenerationQueue(pool, options.Queue, metrics);
+        var state = new ServerState(catalog, queue, options, app.Logger, rules, metrics);
         app.Lifetime.ApplicationStopping.Register(() =>
         {
             state.Draining = true;
@@ -227,6 +259,7 @@ internal sealed class ImageServer : IAsyncDisposable
         catch
         {
             await app.DisposeAsync().ConfigureAwait(false);
+            queue.Dispose();
             throw;
         }
         string bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
@@ -312,7 +345,7 @@ internal sealed class ImageServer : IAsyncDisposable
                 context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(full.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
             if (failure.Status >= 500)
                 state.Log.LogError("{Method} {Path}: {Message}", context.Request.Method, path.ToString(), CliCommon.OneLine(e.Message));
-            await ErrorAsync(context, failure.Status, CliCommon.OneLine(e.Message), failure.Code, (e as BadRequestException)?.Param).ConfigureAwait(false);
+            await ErrorAsync(context, failure.Status, CliCommon.OneLine(e.Message), failure.Code, (e as BadRequestException)?.Param ?? (e as ModelNotFoundException)?.Param).ConfigureAwait(false);
         }
     }
 
@@ -352,6 +385,9 @@ internal sealed class ImageServer : IAsyncDisposable
     private static (int Status, string Code)? Status(Exception e) => e switch
     {
         BadRequestException bad => (StatusCodes.Status400BadRequest, bad.Code),
+        ModelNotFoundException => (StatusCodes.Status404NotFound, "model_not_found"),
+        // The operator's budget, not the request, stands in the way: nothing the client can change but the model.
+        ModelTooLargeException => (StatusCodes.Status507InsufficientStorage, "insufficient_memory"),
         ArgumentException or FormatException or InvalidModelFileException => (StatusCodes.Status400BadRequest, "invalid_request"),
         // The loaded model cannot do what was asked (a video model asked for an image): the request's fault, not a bug.
         NotSupportedException => (StatusCodes.Status400BadRequest, "unsupported_by_model"),

@@ -12,7 +12,9 @@ namespace StableDiffusion.Native.Cli.Serve;
 /// so that the OpenAI SDKs and <c>Microsoft.Extensions.AI.OpenAI</c> work against a local model unchanged.
 /// </summary>
 /// <remarks>
-/// Any <c>model</c> is accepted (code written for a cloud model name keeps working); the loaded one answers.
+/// <c>model</c> picks one of the models served (<c>GET /v1/models</c>); OpenAI's own names (<c>dall-e-*</c>,
+/// <c>gpt-image-*</c>) and, on a server of one model, any name mean the default one, so code written for a cloud model
+/// keeps working.
 /// <c>response_format</c> defaults as OpenAI's own models do: <c>url</c> for <c>dall-e-*</c>, <c>b64_json</c> otherwise.
 /// <c>quality</c>, <c>style</c>, <c>user</c>, <c>background</c> and <c>moderation</c> are accepted and ignored.
 /// Beyond OpenAI's fields, <c>negative_prompt</c>, <c>seed</c>, <c>steps</c>, <c>cfg_scale</c>, <c>sampler</c> and
@@ -44,8 +46,9 @@ internal static class OpenAiEndpoints
                 Height = height,
             });
             request = SdcppEndpoints.ApplyExtraArgs(request, state);
+            var model = state.Catalog.RouteOpenAi(json.String("model"));
             var reply = ReplyFormat.Read(json.String("model"), json.String("response_format"), json.String("output_format"), json.Int("output_compression", 0, 100));
-            var images = await state.Queue.RunAsync(request, context.RequestAborted).ConfigureAwait(false);
+            var images = await state.Queue.RunAsync(request, model, context.RequestAborted).ConfigureAwait(false);
             await WriteImagesAsync(context, state, images, reply).ConfigureAwait(false);
         }
     }
@@ -107,8 +110,9 @@ internal static class OpenAiEndpoints
             },
         };
         request = SdcppEndpoints.ApplyExtraArgs(request, state);
+        var model = state.Catalog.RouteOpenAi(Field(form, "model"));
         var reply = ReplyFormat.Read(Field(form, "model"), Field(form, "response_format"), Field(form, "output_format"), fields.Int("output_compression", 0, 100));
-        var images = await state.Queue.RunAsync(request, context.RequestAborted).ConfigureAwait(false);
+        var images = await state.Queue.RunAsync(request, model, context.RequestAborted).ConfigureAwait(false);
         await WriteImagesAsync(context, state, images, reply).ConfigureAwait(false);
     }
 
@@ -117,7 +121,7 @@ internal static class OpenAiEndpoints
         w.WriteStartObject();
         w.WriteString("object", "list");
         w.WriteStartArray("data");
-        WriteModel(w, state);
+        foreach (var model in state.Catalog.Models) WriteModel(w, state, model);
         w.WriteEndArray();
         w.WriteEndObject();
     });
@@ -125,15 +129,14 @@ internal static class OpenAiEndpoints
     private static Task Model(HttpContext context, ServerState state)
     {
         string id = context.Request.RouteValues["id"] as string ?? "";
-        if (!string.Equals(id, state.ModelName, StringComparison.Ordinal) && !string.Equals(id, state.ModelFile, StringComparison.Ordinal))
-            return ImageServer.ErrorAsync(context, StatusCodes.Status404NotFound, $"This server serves '{state.ModelName}' only.", "model_not_found", "model");
-        return ImageServer.WriteJsonAsync(context, StatusCodes.Status200OK, w => WriteModel(w, state));
+        var model = state.Catalog.Route(id, "model");
+        return ImageServer.WriteJsonAsync(context, StatusCodes.Status200OK, w => WriteModel(w, state, model));
     }
 
-    private static void WriteModel(Utf8JsonWriter w, ServerState state)
+    private static void WriteModel(Utf8JsonWriter w, ServerState state, ServedModel model)
     {
         w.WriteStartObject();
-        w.WriteString("id", state.ModelName);
+        w.WriteString("id", model.Name);
         w.WriteString("object", "model");
         w.WriteNumber("created", state.Started.ToUnixTimeSeconds());
         w.WriteString("owned_by", "stable-diffusion.cpp");

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using StableDiffusion.Native.ModelFiles;
 using StableDiffusion.Native.Imaging;
 
 namespace StableDiffusion.Native.Cli.Serve;
@@ -32,7 +33,9 @@ internal static class SdcppEndpoints
         var (document, json) = await JsonInput.ReadAsync(context.Request.Body, context.RequestAborted).ConfigureAwait(false);
         using (document)
         {
-            if (!state.Queue.Generator.CanGenerateImages) throw new BadRequestException("loaded model does not support img_gen");
+            // "model" is sdnet's: sd-server serves one model; a server of several takes a name from capabilities' "models".
+            var model = state.Catalog.Route(json.String("model"), "model");
+            if (state.Queue.Pool.MakesImages(model) == false) throw new BadRequestException("loaded model does not support img_gen");
             var request = ReadRequest(json, state);
             var format = ServerImages.ParseFormat(json.String("output_format") ?? "png", "output_format");
             // sd-server clamps the quality; its default is 100.
@@ -40,7 +43,7 @@ internal static class SdcppEndpoints
             SdcppJob job;
             try
             {
-                job = state.Jobs.Submit(request, format, quality, json.Bool("embed_image_metadata") ?? true);
+                job = state.Jobs.Submit(request, model, format, quality, json.Bool("embed_image_metadata") ?? true);
             }
             catch (QueueFullException full)
             {
@@ -295,18 +298,25 @@ internal static class SdcppEndpoints
 
     /// <summary>
     /// <c>GET /sdcpp/v1/capabilities</c>: what this server serves (modes, defaults, formats, features), the names it takes
-    /// and its limits. Only the modes served here are listed: <c>vid_gen</c> is not served yet.
+    /// and its limits. Only the modes served here are listed: <c>vid_gen</c> is not served yet. <c>model</c> and the
+    /// defaults are the default model's (a request's own <c>model</c> picks another); <c>models</c>, sdnet's, lists every
+    /// model served and whether it is in memory now. A model never loaded is assumed to make images until it has been.
     /// </summary>
     private static Task Capabilities(HttpContext context, ServerState state) => ImageServer.WriteJsonAsync(context, StatusCodes.Status200OK, w =>
     {
-        bool images = state.Queue.Generator.CanGenerateImages;
+        var current = state.Catalog.Default;
+        bool images = state.Queue.Pool.MakesImages(current) != false;
+        var defaults = current.Defaults;
         w.WriteStartObject();
-        w.WriteStartObject("model");
-        w.WriteString("name", state.ModelFile);
-        w.WriteString("stem", state.ModelName);
-        // The file name only, as in /sdapi/v1/sd-models: the server's folders are none of a client's business.
-        w.WriteString("path", state.ModelFile);
-        w.WriteEndObject();
+        w.WritePropertyName("model");
+        Model(w, current);
+        var resident = state.Queue.Pool.Resident.Select(m => m.Name).ToHashSet(StringComparer.Ordinal);
+        w.WriteStartArray("models");
+        foreach (var model in state.Catalog.Models)
+        {
+            Model(w, model, resident.Contains(model.Name));
+        }
+        w.WriteEndArray();
         w.WriteString("current_mode", images ? "img_gen" : "");
         w.WriteStartArray("supported_modes");
         if (images) w.WriteStringValue("img_gen");
@@ -314,7 +324,7 @@ internal static class SdcppEndpoints
         if (images)
         {
             w.WritePropertyName("defaults");
-            ImageDefaults(w);
+            ImageDefaults(w, defaults);
             w.WritePropertyName("output_formats");
             Formats(w);
             w.WritePropertyName("features");
@@ -324,7 +334,7 @@ internal static class SdcppEndpoints
         if (images)
         {
             w.WritePropertyName("img_gen");
-            ImageDefaults(w);
+            ImageDefaults(w, defaults);
         }
         w.WriteEndObject();
         w.WriteStartObject("output_formats_by_mode");
@@ -371,6 +381,17 @@ internal static class SdcppEndpoints
         w.WriteEndObject();
     });
 
+    private static void Model(Utf8JsonWriter w, ServedModel model, bool? loaded = null)
+    {
+        w.WriteStartObject();
+        w.WriteString("name", model.FileName);
+        w.WriteString("stem", model.Name);
+        // The file name only, as in /sdapi/v1/sd-models: the server's folders are none of a client's business.
+        w.WriteString("path", model.FileName);
+        if (loaded is bool l) w.WriteBoolean("loaded", l);
+        w.WriteEndObject();
+    }
+
     private static void Formats(Utf8JsonWriter w)
     {
         w.WriteStartArray();
@@ -386,8 +407,8 @@ internal static class SdcppEndpoints
         w.WriteEndObject();
     }
 
-    /// <summary>The library's defaults, in api.md's shape; "default" where the backend (the model) decides.</summary>
-    private static void ImageDefaults(Utf8JsonWriter w)
+    /// <summary>The library's defaults under the model's manifest's, in api.md's shape; "default" where the backend (the model) decides.</summary>
+    private static void ImageDefaults(Utf8JsonWriter w, ModelDefaults? model)
     {
         var request = new ImageRequest();
         var hires = new HiresFix();
@@ -408,14 +429,15 @@ internal static class SdcppEndpoints
         w.WriteNumber("ip_adapter_strength", request.IpAdapterStrength);
         w.WriteNumber("qwen_image_layers", 3);
         w.WriteStartObject("sample_params");
-        w.WriteString("scheduler", DefaultName);
-        w.WriteString("sample_method", DefaultName);
-        w.WriteNumber("sample_steps", SamplingOptions.DefaultSteps);
+        w.WriteString("scheduler", model?.Scheduler?.Name() ?? DefaultName);
+        w.WriteString("sample_method", model?.Sampler?.Name() ?? DefaultName);
+        w.WriteNumber("sample_steps", model?.Steps ?? SamplingOptions.DefaultSteps);
         w.WriteNull("eta");
         w.WriteNumber("shifted_timestep", 0);
-        w.WriteNull("flow_shift");
+        if (model?.FlowShift is float shift) w.WriteNumber("flow_shift", shift);
+        else w.WriteNull("flow_shift");
         w.WriteStartObject("guidance");
-        w.WriteNumber("txt_cfg", SamplingOptions.DefaultCfgScale);
+        w.WriteNumber("txt_cfg", model?.CfgScale ?? SamplingOptions.DefaultCfgScale);
         w.WriteNull("img_cfg");
         w.WriteNumber("distilled_guidance", 3.5);
         w.WriteStartObject("slg");

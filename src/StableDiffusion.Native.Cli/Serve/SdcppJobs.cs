@@ -82,12 +82,12 @@ internal sealed class SdcppJobs(GenerationQueue queue, TimeSpan? retention = nul
 
     /// <summary>Admits <paramref name="request"/> as a job now, or throws when the queue is full.</summary>
     /// <exception cref="QueueFullException">One generates and the queue's capacity wait.</exception>
-    public SdcppJob Submit(ImageRequest request, OutputFormat format, int quality, bool embedMetadata)
+    public SdcppJob Submit(ImageRequest request, ServedModel model, OutputFormat format, int quality, bool embedMetadata)
     {
         Sweep();
         var job = new SdcppJob(NewId(), "img_gen", format, quality, embedMetadata);
         // Admission is decided before RunAsync's first await: a full queue faults the task before it returns.
-        var run = queue.RunAsync(request, job.Token, job.Ticket);
+        var run = queue.RunAsync(request, model, job.Token, job.Ticket);
         if (run.IsFaulted && run.Exception!.InnerException is QueueFullException full) throw full;
         _jobs[job.Id] = job;
         job.Done = Complete(job, run);
@@ -107,7 +107,7 @@ internal sealed class SdcppJobs(GenerationQueue queue, TimeSpan? retention = nul
         {
             outcome = new(SdcppJobStatus.Cancelled, DateTimeOffset.UtcNow, [], "cancelled", "job cancelled by client");
         }
-        catch (Exception e) when (e is StableDiffusionException or ArgumentException or InvalidModelFileException or NotSupportedException
+        catch (Exception e) when (e is StableDiffusionException or ArgumentException or InvalidModelFileException or NotSupportedException or ModelTooLargeException
             or OperationCanceledException or InterruptedException or IOException)
         {
             outcome = new(SdcppJobStatus.Failed, DateTimeOffset.UtcNow, [], "generation_failed", CliCommon.OneLine(e.Message));

@@ -1,6 +1,5 @@
 using System.Diagnostics.Metrics;
 using Microsoft.AspNetCore.Http;
-using StableDiffusion.Native.ModelFiles;
 
 namespace StableDiffusion.Native.Cli.Serve;
 
@@ -31,9 +30,8 @@ internal sealed class ServerMetrics
 
     /// <param name="factory">The server's meter factory: its meter lives and dies with the server's services.</param>
     /// <param name="queue">Reads the queue's state when a scrape asks.</param>
-    /// <param name="modelName">The resident model's name.</param>
-    /// <param name="modelBytes">Its estimated weight memory.</param>
-    public ServerMetrics(IMeterFactory factory, Func<ProgressSnapshot> queue, string modelName, long modelBytes)
+    /// <param name="resident">Reads the models in memory when a scrape asks.</param>
+    public ServerMetrics(IMeterFactory factory, Func<ProgressSnapshot> queue, Func<IReadOnlyList<ResidentModel>> resident)
     {
         _meter = factory.Create(MeterName);
         _requests = _meter.CreateCounter<long>("sdnet.http.requests", "{request}", "HTTP requests answered, by route, method and status.");
@@ -43,8 +41,9 @@ internal sealed class ServerMetrics
         _failures = _meter.CreateCounter<long>("sdnet.generation.failures", "{generation}", "Generations that ended without images, by reason.");
         _meter.CreateObservableGauge("sdnet.queue.depth", () => Depth(queue()), "{request}", "Requests generating or waiting for their turn.");
         _meter.CreateObservableGauge("sdnet.queue.waiting", () => queue().Waiting, "{request}", "Requests waiting for their turn.");
-        _meter.CreateObservableGauge("sdnet.models.resident", () => 1, "{model}", "Models loaded and ready to generate.");
-        _meter.CreateObservableGauge("sdnet.model.memory", () => new Measurement<long>(modelBytes, new KeyValuePair<string, object?>("model", modelName)),
+        _meter.CreateObservableGauge("sdnet.models.resident", () => resident().Count, "{model}", "Models loaded and ready to generate.");
+        _meter.CreateObservableGauge("sdnet.model.memory",
+            () => resident().Select(m => new Measurement<long>(m.EstimatedBytes, new KeyValuePair<string, object?>("model", m.Name))),
             "By", "Estimated memory of each resident model's weights (ModelInfo.EstimateMemory).");
     }
 
@@ -72,27 +71,4 @@ internal sealed class ServerMetrics
 
     /// <summary>A generation that ended without images: "refused", "interrupted", "cancelled" or "failed".</summary>
     public void Failed(string reason) => _failures.Add(1, new KeyValuePair<string, object?>("reason", reason));
-
-    /// <summary>The estimated weight memory of the files a generator loaded, 0 when a file cannot be read as a model.</summary>
-    public static long EstimateBytes(GeneratorOptions options)
-    {
-        long total = 0;
-        string?[] files =
-        [
-            options.ModelPath, options.DiffusionModelPath, options.ClipLPath, options.ClipGPath, options.T5xxlPath, options.VaePath, options.TaesdPath,
-            options.ControlNetPath, options.ClipVisionPath, options.LlmPath, options.LlmVisionPath, options.HighNoiseDiffusionModelPath,
-        ];
-        foreach (string path in files.OfType<string>())
-        {
-            try
-            {
-                total += ModelInfo.FromFile(path, new ModelFileOptions { AllowLegacyPickle = options.AllowLegacyPickle }).EstimateMemory(options.WeightType).TotalBytes;
-            }
-            catch (Exception e) when (e is InvalidModelFileException or IOException or UnauthorizedAccessException)
-            {
-                // A pickle the server was allowed to load, or a file gone since: no estimate for it.
-            }
-        }
-        return total;
-    }
 }

@@ -131,8 +131,10 @@ public sealed class ModelsFolder
                 nameof(nameOrPath));
         }
 
-        var close = Close(nameOrPath, files.Select(System.IO.Path.GetFileNameWithoutExtension).OfType<string>());
-        string hint = close.Count > 0 ? " Did you mean: " + string.Join(", ", close) + "?" : files.Count == 0 ? " The folder has no models." : string.Empty;
+        var manifests = System.IO.Directory.EnumerateFiles(this.Directory, "*" + ModelManifest.Extension)
+            .Select(f => System.IO.Path.GetFileName(f)[..^ModelManifest.Extension.Length]);
+        var close = Close(nameOrPath, files.Select(System.IO.Path.GetFileNameWithoutExtension).OfType<string>().Concat(manifests));
+        string hint = close.Count > 0 ? " Did you mean: " + string.Join(", ", close) + "?" : files.Count == 0 && !manifests.Any() ? " The folder has no models." : string.Empty;
         throw new ArgumentException($"No file '{nameOrPath}', and no model of that name in {this.Directory}.{hint}", nameof(nameOrPath));
     }
 

@@ -39,6 +39,35 @@ public sealed class NativeServiceCollectionTests
         await Assert.ThrowsAsync<ObjectDisposedException>(() => generator.TextToImageAsync(new ImageRequest { Prompt = "x", Width = 64, Height = 64, Sampling = new SamplingOptions { Steps = 1 } }));
     }
 
+    [SkippableFact]
+    public async Task A_model_by_name_loads_its_manifest_whose_defaults_apply_to_requests_that_leave_them_unset()
+    {
+        NativeTestEnvironment.Require();
+        var dir = Directory.CreateTempSubdirectory("sdnet-ai-manifest-");
+        try
+        {
+            File.WriteAllText(Path.Combine(dir.FullName, "tiny-fast.model.json"),
+                $$$"""{"model": {{{System.Text.Json.JsonSerializer.Serialize(NativeTestEnvironment.TinySd1)}}}, "defaults": {"steps": 1, "sampler": "euler"}}""");
+            using var generator = StableDiffusionImageGenerator.FromModel("tiny-fast", new StableDiffusion.Native.ModelFiles.ModelsFolder(dir.FullName), o => o with { Threads = 2 });
+            Assert.Equal("tiny-fast", generator.GetService<ImageGeneratorMetadata>()!.DefaultModelId);
+            var options = new ImageGenerationOptions { ImageSize = new System.Drawing.Size(64, 64), ModelId = "tiny-fast" };
+            var response = await generator.GenerateImagesAsync("a lighthouse", options);
+            var image = Assert.Single(Assert.IsAssignableFrom<IReadOnlyList<StableDiffusion.Native.Imaging.GeneratedImage>>(response.RawRepresentation));
+            Assert.Contains("Steps: 1,", image.Parameters.ToString(), StringComparison.Ordinal);
+            Assert.Contains("Sampler: euler", image.Parameters.ToString(), StringComparison.Ordinal);
+
+            // A request's own steps win over the manifest's.
+            options.AdditionalProperties = new() { ["steps"] = 2 };
+            response = await generator.GenerateImagesAsync("a lighthouse", options);
+            var second = Assert.Single(Assert.IsAssignableFrom<IReadOnlyList<StableDiffusion.Native.Imaging.GeneratedImage>>(response.RawRepresentation));
+            Assert.Contains("Steps: 2,", second.Parameters.ToString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
     private sealed class RecordingLoggerProvider : ILoggerProvider
     {
         public ConcurrentQueue<(string Category, LogLevel Level, string Message)> Entries { get; } = new();

@@ -28,6 +28,12 @@ public sealed class SdServerComparisonTests(TinyGeneratorFixture fixture)
         ["GET /sdapi/v1/options only in sdnet $.CLIP_stop_at_last_layers"] = "A1111's clip skip setting",
         ["POST /v1/images/generations only in sdnet $.data[].seed"] = "each image's seed, for reproducing it",
         ["POST /v1/images/generations only in sdnet $.size"] = "OpenAI's newer response echoes the size",
+        ["GET /sdcpp/v1/capabilities only in sdnet $.models"] = "every model a server of several serves, and whether it is loaded",
+        ["GET /sdcpp/v1/capabilities only in sdnet $.models[]"] = "every model a server of several serves, and whether it is loaded",
+        ["GET /sdcpp/v1/capabilities only in sdnet $.models[].name"] = "every model a server of several serves, and whether it is loaded",
+        ["GET /sdcpp/v1/capabilities only in sdnet $.models[].stem"] = "every model a server of several serves, and whether it is loaded",
+        ["GET /sdcpp/v1/capabilities only in sdnet $.models[].path"] = "every model a server of several serves, and whether it is loaded",
+        ["GET /sdcpp/v1/capabilities only in sdnet $.models[].loaded"] = "every model a server of several serves, and whether it is loaded",
         ["GET /v1/models only in sdnet $.object"] = "OpenAI's list shape",
         ["GET /v1/models only in sdnet $.data[].created"] = "OpenAI's model shape",
         // Error shapes: each face answers in its own API's shape, which its clients and SDKs parse.

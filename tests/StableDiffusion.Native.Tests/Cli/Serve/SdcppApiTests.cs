@@ -176,9 +176,10 @@ public sealed class SdcppApiTests(TinyGeneratorFixture fixture)
     [SkippableFact]
     public async Task An_ended_job_answers_410_once_its_retention_has_passed()
     {
-        using var queue = new GenerationQueue(fixture.Generator, 1);
+        var model = ModelCatalog.Single(fixture.Generator.Options, null).Default;
+        using var queue = new GenerationQueue(new ModelPool(long.MaxValue, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance, (model, fixture.Generator)), 1);
         var jobs = new SdcppJobs(queue, retention: TimeSpan.Zero);
-        var job = jobs.Submit(NativeTestEnvironment.Small(steps: 1), OutputFormat.Png, 100, embedMetadata: true);
+        var job = jobs.Submit(NativeTestEnvironment.Small(steps: 1), model, OutputFormat.Png, 100, embedMetadata: true);
         Assert.Same(job, jobs.Find(job.Id).Job);
         await job.Done.WaitAsync(TimeSpan.FromMinutes(2));
         Assert.Equal(SdcppJobStatus.Completed, job.Status);

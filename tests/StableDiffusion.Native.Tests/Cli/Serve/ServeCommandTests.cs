@@ -64,8 +64,70 @@ public sealed class ServeCommandTests
         }
     }
 
+    [SkippableFact]
+    public async Task Sdnet_serve_models_dir_lists_every_model_with_its_size_and_loads_one_when_asked()
+    {
+        NativeTestEnvironment.Require();
+        using var folder = new TwoModelFolder();
+        var (process, stderr, first, address) = await StartServeAsync(["--models-dir", folder.Path, "-m", "beta"], ["--max-memory", "1.5G"]);
+        using var owned = process;
+        try
+        {
+            Assert.Matches(@"^serving 3 models from .+ \(up to 1\.50 GiB resident; default beta\) on http://127\.0\.0\.1:\d+/$", first);
+            using var client = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromMinutes(2) };
+            var models = await client.GetFromJsonAsync<JsonElement>("v1/models");
+            Assert.Equal(["alpha", "beta", "beta-fast"], models.GetProperty("data").EnumerateArray().Select(m => m.GetProperty("id").GetString()));
+            var response = await client.PostAsync("v1/images/generations", ServerTestSupport.Json("""{"prompt":"x","size":"64x64","steps":1,"response_format":"b64_json"}"""));
+            Assert.True(response.StatusCode == System.Net.HttpStatusCode.OK, $"{(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+            var caps = await client.GetFromJsonAsync<JsonElement>("sdcpp/v1/capabilities");
+            Assert.Equal("beta", caps.GetProperty("model").GetProperty("stem").GetString());
+            Assert.Equal(["beta"], caps.GetProperty("models").EnumerateArray().Where(m => m.GetProperty("loaded").GetBoolean()).Select(m => m.GetProperty("stem").GetString()));
+        }
+        finally
+        {
+            if (!process.HasExited) process.Kill(entireProcessTree: true);
+        }
+    }
+
+    [Fact]
+    public async Task Sdnet_serve_refuses_a_folder_without_models_and_a_default_it_does_not_hold()
+    {
+        using var folder = new TwoModelFolder();
+        string empty = Directory.CreateTempSubdirectory("sdnet-empty-").FullName;
+        try
+        {
+            var (code, error) = await ServeAsync("--models-dir", empty, "--port", "0");
+            Assert.NotEqual(0, code);
+            Assert.Contains("holds no model to serve", error, StringComparison.Ordinal);
+            (code, error) = await ServeAsync("--models-dir", folder.Path, "-m", "gamma", "--port", "0");
+            Assert.NotEqual(0, code);
+            Assert.Contains("alpha, beta, beta-fast", error, StringComparison.Ordinal);
+            (code, error) = await ServeAsync("--models-dir", folder.Path, "--max-memory", "lots", "--port", "0");
+            Assert.NotEqual(0, code);
+            Assert.Contains("--max-memory must be a size", error, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(empty, recursive: true);
+        }
+    }
+
+    /// <summary>Runs <c>sdnet serve</c> in this process, for the refusals that come before it listens.</summary>
+    private static async Task<(int Exit, string Error)> ServeAsync(params string[] args)
+    {
+        var root = new System.CommandLine.RootCommand("test") { StableDiffusion.Native.Cli.Serve.ServeCommand.Create() };
+        var error = new StringWriter();
+        var configuration = new System.CommandLine.InvocationConfiguration { Output = new StringWriter(), Error = error, ProcessTerminationTimeout = null };
+        int exit = await root.Parse(["serve", .. args]).InvokeAsync(configuration);
+        return (exit, error.ToString());
+    }
+
     /// <summary>Starts <c>sdnet serve</c> on the tiny model and a free port; returns it once it printed where it listens.</summary>
-    private static async Task<(Process Process, Task<string> Stderr, string FirstLine, Uri Address)> StartServeAsync(params string[] extra)
+    private static Task<(Process Process, Task<string> Stderr, string FirstLine, Uri Address)> StartServeAsync(params string[] extra)
+        => StartServeAsync(["-m", NativeTestEnvironment.TinySd1], extra);
+
+    /// <summary>Starts <c>sdnet serve</c> with <paramref name="models"/> (its model arguments) on a free port.</summary>
+    internal static async Task<(Process Process, Task<string> Stderr, string FirstLine, Uri Address)> StartServeAsync(string[] models, string[] extra)
     {
         var psi = new ProcessStartInfo(ChildProcess.DotnetHost)
         {
@@ -73,7 +135,7 @@ public sealed class ServeCommandTests
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (string a in new[] { ChildProcess.SdnetDll, "serve", "-m", NativeTestEnvironment.TinySd1, "--port", "0", "-t", "2" }.Concat(extra)) psi.ArgumentList.Add(a);
+        foreach (string a in new[] { ChildProcess.SdnetDll, "serve" }.Concat(models).Concat(["--port", "0", "-t", "2"]).Concat(extra)) psi.ArgumentList.Add(a);
         var process = Process.Start(psi)!;
         var stderr = process.StandardError.ReadToEndAsync();
         try

@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using StableDiffusion.Native.Cli.Serve;
 
 namespace StableDiffusion.Native.Tests.Cli.Serve;
@@ -67,4 +68,20 @@ internal static class ServerTestSupport
     }
 
     public static string? PngParameters(byte[] png) => Imaging.GenerationParameters.Read(new MemoryStream(png))?.ToString();
+
+    /// <summary>The value of the one sample of <paramref name="metric"/> whose labels include every one of <paramref name="labels"/>.</summary>
+    public static double Sample(string exposition, string metric, params string[] labels)
+    {
+        var values = new List<double>();
+        foreach (string line in exposition.Split('\n'))
+        {
+            var match = Regex.Match(line, @"^(?<name>[a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?<labels>.*)\})? (?<value>\S+)");
+            if (!match.Success || match.Groups["name"].Value != metric) continue;
+            string found = match.Groups["labels"].Value;
+            if (labels.All(l => found.Contains(l, StringComparison.Ordinal)))
+                values.Add(double.Parse(match.Groups["value"].Value, System.Globalization.CultureInfo.InvariantCulture));
+        }
+        Assert.True(values.Count == 1, $"{values.Count} samples of {metric}{{{string.Join(',', labels)}}} in:\n{exposition}");
+        return values[0];
+    }
 }
