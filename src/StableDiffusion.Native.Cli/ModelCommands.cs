@@ -115,19 +115,42 @@ internal static class ModelCommands
         return command;
     }
 
+    /// <summary>The component options of <c>models pull</c>: sd-cli's flag, and the manifest field it fills.</summary>
+    private static readonly (string Flag, string Field, string What)[] s_components =
+    [
+        ("--diffusion-model", "diffusion_model", "the diffusion model (Flux, SD3, Wan, ...), instead of a full checkpoint"),
+        ("--high-noise-diffusion-model", "high_noise_diffusion_model", "the high-noise diffusion model (Wan 2.2 A14B)"),
+        ("--vae", "vae", "the VAE"),
+        ("--taesd", "taesd", "a tiny autoencoder"),
+        ("--clip_l", "clip_l", "the CLIP-L text encoder"),
+        ("--clip_g", "clip_g", "the CLIP-G text encoder"),
+        ("--clip_vision", "clip_vision", "the CLIP vision encoder"),
+        ("--t5xxl", "t5xxl", "the T5-XXL text encoder"),
+        ("--llm", "llm", "the LLM text encoder"),
+        ("--llm_vision", "llm_vision", "the LLM's vision tower"),
+    ];
+
     private static Command Pull(Func<string, string?> environment, Option<string?> modelsDir)
     {
-        var reference = new Argument<string>("reference") { Description = "The file on the hub: hf:OWNER/REPO/PATH[@REVISION] (revision default: main)" };
+        var reference = new Argument<string?>("reference") { Description = "The file on the hub: hf:OWNER/REPO/PATH[@REVISION] (revision default: main); a full checkpoint when components are given", Arity = ArgumentArity.ZeroOrOne };
         var dir = new Option<string?>("--dir") { Description = "Models folder to download into (default: SDNET_MODELS_DIR or the per-user folder)" };
         var allowPickle = new Option<bool>("--allow-pickle") { Description = "Allow pickle-based checkpoints (.ckpt, .pt, .pth, .bin), which can run code when loaded" };
-        var force = new Option<bool>("--force", "-f") { Description = "Download again and replace a file of that name in the folder" };
+        var force = new Option<bool>("--force", "-f") { Description = "Download again and replace a file (and a manifest) of that name in the folder" };
         var verbose = new Option<bool>("--verbose", "-v") { Description = "Also show resumes and reused files" };
+        var components = s_components.Select(c => new Option<string?>(c.Flag) { Description = $"Also pull {c.What} (hf:...) and name it in the model's manifest" }).ToArray();
+        var name = new Option<string?>("--name") { Description = "With components: the model's name, its manifest NAME.model.json (default: the main file's name)" };
+        var steps = new Option<int?>("--steps") { Description = "The manifest's recommended steps" };
+        var cfg = new Option<float?>("--cfg-scale") { Description = "The manifest's recommended CFG scale" };
+        var sampler = new Option<string?>("--sampling-method", "--sampler") { Description = "The manifest's recommended sampler" };
+        var scheduler = new Option<string?>("--scheduler") { Description = "The manifest's recommended scheduler" };
+        var flowShift = new Option<float?>("--flow-shift") { Description = "The manifest's recommended flow shift" };
         var command = new Command(
             "pull",
-            $"Download a model file from the Hugging Face hub into the models folder, resuming an interrupted download and verifying its size and sha256. {ModelPullOptions.TokenVariable}: token for gated or private repositories; {ModelPullOptions.EndpointVariable}: another hub or a mirror")
+            $"Download a model file from the Hugging Face hub into the models folder, resuming an interrupted download and verifying its size and sha256; with component files (--diffusion-model, --vae, --clip_l, --t5xxl, --llm, ...), download each and write the manifest NAME.model.json that loads them by one name. {ModelPullOptions.TokenVariable}: token for gated or private repositories; {ModelPullOptions.EndpointVariable}: another hub or a mirror")
         {
-            reference, dir, allowPickle, force, verbose,
+            reference, dir, allowPickle, force, verbose, name, steps, cfg, sampler, scheduler, flowShift,
         };
+        foreach (var option in components) command.Options.Add(option);
         command.SetAction((r, cancellationToken) =>
         {
             var stdout = r.InvocationConfiguration.Output;
@@ -135,41 +158,124 @@ internal static class ModelCommands
             return CliCommon.RunAsync(
                 async () =>
                 {
-                    var file = HubFileReference.Parse(r.GetValue(reference)!);
+                    // Every reference and the manifest are checked before anything is downloaded.
+                    var files = new List<(string? Field, HubFileReference File)>();
+                    if (r.GetValue(reference) is { } main) files.Add(("model", HubFileReference.Parse(main)));
+                    for (int i = 0; i < components.Length; i++)
+                    {
+                        if (r.GetValue(components[i]) is { } component) files.Add((s_components[i].Field, HubFileReference.Parse(component)));
+                    }
+                    var manifest = new ManifestPlan(r.GetValue(name), r.GetValue(steps), r.GetValue(cfg), r.GetValue(sampler), r.GetValue(scheduler), r.GetValue(flowShift));
+                    bool writesManifest = files.Count > 1 || files.Any(f => f.Field == "diffusion_model") || manifest.IsGiven;
+                    int mains = files.Count(f => f.Field is "model" or "diffusion_model");
+                    if (mains != 1)
+                        throw new ArgumentException(mains == 0
+                            ? "models pull needs a file: hf:OWNER/REPO/PATH (a full checkpoint), or --diffusion-model hf:... with its components."
+                            : "Give a full checkpoint or --diffusion-model, not both.", "reference");
                     // `sdnet models --dir D pull ...` names the folder on the parent command.
                     var folder = new ModelsFolder(r.GetValue(dir) ?? r.GetValue(modelsDir));
-                    bool live = ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected;
-                    var view = new PullProgressView(stderr, file, live);
-                    var options = new ModelPullOptions(environment)
+                    string? manifestPath = writesManifest ? manifest.PathIn(folder, files[0].File, r.GetValue(force)) : null;
+
+                    var pulled = new List<(string Field, string Path)>();
+                    foreach (var (field, file) in files.OrderBy(f => f.Field is "model" or "diffusion_model" ? 0 : 1))
                     {
-                        AllowLegacyPickle = r.GetValue(allowPickle),
-                        Overwrite = r.GetValue(force),
-                        Logger = view.Logger(r.GetValue(verbose)),
-                    };
-                    string part = Path.Combine(folder.Directory, file.FileName + ".part");
-                    try
-                    {
-                        string path = await folder.PullAsync(file, options, view, cancellationToken).ConfigureAwait(false);
-                        view.Close();
-                        stdout.WriteLine(path);
-                        return CliCommon.Ok;
+                        bool live = ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected;
+                        var view = new PullProgressView(stderr, file, live);
+                        var options = new ModelPullOptions(environment)
+                        {
+                            AllowLegacyPickle = r.GetValue(allowPickle),
+                            Overwrite = r.GetValue(force),
+                            Logger = view.Logger(r.GetValue(verbose)),
+                        };
+                        string part = Path.Combine(folder.Directory, file.FileName + ".part");
+                        try
+                        {
+                            string path = await folder.PullAsync(file, options, view, cancellationToken).ConfigureAwait(false);
+                            view.Close();
+                            stdout.WriteLine(path);
+                            pulled.Add((field!, path));
+                        }
+                        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                        {
+                            view.Close();
+                            if (File.Exists(part))
+                                stderr.WriteLine($"kept {DisplayText.Escape(part, int.MaxValue)}: run the same command again to resume the download");
+                            throw;
+                        }
+                        finally
+                        {
+                            // The error line that follows starts on a line of its own.
+                            view.Close();
+                        }
                     }
-                    catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                    if (manifestPath is not null)
                     {
-                        view.Close();
-                        if (File.Exists(part))
-                            stderr.WriteLine($"kept {DisplayText.Escape(part, int.MaxValue)}: run the same command again to resume the download");
-                        throw;
+                        manifest.Write(manifestPath, pulled);
+                        stdout.WriteLine(manifestPath);
                     }
-                    finally
-                    {
-                        // The error line that follows starts on a line of its own.
-                        view.Close();
-                    }
+                    return CliCommon.Ok;
                 },
                 stderr);
         });
         return command;
+    }
+
+    /// <summary>The manifest <c>models pull</c> writes for a model of several files: its name and recommended settings.</summary>
+    private sealed record ManifestPlan(string? Name, int? Steps, float? CfgScale, string? Sampler, string? Scheduler, float? FlowShift)
+    {
+        public bool IsGiven => Name is not null || Steps is not null || CfgScale is not null || Sampler is not null || Scheduler is not null || FlowShift is not null;
+
+        /// <summary>Where the manifest goes, after checking the name and the settings; refuses to replace one without <c>--force</c>.</summary>
+        public string PathIn(ModelsFolder folder, HubFileReference main, bool force)
+        {
+            string stem = Path.GetFileNameWithoutExtension(main.FileName);
+            string name = Name ?? stem;
+            if (name.Length is 0 or > 120 || name is "." or ".." || name.Any(c => !(char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.')))
+                throw new ArgumentException($"--name must be 1 to 120 letters, digits, '-', '_' or '.', not '{DisplayText.Escape(name, 60)}'.", "--name");
+            if (Steps is < 1 or > 10_000) throw new ArgumentOutOfRangeException("--steps", Steps, "--steps must be 1 to 10000.");
+            if (CfgScale is { } cfg && (!float.IsFinite(cfg) || cfg is < 0 or > 10_000)) throw new ArgumentOutOfRangeException("--cfg-scale", CfgScale, "--cfg-scale must be 0 to 10000.");
+            if (FlowShift is { } shift && (!float.IsFinite(shift) || shift is < -1_000 or > 1_000)) throw new ArgumentOutOfRangeException("--flow-shift", FlowShift, "--flow-shift must be -1000 to 1000.");
+            if (Sampler is { } s && !SamplingNames.TryParseSampler(s, out _)) throw new ArgumentException($"--sampler: unknown sampler '{DisplayText.Escape(s, 60)}'.", "--sampler");
+            if (Scheduler is { } k && !SamplingNames.TryParseScheduler(k, out _)) throw new ArgumentException($"--scheduler: unknown scheduler '{DisplayText.Escape(k, 60)}'.", "--scheduler");
+            string path = Path.Combine(folder.Directory, name + ModelManifest.Extension);
+            if (File.Exists(path) && !force)
+                throw new IOException($"The manifest {DisplayText.Escape(path, 300)} exists; --force replaces it.");
+            return path;
+        }
+
+        /// <summary>Writes the manifest naming <paramref name="files"/> by file name (they sit beside it), then reads it back as every load will.</summary>
+        public void Write(string path, IReadOnlyList<(string Field, string Path)> files)
+        {
+            var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+            using (var w = new System.Text.Json.Utf8JsonWriter(buffer, new System.Text.Json.JsonWriterOptions { Indented = true }))
+            {
+                w.WriteStartObject();
+                foreach (var (field, file) in files) w.WriteString(field, Path.GetFileName(file));
+                if (Steps is not null || CfgScale is not null || Sampler is not null || Scheduler is not null || FlowShift is not null)
+                {
+                    w.WriteStartObject("defaults");
+                    if (Steps is int steps) w.WriteNumber("steps", steps);
+                    if (CfgScale is float cfg) w.WriteNumber("cfg_scale", cfg);
+                    if (Sampler is { } sampler) w.WriteString("sampler", sampler);
+                    if (Scheduler is { } scheduler) w.WriteString("scheduler", scheduler);
+                    if (FlowShift is float shift) w.WriteNumber("flow_shift", shift);
+                    w.WriteEndObject();
+                }
+                w.WriteEndObject();
+            }
+            string temporary = path + ".tmp";
+            File.WriteAllBytes(temporary, buffer.WrittenSpan.ToArray());
+            try
+            {
+                ModelManifest.Load(temporary);
+            }
+            catch
+            {
+                File.Delete(temporary);
+                throw;
+            }
+            File.Move(temporary, path, overwrite: true);
+        }
     }
 
     /// <summary><see cref="CliCommon.Run"/> writing its one-line errors to the invocation's error writer.</summary>

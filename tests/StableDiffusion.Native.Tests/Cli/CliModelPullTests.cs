@@ -55,6 +55,61 @@ public sealed class CliModelPullTests : IDisposable
     }
 
     [Fact]
+    public async Task Pulling_a_model_of_several_files_writes_the_manifest_that_loads_them_by_one_name()
+    {
+        this.hub.Add("bfl/flux/flux1-schnell-q4_0.gguf", Bytes(50_000));
+        this.hub.Add("bfl/flux/ae.safetensors", Bytes(40_000));
+        this.hub.Add("enc/t5/t5xxl-q4_k.gguf", Bytes(30_000));
+
+        var (exit, output, error) = await this.InvokeAsync("models", "pull", "--dir", this.Models, "--diffusion-model", "hf:bfl/flux/flux1-schnell-q4_0.gguf",
+            "--vae", "hf:bfl/flux/ae.safetensors", "--t5xxl", "hf:enc/t5/t5xxl-q4_k.gguf", "--name", "flux-schnell", "--steps", "4", "--cfg-scale", "1", "--sampler", "euler");
+
+        Assert.True(exit == 0, error);
+        string manifestPath = Path.Combine(this.Models, "flux-schnell.model.json");
+        Assert.Equal(
+            [Path.Combine(this.Models, "flux1-schnell-q4_0.gguf"), Path.Combine(this.Models, "ae.safetensors"), Path.Combine(this.Models, "t5xxl-q4_k.gguf"), manifestPath],
+            Lines(output));
+        var manifest = StableDiffusion.Native.ModelFiles.ModelManifest.Load(manifestPath);
+        Assert.Equal(Path.Combine(this.Models, "flux1-schnell-q4_0.gguf"), manifest.DiffusionModel);
+        Assert.Equal(Path.Combine(this.Models, "ae.safetensors"), manifest.Vae);
+        Assert.Equal(Path.Combine(this.Models, "t5xxl-q4_k.gguf"), manifest.T5xxl);
+        Assert.Null(manifest.Model);
+        Assert.Equal(new StableDiffusion.Native.ModelFiles.ModelDefaults { Steps = 4, CfgScale = 1, Sampler = Sampler.Euler }, manifest.Defaults);
+        // The folder resolves the name to the manifest, as generate, serve and the library do.
+        Assert.Equal(manifestPath, new StableDiffusion.Native.ModelFiles.ModelsFolder(this.Models).Resolve("flux-schnell"));
+        Assert.DoesNotContain(Path.GetDirectoryName(this.Models)!, File.ReadAllText(manifestPath), StringComparison.Ordinal); // file names, so the folder can move
+
+        // The same again: the files are kept, and the manifest is not replaced without --force.
+        (exit, _, error) = await this.InvokeAsync("models", "pull", "--dir", this.Models, "--diffusion-model", "hf:bfl/flux/flux1-schnell-q4_0.gguf", "--name", "flux-schnell");
+        Assert.Equal(1, exit);
+        Assert.Contains("exists; --force replaces it", error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--name", "../up", "--name must be")]
+    [InlineData("--sampler", "warp", "unknown sampler 'warp'")]
+    [InlineData("--steps", "0", "--steps must be 1 to 10000")]
+    public async Task A_bad_manifest_setting_is_refused_before_anything_is_downloaded(string option, string value, string expected)
+    {
+        this.hub.Add("bfl/flux/flux.gguf", Bytes(10_000));
+        var (exit, _, error) = await this.InvokeAsync("models", "pull", "--dir", this.Models, "--diffusion-model", "hf:bfl/flux/flux.gguf", option, value);
+        Assert.NotEqual(0, exit);
+        Assert.Contains(expected, error, StringComparison.Ordinal);
+        Assert.False(Directory.Exists(this.Models) && Directory.EnumerateFileSystemEntries(this.Models).Any(), "something was downloaded");
+    }
+
+    [Fact]
+    public async Task A_pull_needs_exactly_one_main_file()
+    {
+        var (exit, _, error) = await this.InvokeAsync("models", "pull", "--dir", this.Models, "--vae", "hf:bfl/flux/ae.safetensors");
+        Assert.NotEqual(0, exit);
+        Assert.Contains("needs a file", error, StringComparison.Ordinal);
+        (exit, _, error) = await this.InvokeAsync("models", "pull", "hf:o/r/model.safetensors", "--dir", this.Models, "--diffusion-model", "hf:bfl/flux/flux.gguf");
+        Assert.NotEqual(0, exit);
+        Assert.Contains("not both", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_missing_file_is_one_error_line_and_exit_code_1()
     {
         var (exit, output, error) = await this.InvokeAsync("models", "pull", "hf:o/r/nope.safetensors", "--dir", this.Models);
