@@ -88,6 +88,11 @@
     set("cfg", shown.cfg_scale);
     if (shown.sampler_name && [...$("sampler").options].some((o) => o.value === shown.sampler_name)) $("sampler").value = shown.sampler_name;
     if (shown.scheduler && [...$("scheduler").options].some((o) => o.value === shown.scheduler)) $("scheduler").value = shown.scheduler;
+    const model = shown.sd_model_name && [...$("model-select").options].find((o) => o.textContent === shown.sd_model_name);
+    if (model) {
+      $("model-select").value = model.value;
+      $("model").textContent = model.value;
+    }
     if (shown.denoising_strength !== undefined && shown.denoising_strength !== null && initImage) $("strength").value = shown.denoising_strength;
   }
 
@@ -147,7 +152,9 @@
       const info = JSON.parse(result.info);
       result.images.forEach((b64, i) => {
         const src = "data:image/png;base64," + b64;
-        const text = (info.infotexts && info.infotexts[i]) || "";
+        // A1111's infotext ends with the model that made the image; a server of several models answers with any of them.
+        const ownText = (info.infotexts && info.infotexts[i]) || "";
+        const text = info.sd_model_name ? (ownText ? `${ownText}, Model: ${info.sd_model_name}` : `Model: ${info.sd_model_name}`) : ownText;
         const own = { ...info, seed: (info.all_seeds && info.all_seeds[i]) ?? info.seed, denoising_strength: initImage ? body.denoising_strength : null };
         show(src, text, own);
         addToHistory(src, text, own);

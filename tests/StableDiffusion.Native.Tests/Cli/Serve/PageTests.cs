@@ -1,3 +1,4 @@
+using StableDiffusion.Native.Cli.Serve;
 using StableDiffusion.Native.Tests.Integration;
 using static StableDiffusion.Native.Tests.Cli.Serve.ServerTestSupport;
 
@@ -127,6 +128,52 @@ public sealed class PageTests(TinyGeneratorFixture fixture)
             })()
             """))!.GetValue<string>();
         Assert.Equal("""["7","5","2","Euler","karras","a red door"]""", restored);
+        Assert.Empty(browser.Errors);
+    }
+
+    [SkippableFact]
+    public async Task On_a_server_of_several_models_the_page_switches_model_and_shows_which_one_answered()
+    {
+        var (chromium, reason) = HeadlessChromium.Find();
+        Skip.If(chromium is null, reason);
+        NativeTestEnvironment.Require();
+        using var folder = new TwoModelFolder();
+        await using var server = await StartAsync(folder.Catalog(), new ServeOptions { Host = "127.0.0.1", Port = 0 }, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        await using var browser = await HeadlessChromium.StartAsync(chromium!);
+        await browser.NavigateAsync(server.Address);
+
+        string models = await WaitForAsync(browser, """
+            document.getElementById('model-select').options.length ? JSON.stringify([...document.getElementById('model-select').options].map((o) => o.textContent)) : null
+            """, TimeSpan.FromSeconds(10));
+        Assert.Equal("""["alpha","beta","beta-fast"]""", models);
+
+        async Task<string> GenerateWith(string model)
+        {
+            await browser.EvaluateAsync($$"""
+                (() => {
+                  const set = (id, v) => { document.getElementById(id).value = v; };
+                  set('model-select', '{{model}}'); document.getElementById('model-select').dispatchEvent(new Event('change'));
+                  set('prompt', 'a red door'); set('width', '64'); set('height', '64'); set('steps', '1'); set('seed', '7');
+                  document.getElementById('generate').click();
+                })()
+                """);
+            await WaitForAsync(browser, "document.getElementById('step').textContent.startsWith('done') ? 'yes' : null", TimeSpan.FromMinutes(2));
+            return (await browser.EvaluateAsync("document.getElementById('parameters').textContent"))!.GetValue<string>();
+        }
+
+        Assert.EndsWith("Model: beta", await GenerateWith("beta.safetensors"), StringComparison.Ordinal);
+        Assert.Equal(["beta"], server.State.Queue.Pool.Resident.Select(m => m.Name));
+        Assert.EndsWith("Model: alpha", await GenerateWith("alpha.safetensors"), StringComparison.Ordinal);
+        Assert.Equal(["alpha", "beta"], server.State.Queue.Pool.Resident.Select(m => m.Name));
+        // "Use these settings again" puts the model back too.
+        string picked = (await browser.EvaluateAsync("""
+            (() => {
+              document.getElementById('model-select').value = 'beta-fast.model.json';
+              document.getElementById('reuse').click();
+              return document.getElementById('model-select').value;
+            })()
+            """))!.GetValue<string>();
+        Assert.Equal("alpha.safetensors", picked);
         Assert.Empty(browser.Errors);
     }
 

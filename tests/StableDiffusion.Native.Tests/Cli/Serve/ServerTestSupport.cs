@@ -13,6 +13,9 @@ internal static class ServerTestSupport
     public static Task<ImageServer> StartAsync(Generator generator, ServeOptions? options = null)
         => ImageServer.StartAsync(generator, (options ?? new ServeOptions()) with { Host = "127.0.0.1", Port = 0 });
 
+    public static Task<ImageServer> StartAsync(ModelCatalog catalog, ServeOptions options, Microsoft.Extensions.Logging.ILogger log)
+        => ImageServer.StartAsync(catalog, options with { Host = "127.0.0.1", Port = 0 }, log);
+
     /// <summary>A loopback port free now, for a process the test starts beside its servers (HAProxy, sd-server).</summary>
     public static int FreePort()
     {
