@@ -177,7 +177,7 @@ internal sealed class GenerationOptions
         // Unset flags take the library's defaults, read from its records rather than written again here.
         SdCliFlags.Check(r, [.. NotApplicable, Load.ListDevices], logger);
         var mode = r.GetValue(Mode) is { } m ? ParseMode(m) : defaultMode;
-        var output = SdCli.OutputNames.Parse(r.GetValue(Output.Pattern) ?? "output.png", r.GetValue(Output.OutputBeginIndex) ?? -1);
+        var output = SdCli.OutputNames.Parse(r.GetValue(Output.Pattern) ?? "output.png", r.GetValue(Output.OutputBeginIndex) ?? -1, video: mode == RunMode.Video);
         bool embed = !r.GetValue(Output.DisableImageMetadata);
         var upscale = Output.ReadUpscale(r);
 

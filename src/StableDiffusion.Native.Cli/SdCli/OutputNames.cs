@@ -32,18 +32,26 @@ internal sealed class OutputNames
     /// <summary>The path as given.</summary>
     public string Pattern => _pattern;
 
+    /// <summary>The video container a video's one file goes in (<c>-o clip.avi</c>, <c>-o clip.webp</c>), as sd-cli picks it; null: an animated PNG.</summary>
+    public VideoContainer? Container { get; private init; }
+
     /// <summary>
-    /// Reads <c>-o</c>. sdnet writes PNG only, so where sd-cli would pick JPEG, WebP or a video container from the
-    /// extension, this refuses the name instead of writing PNG bytes under it.
+    /// Reads <c>-o</c>. sdnet writes PNG images, so where sd-cli would pick JPEG or WebP from the extension, this
+    /// refuses the name instead of writing PNG bytes under it; a video may also go to an MJPG <c>.avi</c> or an animated
+    /// <c>.webp</c>, as sd-cli writes them (WebM, which needs libwebm, is refused).
     /// </summary>
     /// <exception cref="ArgumentException">The name is empty or ends in another image or video extension.</exception>
-    public static OutputNames Parse(string path, int beginIndex, string flag = "--output")
+    public static OutputNames Parse(string path, int beginIndex, string flag = "--output", bool video = false)
     {
         if (string.IsNullOrWhiteSpace(path)) throw SdCliSyntax.Bad(flag, "an output path is required.");
         string extension = Path.GetExtension(path);
         string lower = extension.ToLowerInvariant();
+        if (video && VideoContainers.FromExtension(path) is { } container && !HasSpecifier(path))
+            return new OutputNames(path, false, path[..^extension.Length], extension) { BeginIndex = Math.Max(0, beginIndex), Container = container };
         if (lower is ".jpg" or ".jpeg" or ".webp" or ".avi" or ".webm" or ".bmp" or ".gif")
-            throw SdCliSyntax.Bad(flag, $"sdnet writes PNG files; '{extension}' is not one (use a .png name).");
+            throw SdCliSyntax.Bad(flag, video
+                ? $"sdnet writes a video as .avi (MJPG), .webp (animated) or .png (animated PNG, or numbered PNGs with %d); '{extension}' is not one."
+                : $"sdnet writes PNG files; '{extension}' is not one (use a .png name).");
         bool numbered = HasSpecifier(path);
         // sd-cli strips only a known image extension; any other stays part of the name and .png is added.
         string stem = lower == ".png" ? path[..^extension.Length] : path;

@@ -6,12 +6,15 @@ using StableDiffusion.Native.Imaging;
 namespace StableDiffusion.Native.Cli.SdCli;
 
 /// <summary>
-/// A video plan's run and its files. sd-cli writes AVI/WebM/WebP for one file; sdnet writes what the library writes:
-/// an animated PNG (browsers play it), or numbered PNGs with <c>%d</c>; sound goes to a WAV beside them, as sd-cli's
-/// sidecar does when its container takes no audio.
+/// A video plan's run and its files: an MJPG AVI or an animated WebP for <c>.avi</c>/<c>.webp</c> (as sd-cli writes them;
+/// not WebM, which needs libwebm), else what the library writes: an animated PNG (browsers play it), or numbered PNGs with
+/// <c>%d</c>. Sound goes to a WAV beside them, as sd-cli's sidecar does when its container takes no audio.
 /// </summary>
 internal static class VideoOutput
 {
+    /// <summary>The frames' JPEG or WebP quality in a container.</summary>
+    private const int Quality = 90;
+
     public static int Run(GenerationPlan plan, Generator generator, ILogger logger, Stopwatch total, TimeSpan loadTime, CancellationToken cancellationToken)
     {
         var request = plan.Video!;
@@ -43,7 +46,8 @@ internal static class VideoOutput
             written = output.PathOf(0, 1);
             string? directory = Path.GetDirectoryName(written);
             if (!string.IsNullOrEmpty(directory)) Directory.CreateDirectory(directory);
-            AnimatedPngWriter.WriteFile(frames, written, fps, text: text);
+            if (output.Container is { } container) File.WriteAllBytes(written, VideoContainers.Encode(container, frames, fps, Quality));
+            else AnimatedPngWriter.WriteFile(frames, written, fps, text: text);
         }
         if (audio is not null)
         {

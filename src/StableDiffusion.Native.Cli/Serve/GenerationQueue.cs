@@ -58,7 +58,29 @@ internal sealed class GenerationQueue(ModelPool pool, int capacity, ServerMetric
     /// <param name="model">Which model generates it.</param>
     /// <param name="cancellationToken">Cancels it while it waits or generates (the client went away, or cancelled its job).</param>
     /// <param name="ticket">Told its place while waiting and when its turn came (sd-server's job API reports both).</param>
-    public async Task<IReadOnlyList<GeneratedImage>> RunAsync(ImageRequest request, ServedModel model, CancellationToken cancellationToken, QueueTicket? ticket = null)
+    public Task<IReadOnlyList<GeneratedImage>> RunAsync(ImageRequest request, ServedModel model, CancellationToken cancellationToken, QueueTicket? ticket = null)
+        => RunAsync(model, request.BatchCount, request.Sampling.Steps ?? model.Defaults?.Steps ?? SamplingOptions.DefaultSteps, async (generator, job) =>
+        {
+            var traced = request with { Preview = job, Sampling = model.Defaults is { } defaults ? request.Sampling.WithDefaults(defaults) : request.Sampling };
+            // The request's shape (init image, mask) picks the mode, in the library.
+            var images = await generator.GenerateAsync(traced, job, job.Token).ConfigureAwait(false);
+            return (images, images.Count);
+        }, ticket, cancellationToken);
+
+    /// <summary>Runs a video <paramref name="request"/> on <paramref name="model"/> when its turn comes, as <see cref="RunAsync(ImageRequest, ServedModel, CancellationToken, QueueTicket?)"/>.</summary>
+    /// <exception cref="QueueFullException">One is running and <see cref="Capacity"/> are waiting.</exception>
+    /// <exception cref="NotSupportedException">The model makes images, not videos.</exception>
+    public Task<GeneratedVideo> RunVideoAsync(VideoRequest request, ServedModel model, CancellationToken cancellationToken, QueueTicket? ticket = null)
+        => RunAsync(model, 1, request.Sampling.Steps ?? model.Defaults?.Steps ?? SamplingOptions.DefaultSteps, async (generator, job) =>
+        {
+            var traced = request with { Preview = job, Sampling = model.Defaults is { } defaults ? request.Sampling.WithDefaults(defaults) : request.Sampling };
+            var video = await generator.GenerateVideoAsync(traced, job, job.Token).ConfigureAwait(false);
+            return (video, video.Frames.Count);
+        }, ticket, cancellationToken);
+
+    /// <summary>The turn: admission, the wait in arrival order, the model's load, then <paramref name="work"/> with the job's progress and cancellation.</summary>
+    private async Task<T> RunAsync<T>(ServedModel model, int images, int steps, Func<Generator, Job, Task<(T Result, int Images)>> work,
+        QueueTicket? ticket, CancellationToken cancellationToken)
     {
         if (Interlocked.Increment(ref _admitted) > 1 + Capacity)
         {
@@ -82,17 +104,15 @@ internal sealed class GenerationQueue(ModelPool pool, int capacity, ServerMetric
             if (ticket is not null) ticket.Started = DateTimeOffset.UtcNow;
             try
             {
-                using var job = new Job(request, Interlocked.Increment(ref _jobNumber), cancellationToken);
+                using var job = new Job(images, steps, Interlocked.Increment(ref _jobNumber), cancellationToken);
                 _current = job;
                 try
                 {
                     var generator = await Pool.AcquireAsync(model, job.Token).ConfigureAwait(false);
-                    var traced = request with { Preview = job, Sampling = model.Defaults is { } defaults ? request.Sampling.WithDefaults(defaults) : request.Sampling };
-                    // The request's shape (init image, mask) picks the mode, in the library.
-                    var images = await generator.GenerateAsync(traced, job, job.Token).ConfigureAwait(false);
+                    var (result, made) = await work(generator, job).ConfigureAwait(false);
                     Interlocked.Exchange(ref _lastDurationTicks, Math.Max(TimeSpan.TicksPerSecond, job.Elapsed.Ticks));
-                    metrics?.Generated(images.Count, job.Elapsed);
-                    return images;
+                    metrics?.Generated(made, job.Elapsed);
+                    return result;
                 }
                 catch (OperationCanceledException) when (job.Interrupted && !cancellationToken.IsCancellationRequested)
                 {
@@ -172,12 +192,12 @@ internal sealed class GenerationQueue(ModelPool pool, int capacity, ServerMetric
         private PreviewFrame? _preview;
         private volatile bool _interrupted;
 
-        public Job(ImageRequest request, long number, CancellationToken requestAborted)
+        public Job(int images, int steps, long number, CancellationToken requestAborted)
         {
             _cancellation = CancellationTokenSource.CreateLinkedTokenSource(requestAborted);
-            _images = request.BatchCount;
+            _images = images;
             _number = number;
-            _progress = new GenerationProgress(GenerationPhase.Loading, 0, request.Sampling.Steps ?? SamplingOptions.DefaultSteps, 0, TimeSpan.Zero);
+            _progress = new GenerationProgress(GenerationPhase.Loading, 0, steps, 0, TimeSpan.Zero);
         }
 
         public CancellationToken Token => _cancellation.Token;

@@ -14,7 +14,7 @@ internal sealed record ResidentModel(string Name, long EstimatedBytes);
 internal sealed class ModelPool : IDisposable
 {
     private readonly Dictionary<string, Entry> _resident = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, bool> _makesImages = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (bool Images, bool Videos)> _makes = new(StringComparer.Ordinal);
     private readonly ILogger _log;
     private readonly Generator? _given;
     private long _clock;
@@ -31,7 +31,7 @@ internal sealed class ModelPool : IDisposable
         {
             _given = p.Generator;
             _resident[p.Model.Name] = new Entry(p.Model, p.Generator, 0);
-            _makesImages[p.Model.Name] = p.Generator.CanGenerateImages;
+            _makes[p.Model.Name] = (p.Generator.CanGenerateImages, p.Generator.CanGenerateVideos);
         }
     }
 
@@ -50,7 +50,13 @@ internal sealed class ModelPool : IDisposable
     /// <summary>Whether <paramref name="model"/> makes images, once it has been loaded; null before.</summary>
     public bool? MakesImages(ServedModel model)
     {
-        lock (_resident) return _makesImages.TryGetValue(model.Name, out bool images) ? images : null;
+        lock (_resident) return _makes.TryGetValue(model.Name, out var makes) ? makes.Images : null;
+    }
+
+    /// <summary>Whether <paramref name="model"/> makes videos, once it has been loaded; null before.</summary>
+    public bool? MakesVideos(ServedModel model)
+    {
+        lock (_resident) return _makes.TryGetValue(model.Name, out var makes) ? makes.Videos : null;
     }
 
     /// <summary>
@@ -82,7 +88,7 @@ internal sealed class ModelPool : IDisposable
                 throw new ObjectDisposedException(nameof(ModelPool));
             }
             _resident[model.Name] = new Entry(model, generator, ++_clock);
-            _makesImages[model.Name] = generator.CanGenerateImages;
+            _makes[model.Name] = (generator.CanGenerateImages, generator.CanGenerateVideos);
         }
         return generator;
     }

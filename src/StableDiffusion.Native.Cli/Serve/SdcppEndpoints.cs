@@ -9,7 +9,7 @@ namespace StableDiffusion.Native.Cli.Serve;
 
 /// <summary>
 /// Upstream sd-server's native asynchronous API (<c>/sdcpp/v1</c>, its <c>examples/server/api.md</c> at the pin):
-/// capabilities, <c>img_gen</c> jobs, their status and their cancellation. Fields are sd-server's names; errors are its
+/// capabilities, <c>img_gen</c> and <c>vid_gen</c> jobs, their status and their cancellation. Fields are sd-server's names; errors are its
 /// <c>{"error": message}</c>; a full queue is its 429. A running job can be cancelled too (<c>cancel_generating</c>).
 /// </summary>
 internal static class SdcppEndpoints
@@ -21,8 +21,7 @@ internal static class SdcppEndpoints
     {
         app.MapGet("/sdcpp/v1/capabilities", (RequestDelegate)(context => Capabilities(context, state)));
         app.MapPost("/sdcpp/v1/img_gen", (RequestDelegate)(context => ImageJob(context, state)));
-        app.MapPost("/sdcpp/v1/vid_gen", (RequestDelegate)(context => ImageServer.ErrorAsync(context, StatusCodes.Status400BadRequest,
-            "vid_gen is not served yet by sdnet serve; use sdnet video or the library's GenerateVideo.", "unsupported", null)));
+        app.MapPost("/sdcpp/v1/vid_gen", (RequestDelegate)(context => VideoJob(context, state)));
         app.MapGet("/sdcpp/v1/jobs/{id}", (RequestDelegate)(context => Job(context, state)));
         app.MapPost("/sdcpp/v1/jobs/{id}/cancel", (RequestDelegate)(context => Cancel(context, state)));
     }
@@ -51,18 +50,55 @@ internal static class SdcppEndpoints
                 await ImageServer.ErrorAsync(context, StatusCodes.Status429TooManyRequests, "job queue is full", "queue_full", null).ConfigureAwait(false);
                 return;
             }
-            await ImageServer.WriteJsonAsync(context, StatusCodes.Status202Accepted, w =>
-            {
-                w.WriteStartObject();
-                w.WriteString("id", job.Id);
-                w.WriteString("kind", job.Kind);
-                w.WriteString("status", job.Status.ToString().ToLowerInvariant());
-                w.WriteNumber("created", job.Created.ToUnixTimeSeconds());
-                w.WriteString("poll_url", "/sdcpp/v1/jobs/" + job.Id);
-                w.WriteEndObject();
-            }).ConfigureAwait(false);
+            await Accepted(context, job).ConfigureAwait(false);
         }
     }
+
+    /// <summary>The video containers this server writes, its default first (sd-server's list without libwebm: no WebM).</summary>
+    private static readonly string[] s_videoFormats = ["webp", "avi"];
+
+    private static async Task VideoJob(HttpContext context, ServerState state)
+    {
+        if (context.Request.ContentLength == 0) throw new BadRequestException("empty body");
+        var (document, json) = await JsonInput.ReadAsync(context.Request.Body, context.RequestAborted).ConfigureAwait(false);
+        using (document)
+        {
+            var model = state.Catalog.Route(json.String("model"), "model");
+            if (state.Queue.Pool.MakesVideos(model) == false) throw new BadRequestException("loaded model does not support vid_gen");
+            var request = ReadVideoRequest(json, state);
+            // sd-server without libwebm refuses webm with this message; a request that names no format gets the first one listed.
+            var container = (json.String("output_format") ?? s_videoFormats[0]).Trim().ToLowerInvariant() switch
+            {
+                "webp" => VideoContainer.Webp,
+                "avi" => VideoContainer.Avi,
+                _ => throw new BadRequestException($"invalid output_format, must be one of [{string.Join(", ", s_videoFormats)}]", "output_format"),
+            };
+            int quality = json.Has("output_compression") ? (int)Math.Clamp(json.Long("output_compression", long.MinValue, long.MaxValue)!.Value, 0, 100) : 100;
+            SdcppJob job;
+            try
+            {
+                job = state.Jobs.SubmitVideo(request, model, container, quality);
+            }
+            catch (QueueFullException full)
+            {
+                context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(full.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                await ImageServer.ErrorAsync(context, StatusCodes.Status429TooManyRequests, "job queue is full", "queue_full", null).ConfigureAwait(false);
+                return;
+            }
+            await Accepted(context, job).ConfigureAwait(false);
+        }
+    }
+
+    private static Task Accepted(HttpContext context, SdcppJob job) => ImageServer.WriteJsonAsync(context, StatusCodes.Status202Accepted, w =>
+    {
+        w.WriteStartObject();
+        w.WriteString("id", job.Id);
+        w.WriteString("kind", job.Kind);
+        w.WriteString("status", job.Status.ToString().ToLowerInvariant());
+        w.WriteNumber("created", job.Created.ToUnixTimeSeconds());
+        w.WriteString("poll_url", "/sdcpp/v1/jobs/" + job.Id);
+        w.WriteEndObject();
+    });
 
     private static Task Job(HttpContext context, ServerState state)
     {
@@ -103,24 +139,7 @@ internal static class SdcppEndpoints
     {
         var b = over ?? new ImageRequest();
         string prompt = json.String("prompt") ?? (over is not null ? b.Prompt : throw new BadRequestException("prompt required", "prompt"));
-        var sample = json.Object("sample_params");
-        var guidance = sample.Object("guidance");
-        var slg = guidance.Object("slg");
-        var s = b.Sampling;
-        var sampling = s with
-        {
-            Sampler = sample.Has("sample_method") ? Name<Sampler>(sample.String("sample_method"), SamplingNames.TryParseSampler, "sample_params.sample_method") : s.Sampler,
-            Scheduler = sample.Has("scheduler") ? Name<Scheduler>(sample.String("scheduler"), SamplingNames.TryParseScheduler, "sample_params.scheduler") : s.Scheduler,
-            Steps = sample.Int("sample_steps", SettingRange.Of<SamplingOptions>(nameof(SamplingOptions.Steps))) ?? s.Steps,
-            Eta = sample.Float("eta", SettingRange.Of<SamplingOptions>(nameof(SamplingOptions.Eta))) ?? s.Eta,
-            ShiftedTimestep = sample.Int("shifted_timestep", SettingRange.Of<SamplingOptions>(nameof(SamplingOptions.ShiftedTimestep))) is int t ? (t > 0 ? t : null) : s.ShiftedTimestep,
-            CustomSigmas = sample.Has("custom_sigmas") ? Floats(sample, "custom_sigmas") : s.CustomSigmas,
-            FlowShift = sample.Float("flow_shift", SettingRange.Of<SamplingOptions>(nameof(SamplingOptions.FlowShift))) is float f ? (f != 0 ? f : null) : s.FlowShift,
-            CfgScale = guidance.Float("txt_cfg", SettingRange.Of<SamplingOptions>(nameof(SamplingOptions.CfgScale))) ?? s.CfgScale,
-            ImageCfgScale = guidance.Float("img_cfg", SettingRange.Of<SamplingOptions>(nameof(SamplingOptions.ImageCfgScale))) ?? s.ImageCfgScale,
-            Guidance = guidance.Float("distilled_guidance", SettingRange.Of<SamplingOptions>(nameof(SamplingOptions.Guidance))) ?? s.Guidance,
-            SkipLayerGuidance = guidance.Has("slg") ? SkipLayers(slg) : s.SkipLayerGuidance,
-        };
+        var sampling = ReadSampling(json.Object("sample_params"), b.Sampling, "sample_params");
 
         bool? autoResize = json.Bool("auto_resize_ref_image");
         bool? increase = json.Bool("increase_ref_index");
@@ -156,6 +175,67 @@ internal static class SdcppEndpoints
             Cache = json.Has("cache_mode") || json.Has("cache_option") || json.Has("scm_mask") ? Cache(json) : b.Cache,
         };
         return request;
+    }
+
+    /// <summary>api.md's <c>sample_params</c> (or <c>high_noise_sample_params</c>, named by <paramref name="at"/>) over <paramref name="s"/>: only the fields present change.</summary>
+    private static SamplingOptions ReadSampling(JsonInput sample, SamplingOptions s, string at)
+    {
+        var guidance = sample.Object("guidance");
+        return s with
+        {
+            Sampler = sample.Has("sample_method") ? Name<Sampler>(sample.String("sample_method"), SamplingNames.TryParseSampler, at + ".sample_method") : s.Sampler,
+            Scheduler = sample.Has("scheduler") ? Name<Scheduler>(sample.String("scheduler"), SamplingNames.TryParseScheduler, at + ".scheduler") : s.Scheduler,
+            Steps = sample.Int("sample_steps", SettingRange.Of<SamplingOptions>(nameof(SamplingOptions.Steps))) ?? s.Steps,
+            Eta = sample.Float("eta", SettingRange.Of<SamplingOptions>(nameof(SamplingOptions.Eta))) ?? s.Eta,
+            ShiftedTimestep = sample.Int("shifted_timestep", SettingRange.Of<SamplingOptions>(nameof(SamplingOptions.ShiftedTimestep))) is int t ? (t > 0 ? t : null) : s.ShiftedTimestep,
+            CustomSigmas = sample.Has("custom_sigmas") ? Floats(sample, "custom_sigmas") : s.CustomSigmas,
+            FlowShift = sample.Float("flow_shift", SettingRange.Of<SamplingOptions>(nameof(SamplingOptions.FlowShift))) is float f ? (f != 0 ? f : null) : s.FlowShift,
+            CfgScale = guidance.Float("txt_cfg", SettingRange.Of<SamplingOptions>(nameof(SamplingOptions.CfgScale))) ?? s.CfgScale,
+            ImageCfgScale = guidance.Float("img_cfg", SettingRange.Of<SamplingOptions>(nameof(SamplingOptions.ImageCfgScale))) ?? s.ImageCfgScale,
+            Guidance = guidance.Float("distilled_guidance", SettingRange.Of<SamplingOptions>(nameof(SamplingOptions.Guidance))) ?? s.Guidance,
+            SkipLayerGuidance = guidance.Has("slg") ? SkipLayers(guidance.Object("slg")) : s.SkipLayerGuidance,
+        };
+    }
+
+    /// <summary>
+    /// A <c>vid_gen</c> body (api.md's video "Request Body") as the library's video request, the library's bounds
+    /// applying; the prompt is required and everything else has its default. <c>high_noise_sample_params</c> with
+    /// <c>sample_steps</c> -1 (sd-server's "unset") leaves the high-noise model's sampling to upstream.
+    /// </summary>
+    internal static VideoRequest ReadVideoRequest(JsonInput json, ServerState state)
+    {
+        var b = new VideoRequest();
+        string prompt = json.String("prompt") ?? throw new BadRequestException("prompt required", "prompt");
+        SamplingOptions? highNoise = null;
+        if (json.Has("high_noise_sample_params"))
+        {
+            var high = json.Object("high_noise_sample_params");
+            highNoise = high.Int("sample_steps", -1, 10_000) is -1 or 0 ? null : ReadSampling(high, new SamplingOptions(), "high_noise_sample_params");
+        }
+        var controlFrames = json.Strings("control_frames");
+        if (controlFrames.Count > VideoRequest.MaxFrames) throw new BadRequestException($"At most {VideoRequest.MaxFrames} control_frames.", "control_frames");
+        return b with
+        {
+            Prompt = prompt,
+            NegativePrompt = json.String("negative_prompt") ?? b.NegativePrompt,
+            ClipSkip = json.Int("clip_skip", -1, 12) is int c ? (c > 0 ? c : null) : b.ClipSkip,
+            Width = json.Int("width", -1, ImageRequest.MaxDimension) is int w ? (w > 0 ? w : null) : b.Width,
+            Height = json.Int("height", -1, ImageRequest.MaxDimension) is int h ? (h > 0 ? h : null) : b.Height,
+            Strength = json.Float("strength", SettingRange.Of<VideoRequest>(nameof(VideoRequest.Strength))) ?? b.Strength,
+            Seed = json.Long("seed", -1, uint.MaxValue) is long seed ? (seed >= 0 ? seed : null) : b.Seed,
+            Frames = json.Int("video_frames", SettingRange.Of<VideoRequest>(nameof(VideoRequest.Frames))) ?? b.Frames,
+            Fps = json.Int("fps", SettingRange.Of<VideoRequest>(nameof(VideoRequest.Fps))) ?? b.Fps,
+            MoeBoundary = json.Float("moe_boundary", SettingRange.Of<VideoRequest>(nameof(VideoRequest.MoeBoundary))) ?? b.MoeBoundary,
+            VaceStrength = json.Float("vace_strength", SettingRange.Of<VideoRequest>(nameof(VideoRequest.VaceStrength))) ?? b.VaceStrength,
+            InitImage = Image(json, "init_image"),
+            EndImage = Image(json, "end_image"),
+            ControlFrames = controlFrames.Select((f, i) => ServerImages.DecodeRgb(ServerImages.FromBase64(f, "control_frames"), $"control_frames[{i}]")).ToList(),
+            Loras = ServerFolders.ReadLoras(json, state.Options.LoraDirectory),
+            Sampling = ReadSampling(json.Object("sample_params"), b.Sampling, "sample_params"),
+            HighNoiseSampling = highNoise,
+            VaeTilingOptions = json.Has("vae_tiling_params") ? Tiling(json.Object("vae_tiling_params")) : null,
+            Cache = json.Has("cache_mode") || json.Has("cache_option") || json.Has("scm_mask") ? Cache(json) : null,
+        };
     }
 
     private static SkipLayerGuidance? SkipLayers(JsonInput slg)
@@ -298,14 +378,16 @@ internal static class SdcppEndpoints
 
     /// <summary>
     /// <c>GET /sdcpp/v1/capabilities</c>: what this server serves (modes, defaults, formats, features), the names it takes
-    /// and its limits. Only the modes served here are listed: <c>vid_gen</c> is not served yet. <c>model</c> and the
+    /// and its limits. The modes are the model's. <c>model</c> and the
     /// defaults are the default model's (a request's own <c>model</c> picks another); <c>models</c>, sdnet's, lists every
     /// model served and whether it is in memory now. A model never loaded is assumed to make images until it has been.
     /// </summary>
     private static Task Capabilities(HttpContext context, ServerState state) => ImageServer.WriteJsonAsync(context, StatusCodes.Status200OK, w =>
     {
         var current = state.Catalog.Default;
+        // A model never loaded yet is taken to make images, the common case, until its load says otherwise.
         bool images = state.Queue.Pool.MakesImages(current) != false;
+        bool videos = state.Queue.Pool.MakesVideos(current) == true;
         var defaults = current.Defaults;
         w.WriteStartObject();
         w.WritePropertyName("model");
@@ -317,40 +399,39 @@ internal static class SdcppEndpoints
             Model(w, model, resident.Contains(model.Name));
         }
         w.WriteEndArray();
-        w.WriteString("current_mode", images ? "img_gen" : "");
+        w.WriteString("current_mode", images ? "img_gen" : videos ? "vid_gen" : "");
         w.WriteStartArray("supported_modes");
         if (images) w.WriteStringValue("img_gen");
+        if (videos) w.WriteStringValue("vid_gen");
         w.WriteEndArray();
-        if (images)
+        if (images || videos)
         {
             w.WritePropertyName("defaults");
-            ImageDefaults(w, defaults);
+            Defaults(w, defaults, video: !images);
             w.WritePropertyName("output_formats");
-            Formats(w);
+            Formats(w, video: !images);
             w.WritePropertyName("features");
-            Features(w);
+            Features(w, video: !images);
         }
-        w.WriteStartObject("defaults_by_mode");
-        if (images)
+        foreach (var (name, write) in new (string, Action<bool>)[]
+                 {
+                     ("defaults_by_mode", video => Defaults(w, defaults, video)), ("output_formats_by_mode", video => Formats(w, video)),
+                     ("features_by_mode", video => Features(w, video)),
+                 })
         {
-            w.WritePropertyName("img_gen");
-            ImageDefaults(w, defaults);
+            w.WriteStartObject(name);
+            if (images)
+            {
+                w.WritePropertyName("img_gen");
+                write(false);
+            }
+            if (videos)
+            {
+                w.WritePropertyName("vid_gen");
+                write(true);
+            }
+            w.WriteEndObject();
         }
-        w.WriteEndObject();
-        w.WriteStartObject("output_formats_by_mode");
-        if (images)
-        {
-            w.WritePropertyName("img_gen");
-            Formats(w);
-        }
-        w.WriteEndObject();
-        w.WriteStartObject("features_by_mode");
-        if (images)
-        {
-            w.WritePropertyName("img_gen");
-            Features(w);
-        }
-        w.WriteEndObject();
         w.WriteStartArray("samplers");
         w.WriteStringValue(DefaultName);
         foreach (var sampler in Enum.GetValues<Sampler>()) w.WriteStringValue(sampler.Name());
@@ -392,27 +473,29 @@ internal static class SdcppEndpoints
         w.WriteEndObject();
     }
 
-    private static void Formats(Utf8JsonWriter w)
+    private static void Formats(Utf8JsonWriter w, bool video)
     {
         w.WriteStartArray();
-        foreach (string f in new[] { "png", "jpeg", "webp" }) w.WriteStringValue(f);
+        foreach (string f in video ? s_videoFormats : ["png", "jpeg", "webp"]) w.WriteStringValue(f);
         w.WriteEndArray();
     }
 
-    private static void Features(Utf8JsonWriter w)
+    private static void Features(Utf8JsonWriter w, bool video)
     {
         w.WriteStartObject();
-        foreach (string f in new[] { "init_image", "mask_image", "control_image", "ip_adapter_image", "ref_images", "lora", "vae_tiling", "hires", "cache", "cancel_queued", "cancel_generating" })
-            w.WriteBoolean(f, true);
+        string[] features = video
+            ? ["init_image", "end_image", "control_frames", "high_noise_sample_params", "lora", "vae_tiling", "cache", "cancel_queued", "cancel_generating"]
+            : ["init_image", "mask_image", "control_image", "ip_adapter_image", "ref_images", "lora", "vae_tiling", "hires", "cache", "cancel_queued", "cancel_generating"];
+        foreach (string f in features) w.WriteBoolean(f, true);
         w.WriteEndObject();
     }
 
     /// <summary>The library's defaults under the model's manifest's, in api.md's shape; "default" where the backend (the model) decides.</summary>
-    private static void ImageDefaults(Utf8JsonWriter w, ModelDefaults? model)
+    private static void Defaults(Utf8JsonWriter w, ModelDefaults? model, bool video)
     {
         var request = new ImageRequest();
+        var clip = new VideoRequest();
         var hires = new HiresFix();
-        var slg = new SkipLayerGuidance();
         var tiling = new VaeTilingOptions();
         w.WriteStartObject();
         w.WriteString("prompt", "");
@@ -420,36 +503,32 @@ internal static class SdcppEndpoints
         w.WriteNumber("clip_skip", -1);
         w.WriteNumber("width", ImageRequest.DefaultDimension);
         w.WriteNumber("height", ImageRequest.DefaultDimension);
-        w.WriteNumber("strength", request.Strength);
+        w.WriteNumber("strength", video ? clip.Strength : request.Strength);
         w.WriteNumber("seed", -1);
-        w.WriteNumber("batch_count", 1);
-        w.WriteBoolean("auto_resize_ref_image", true);
-        w.WriteBoolean("increase_ref_index", false);
-        w.WriteNumber("control_strength", request.ControlStrength);
-        w.WriteNumber("ip_adapter_strength", request.IpAdapterStrength);
-        w.WriteNumber("qwen_image_layers", 3);
-        w.WriteStartObject("sample_params");
-        w.WriteString("scheduler", model?.Scheduler?.Name() ?? DefaultName);
-        w.WriteString("sample_method", model?.Sampler?.Name() ?? DefaultName);
-        w.WriteNumber("sample_steps", model?.Steps ?? SamplingOptions.DefaultSteps);
-        w.WriteNull("eta");
-        w.WriteNumber("shifted_timestep", 0);
-        if (model?.FlowShift is float shift) w.WriteNumber("flow_shift", shift);
-        else w.WriteNull("flow_shift");
-        w.WriteStartObject("guidance");
-        w.WriteNumber("txt_cfg", model?.CfgScale ?? SamplingOptions.DefaultCfgScale);
-        w.WriteNull("img_cfg");
-        w.WriteNumber("distilled_guidance", 3.5);
-        w.WriteStartObject("slg");
-        w.WriteStartArray("layers");
-        foreach (int layer in slg.Layers) w.WriteNumberValue(layer);
-        w.WriteEndArray();
-        w.WriteNumber("layer_start", slg.Start);
-        w.WriteNumber("layer_end", slg.End);
-        w.WriteNumber("scale", 0);
-        w.WriteEndObject();
-        w.WriteEndObject();
-        w.WriteEndObject();
+        if (video)
+        {
+            w.WriteNumber("video_frames", clip.Frames);
+            w.WriteNumber("fps", clip.Fps);
+            w.WriteNumber("moe_boundary", clip.MoeBoundary);
+            w.WriteNumber("vace_strength", clip.VaceStrength);
+        }
+        else
+        {
+            w.WriteNumber("batch_count", 1);
+            w.WriteBoolean("auto_resize_ref_image", true);
+            w.WriteBoolean("increase_ref_index", false);
+            w.WriteNumber("control_strength", request.ControlStrength);
+            w.WriteNumber("ip_adapter_strength", request.IpAdapterStrength);
+            w.WriteNumber("qwen_image_layers", 3);
+        }
+        w.WritePropertyName("sample_params");
+        SampleParams(w, model);
+        if (video)
+        {
+            // sd-server's "unset" high-noise sampling: -1 steps, the backend's choices.
+            w.WritePropertyName("high_noise_sample_params");
+            SampleParams(w, null, steps: -1);
+        }
         w.WriteStartObject("hires");
         w.WriteBoolean("enabled", false);
         w.WriteString("upscaler", hires.Upscaler.Name());
@@ -476,8 +555,36 @@ internal static class SdcppEndpoints
         w.WriteString("cache_option", "");
         w.WriteString("scm_mask", "");
         w.WriteBoolean("scm_policy_dynamic", true);
-        w.WriteString("output_format", "png");
+        w.WriteString("output_format", video ? s_videoFormats[0] : "png");
         w.WriteNumber("output_compression", 100);
+        w.WriteEndObject();
+    }
+
+    /// <summary>api.md's <c>sample_params</c> defaults: the model's manifest's over the library's, "default" where the backend decides.</summary>
+    private static void SampleParams(Utf8JsonWriter w, ModelDefaults? model, int? steps = null)
+    {
+        var slg = new SkipLayerGuidance();
+        w.WriteStartObject();
+        w.WriteString("scheduler", model?.Scheduler?.Name() ?? DefaultName);
+        w.WriteString("sample_method", model?.Sampler?.Name() ?? DefaultName);
+        w.WriteNumber("sample_steps", steps ?? model?.Steps ?? SamplingOptions.DefaultSteps);
+        w.WriteNull("eta");
+        w.WriteNumber("shifted_timestep", 0);
+        if (model?.FlowShift is float shift) w.WriteNumber("flow_shift", shift);
+        else w.WriteNull("flow_shift");
+        w.WriteStartObject("guidance");
+        w.WriteNumber("txt_cfg", model?.CfgScale ?? SamplingOptions.DefaultCfgScale);
+        w.WriteNull("img_cfg");
+        w.WriteNumber("distilled_guidance", 3.5);
+        w.WriteStartObject("slg");
+        w.WriteStartArray("layers");
+        foreach (int layer in slg.Layers) w.WriteNumberValue(layer);
+        w.WriteEndArray();
+        w.WriteNumber("layer_start", slg.Start);
+        w.WriteNumber("layer_end", slg.End);
+        w.WriteNumber("scale", 0);
+        w.WriteEndObject();
+        w.WriteEndObject();
         w.WriteEndObject();
     }
 }

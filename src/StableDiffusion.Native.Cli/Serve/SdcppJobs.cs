@@ -16,8 +16,8 @@ internal enum SdcppJobStatus
     Cancelled,
 }
 
-/// <summary>One accepted <c>img_gen</c> job: its request's place in the one queue, then its images or its error.</summary>
-internal sealed class SdcppJob(string id, string kind, OutputFormat format, int quality, bool embedMetadata) : IDisposable
+/// <summary>One accepted <c>img_gen</c> or <c>vid_gen</c> job: its request's place in the one queue, then its result or its error.</summary>
+internal sealed class SdcppJob(string id, string kind) : IDisposable
 {
     private readonly CancellationTokenSource _cancellation = new();
 
@@ -28,12 +28,6 @@ internal sealed class SdcppJob(string id, string kind, OutputFormat format, int 
     public DateTimeOffset Created { get; } = DateTimeOffset.UtcNow;
 
     public QueueTicket Ticket { get; } = new();
-
-    public OutputFormat Format { get; } = format;
-
-    public int Quality { get; } = quality;
-
-    public bool EmbedMetadata { get; } = embedMetadata;
 
     public CancellationToken Token => _cancellation.Token;
 
@@ -58,8 +52,8 @@ internal sealed class SdcppJob(string id, string kind, OutputFormat format, int 
 
     public SdcppJobStatus Status => Result?.Status ?? (Ticket.Started is null ? SdcppJobStatus.Queued : SdcppJobStatus.Generating);
 
-    /// <summary>How a job ended: its encoded images, or sd-server's error code and message.</summary>
-    public sealed record Outcome(SdcppJobStatus Status, DateTimeOffset Completed, IReadOnlyList<byte[]> Images, string? ErrorCode, string? ErrorMessage);
+    /// <summary>How a job ended: what writes its <c>result</c> object (encoded once), or sd-server's error code and message.</summary>
+    public sealed record Outcome(SdcppJobStatus Status, DateTimeOffset Completed, Action<Utf8JsonWriter>? WriteResult, string? ErrorCode, string? ErrorMessage);
 }
 
 /// <summary>
@@ -80,37 +74,77 @@ internal sealed class SdcppJobs(GenerationQueue queue, TimeSpan? retention = nul
     private readonly ConcurrentQueue<string> _gone = new();
     private readonly ConcurrentDictionary<string, byte> _goneSet = new(StringComparer.Ordinal);
 
-    /// <summary>Admits <paramref name="request"/> as a job now, or throws when the queue is full.</summary>
+    /// <summary>Admits <paramref name="request"/> as an <c>img_gen</c> job now, or throws when the queue is full.</summary>
     /// <exception cref="QueueFullException">One generates and the queue's capacity wait.</exception>
     public SdcppJob Submit(ImageRequest request, ServedModel model, OutputFormat format, int quality, bool embedMetadata)
+        => Submit("img_gen", async job =>
+        {
+            var images = await queue.RunAsync(request, model, job.Token, job.Ticket).ConfigureAwait(false);
+            var encoded = images.Select(i => format == OutputFormat.Png && !embedMetadata ? EncodeBare(i) : ServerImages.Encode(i, format, quality)).ToList();
+            return w =>
+            {
+                w.WriteString("output_format", format switch { OutputFormat.Jpeg => "jpeg", OutputFormat.Webp => "webp", _ => "png" });
+                w.WriteStartArray("images");
+                for (int i = 0; i < encoded.Count; i++)
+                {
+                    w.WriteStartObject();
+                    w.WriteNumber("index", i);
+                    w.WriteBase64String("b64_json", encoded[i]);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+            };
+        });
+
+    /// <summary>Admits <paramref name="request"/> as a <c>vid_gen</c> job now, its frames to go into <paramref name="container"/>; throws when the queue is full.</summary>
+    /// <exception cref="QueueFullException">One generates and the queue's capacity wait.</exception>
+    public SdcppJob SubmitVideo(VideoRequest request, ServedModel model, VideoContainer container, int quality)
+        => Submit("vid_gen", async job =>
+        {
+            var video = await queue.RunVideoAsync(request, model, job.Token, job.Ticket).ConfigureAwait(false);
+            if (video.Frames.Count == 0) throw new GenerationException("generate_video returned no results");
+            byte[] encoded = VideoContainers.Encode(container, video.Frames, video.Fps, quality);
+            return w =>
+            {
+                w.WriteString("output_format", container == VideoContainer.Avi ? "avi" : "webp");
+                w.WriteString("mime_type", VideoContainers.MediaType(container));
+                w.WriteNumber("fps", video.Fps);
+                w.WriteNumber("frame_count", video.Frames.Count);
+                w.WriteBase64String("b64_json", encoded);
+            };
+        });
+
+    private SdcppJob Submit(string kind, Func<SdcppJob, Task<Action<Utf8JsonWriter>>> start)
     {
         Sweep();
-        var job = new SdcppJob(NewId(), "img_gen", format, quality, embedMetadata);
-        // Admission is decided before RunAsync's first await: a full queue faults the task before it returns.
-        var run = queue.RunAsync(request, model, job.Token, job.Ticket);
-        if (run.IsFaulted && run.Exception!.InnerException is QueueFullException full) throw full;
+        var job = new SdcppJob(NewId(), kind);
+        // Admission is decided before the queue's first await: a full queue faults the task before it returns.
+        var run = start(job);
+        if (run.IsFaulted && run.Exception!.InnerException is QueueFullException full)
+        {
+            job.Dispose();
+            throw full;
+        }
         _jobs[job.Id] = job;
         job.Done = Complete(job, run);
         return job;
     }
 
-    private static async Task Complete(SdcppJob job, Task<IReadOnlyList<GeneratedImage>> run)
+    private static async Task Complete(SdcppJob job, Task<Action<Utf8JsonWriter>> run)
     {
         SdcppJob.Outcome outcome;
         try
         {
-            var images = await run.ConfigureAwait(false);
-            var encoded = images.Select(i => job.Format == OutputFormat.Png && !job.EmbedMetadata ? EncodeBare(i) : ServerImages.Encode(i, job.Format, job.Quality)).ToList();
-            outcome = new(SdcppJobStatus.Completed, DateTimeOffset.UtcNow, encoded, null, null);
+            outcome = new(SdcppJobStatus.Completed, DateTimeOffset.UtcNow, await run.ConfigureAwait(false), null, null);
         }
         catch (OperationCanceledException) when (job.Token.IsCancellationRequested)
         {
-            outcome = new(SdcppJobStatus.Cancelled, DateTimeOffset.UtcNow, [], "cancelled", "job cancelled by client");
+            outcome = new(SdcppJobStatus.Cancelled, DateTimeOffset.UtcNow, null, "cancelled", "job cancelled by client");
         }
         catch (Exception e) when (e is StableDiffusionException or ArgumentException or InvalidModelFileException or NotSupportedException or ModelTooLargeException
             or OperationCanceledException or InterruptedException or IOException)
         {
-            outcome = new(SdcppJobStatus.Failed, DateTimeOffset.UtcNow, [], "generation_failed", CliCommon.OneLine(e.Message));
+            outcome = new(SdcppJobStatus.Failed, DateTimeOffset.UtcNow, null, "generation_failed", CliCommon.OneLine(e.Message));
         }
         job.Result = outcome;
     }
@@ -188,19 +222,10 @@ internal sealed class SdcppJobs(GenerationQueue queue, TimeSpan? retention = nul
         if (outcome is not null) w.WriteNumber("completed", outcome.Completed.ToUnixTimeSeconds());
         else w.WriteNull("completed");
         w.WriteNumber("queue_position", PositionOf(job));
-        if (outcome is { Status: SdcppJobStatus.Completed })
+        if (outcome is { Status: SdcppJobStatus.Completed, WriteResult: { } writeResult })
         {
             w.WriteStartObject("result");
-            w.WriteString("output_format", job.Format switch { OutputFormat.Jpeg => "jpeg", OutputFormat.Webp => "webp", _ => "png" });
-            w.WriteStartArray("images");
-            for (int i = 0; i < outcome.Images.Count; i++)
-            {
-                w.WriteStartObject();
-                w.WriteNumber("index", i);
-                w.WriteBase64String("b64_json", outcome.Images[i]);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
+            writeResult(w);
             w.WriteEndObject();
         }
         else

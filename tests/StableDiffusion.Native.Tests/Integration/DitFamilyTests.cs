@@ -94,6 +94,80 @@ public sealed class DitFamilyTests(DitFamilyFixture fixture) : IClassFixture<Dit
     }
 
     [SkippableFact]
+    public async Task Serving_a_video_model_runs_sd_servers_vid_gen_jobs_into_avi_and_animated_webp()
+    {
+        var baseline = fixture.WanBaseline;
+        await using var server = await StableDiffusion.Native.Cli.Serve.ImageServer.StartAsync(fixture.Wan.Generator, new StableDiffusion.Native.Cli.Serve.ServeOptions { Host = "127.0.0.1", Port = 0 });
+        using var client = new HttpClient { BaseAddress = server.Address, Timeout = TimeSpan.FromMinutes(5) };
+        static StringContent Json(string json) => new(json, System.Text.Encoding.UTF8, "application/json");
+
+        var caps = System.Text.Json.JsonDocument.Parse(await client.GetStringAsync("sdcpp/v1/capabilities")).RootElement;
+        Assert.Equal("vid_gen", caps.GetProperty("current_mode").GetString());
+        Assert.Equal(["vid_gen"], caps.GetProperty("supported_modes").EnumerateArray().Select(m => m.GetString()));
+        Assert.Equal(["webp", "avi"], caps.GetProperty("output_formats_by_mode").GetProperty("vid_gen").EnumerateArray().Select(m => m.GetString()));
+        Assert.True(caps.GetProperty("features_by_mode").GetProperty("vid_gen").GetProperty("end_image").GetBoolean());
+        Assert.Equal(new VideoRequest().Frames, caps.GetProperty("defaults").GetProperty("video_frames").GetInt32());
+        Assert.Equal(-1, caps.GetProperty("defaults").GetProperty("high_noise_sample_params").GetProperty("sample_steps").GetInt32());
+
+        // sd-server's refusals: the other mode, and a container it cannot write (WebM needs libwebm).
+        var image = await client.PostAsync("sdcpp/v1/img_gen", Json("""{"prompt":"x"}"""));
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, image.StatusCode);
+        Assert.Contains("loaded model does not support img_gen", await image.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        var webm = await client.PostAsync("sdcpp/v1/vid_gen", Json("""{"prompt":"x","output_format":"webm"}"""));
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, webm.StatusCode);
+        Assert.Contains("invalid output_format, must be one of [webp, avi]", await webm.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        // The clip of Clip(42), through api.md's body.
+        const string clip = "\"prompt\":\"a lighthouse at dusk\",\"width\":32,\"height\":32,\"video_frames\":5,\"seed\":42,\"sample_params\":{\"sample_steps\":2,\"guidance\":{\"txt_cfg\":1}}";
+        foreach (string format in new[] { "avi", "webp" })
+        {
+            var accepted = await client.PostAsync("sdcpp/v1/vid_gen", Json($"{{{clip},\"output_format\":\"{format}\",\"output_compression\":95}}"));
+            Assert.Equal(System.Net.HttpStatusCode.Accepted, accepted.StatusCode);
+            var submitted = System.Text.Json.JsonDocument.Parse(await accepted.Content.ReadAsStringAsync()).RootElement;
+            Assert.Equal("vid_gen", submitted.GetProperty("kind").GetString());
+            System.Text.Json.JsonElement job;
+            var deadline = DateTime.UtcNow.AddMinutes(3);
+            do
+            {
+                await Task.Delay(200);
+                job = System.Text.Json.JsonDocument.Parse(await client.GetStringAsync(submitted.GetProperty("poll_url").GetString()!.TrimStart('/'))).RootElement;
+            }
+            while (job.GetProperty("status").GetString() is "queued" or "generating" && DateTime.UtcNow < deadline);
+            Assert.True(job.GetProperty("status").GetString() == "completed", job.GetRawText());
+            var result = job.GetProperty("result");
+            Assert.Equal(format, result.GetProperty("output_format").GetString());
+            Assert.Equal(format == "avi" ? "video/x-msvideo" : "image/webp", result.GetProperty("mime_type").GetString());
+            Assert.Equal(16, result.GetProperty("fps").GetInt32());
+            Assert.Equal(baseline.Frames.Count, result.GetProperty("frame_count").GetInt32());
+            byte[] file = result.GetProperty("b64_json").GetBytesFromBase64();
+            var chunks = Cli.VideoContainersTests.Chunks(file, 12, file.Length);
+            if (format == "avi")
+            {
+                var movi = chunks.Single(c => c.Id == "LIST" && System.Text.Encoding.ASCII.GetString(file, c.At + 8, 4) == "movi");
+                var frames = Cli.VideoContainersTests.Chunks(file, movi.At + 12, movi.At + 8 + movi.Size);
+                Assert.Equal(baseline.Frames.Count, frames.Count);
+                // Each frame is the library's frame, JPEG-compressed.
+                using var first = SixLabors.ImageSharp.Image.Load<SixLabors.ImageSharp.PixelFormats.Rgb24>(file.AsSpan(frames[0].At + 8, frames[0].Size));
+                var expected = baseline.Frames[0];
+                double error = 0;
+                for (int y = 0; y < expected.Height; y++)
+                    for (int x = 0; x < expected.Width; x++)
+                    {
+                        var p = first[x, y];
+                        int at = (y * expected.Width + x) * 3;
+                        var span = expected.Pixels.Span;
+                        error += Math.Abs(p.R - span[at]) + Math.Abs(p.G - span[at + 1]) + Math.Abs(p.B - span[at + 2]);
+                    }
+                Assert.InRange(error / (expected.Width * expected.Height * 3), 0, 12);
+            }
+            else
+            {
+                Assert.Equal(baseline.Frames.Count, chunks.Count(c => c.Id == "ANMF"));
+            }
+        }
+    }
+
+    [SkippableFact]
     public async Task Serving_a_video_model_answers_an_image_request_with_400_naming_the_reason()
     {
         await using var server = await StableDiffusion.Native.Cli.Serve.ImageServer.StartAsync(fixture.Wan.Generator, new StableDiffusion.Native.Cli.Serve.ServeOptions { Host = "127.0.0.1", Port = 0 });
