@@ -158,7 +158,7 @@ internal sealed class ModelLoadOptions
             RequireGpu = r.GetValue(RequireGpu),
             Logger = logger,
         };
-        return JoinedValue(r, ModelArgs) is { } args ? SdCli.TypedArguments.Model("--model-args", options, SdCliSyntax.KeyValues("--model-args", args)) : options;
+        return JoinedValue(r, ModelArgs) is { } args ? TypedArguments.Model("--model-args", options, SdCliSyntax.KeyValues("--model-args", args)) : options;
     }
 
     /// <summary>A switch as the library's tri-state: on when given, else upstream's default.</summary>

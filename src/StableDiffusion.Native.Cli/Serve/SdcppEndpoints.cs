@@ -346,14 +346,14 @@ internal static class SdcppEndpoints
         return fix with { Upscaler = HiresUpscaler.Model, UpscalerModelPath = model.FullPath };
     }
 
-    private static VaeTilingOptions? Tiling(JsonInput tiling)
+    internal static VaeTilingOptions? Tiling(JsonInput tiling)
     {
         bool spatial = tiling.Bool("enabled") == true, temporal = tiling.Bool("temporal_tiling") == true;
-        if (tiling.String("extra_tiling_args") is { Length: > 0 })
-            throw new BadRequestException("vae_tiling_params.extra_tiling_args is not taken by this server yet.", "vae_tiling_params.extra_tiling_args");
+        const string ExtraField = "vae_tiling_params.extra_tiling_args";
+        var extra = tiling.String("extra_tiling_args") is { Length: > 0 } text ? Upstream(() => SdCliSyntax.KeyValues(ExtraField, text)) : null;
         if (!spatial && !temporal) return null;
         var d = new VaeTilingOptions();
-        return new VaeTilingOptions
+        var options = new VaeTilingOptions
         {
             Spatial = spatial,
             Temporal = temporal,
@@ -363,17 +363,44 @@ internal static class SdcppEndpoints
             RelativeWidth = tiling.Float("rel_size_x", 0, 64) ?? d.RelativeWidth,
             RelativeHeight = tiling.Float("rel_size_y", 0, 64) ?? d.RelativeHeight,
         };
+        // LTX's temporal tile keys typed, as sd-cli's --extra-tiling-args; the library checks the keys it keeps.
+        return extra is null ? options : Upstream(() => TypedArguments.Tiling(ExtraField, options, extra));
     }
 
-    private static StepCacheOptions? Cache(JsonInput json)
+    /// <summary>The server's fields for sd-cli's cache flags, so that errors name the field.</summary>
+    private static readonly SdCliSyntax.CacheNames s_cacheFields = new("cache_mode", "cache_option", "scm_mask", "scm_policy_dynamic");
+
+    /// <summary>
+    /// sd-server's cache fields: <c>cache_mode</c>, with <c>cache_option</c> (<c>key=value,...</c>), <c>scm_mask</c>
+    /// (<c>1,0,...</c>) and <c>scm_policy_dynamic</c>, read as sd-cli reads its <c>--cache-*</c> flags.
+    /// </summary>
+    internal static StepCacheOptions? Cache(JsonInput json)
     {
         string? mode = json.String("cache_mode");
-        if (json.String("cache_option") is { Length: > 0 } || json.String("scm_mask") is { Length: > 0 })
-            throw new BadRequestException("cache_option and scm_mask are not taken by this server yet; give cache_mode alone.", "cache_option");
-        if (string.IsNullOrWhiteSpace(mode) || mode.Equals("disabled", StringComparison.OrdinalIgnoreCase)) return null;
-        return UpstreamNames.TryParse(mode, out CacheMode cache)
-            ? new StepCacheOptions(cache)
-            : throw new BadRequestException($"cache_mode '{ModelFiles.DisplayText.Escape(mode, 40)}' is not one of upstream's.", "cache_mode");
+        string? option = json.String("cache_option") is { Length: > 0 } o ? o : null;
+        string? mask = json.String("scm_mask") is { Length: > 0 } m ? m : null;
+        bool? dynamic = json.Bool("scm_policy_dynamic");
+        if (string.IsNullOrWhiteSpace(mode) || mode.Equals("disabled", StringComparison.OrdinalIgnoreCase))
+        {
+            if (option is not null || mask is not null) throw new BadRequestException("cache_option and scm_mask need a cache_mode.", option is not null ? "cache_option" : "scm_mask");
+            return null;
+        }
+        return Upstream(() => SdCliSyntax.Cache(mode, option, mask, dynamic is bool d ? (d ? "dynamic" : "static") : null, s_cacheFields));
+    }
+
+    /// <summary>sd-cli's syntax errors, which name the field given, as the server's 400.</summary>
+    private static T Upstream<T>(Func<T> read)
+    {
+        try
+        {
+            return read();
+        }
+        catch (ArgumentException e)
+        {
+            // The message without .NET's " (Parameter 'x')": the field already leads it.
+            string suffix = $" (Parameter '{e.ParamName}')";
+            throw new BadRequestException(e.Message.EndsWith(suffix, StringComparison.Ordinal) ? e.Message[..^suffix.Length] : e.Message, e.ParamName);
+        }
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using StableDiffusion.Native.Cli;
 using StableDiffusion.Native.Cli.SdCli;
 using StableDiffusion.Native.Cli.Serve;
 using StableDiffusion.Native.Tests.Shared;

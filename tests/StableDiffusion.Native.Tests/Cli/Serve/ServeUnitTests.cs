@@ -157,4 +157,54 @@ public sealed class ServeUnitTests
         Assert.Equal(TimeSpan.FromSeconds(40), ServeCommand.TerminationTimeout(root.Parse(["serve", "-m", "x.gguf"])));
         Assert.Null(ServeCommand.TerminationTimeout(root.Parse(["generate", "-m", "x.gguf", "-p", "x"])));
     }
+
+    private static T Read<T>(string json, Func<JsonInput, T> read)
+    {
+        using var document = System.Text.Json.JsonDocument.Parse(json);
+        return read(JsonInput.Of(document.RootElement));
+    }
+
+    [Fact]
+    public void Sd_servers_cache_option_scm_mask_and_extra_tiling_args_are_read_as_sd_cli_reads_its_flags()
+    {
+        var cache = Read("""{"cache_mode":"easycache","cache_option":"threshold=0.3,start=0.1,end=0.9","scm_mask":"1,0,1","scm_policy_dynamic":false}""", SdcppEndpoints.Cache)!;
+        Assert.Equal(CacheMode.EasyCache, cache.Mode);
+        Assert.Equal(0.3f, cache.ReuseThreshold);
+        Assert.Equal(0.1f, cache.StartPercent);
+        Assert.Equal(0.9f, cache.EndPercent);
+        Assert.Equal([true, false, true], cache.StepComputationMask);
+        var block = Read("""{"cache_mode":"dbcache","cache_option":"threshold=0.2,Fn=4,Bn=2","scm_policy_dynamic":false}""", SdcppEndpoints.Cache)!;
+        Assert.Equal(0.2f, block.ResidualDiffThreshold);
+        Assert.Equal(4, block.FirstComputeBlocks);
+        Assert.Equal(2, block.LastComputeBlocks);
+        Assert.False(block.DynamicMaskPolicy);
+        Assert.Null(Read("""{"cache_mode":"disabled"}""", SdcppEndpoints.Cache));
+
+        var tiling = Read("""{"enabled":true,"temporal_tiling":true,"extra_tiling_args":"temporal_tile_frames=8,temporal_tile_overlap=2,other=x"}""", SdcppEndpoints.Tiling)!;
+        Assert.Equal(8, tiling.TemporalTileFrames);
+        Assert.Equal(2, tiling.TemporalTileOverlap);
+        Assert.Equal("x", tiling.ExtraArguments["other"]);
+    }
+
+    [Theory]
+    [InlineData("""{"cache_mode":"easycache","cache_option":"speed=9"}""", "cache_option", "unknown cache parameter 'speed'")]
+    [InlineData("""{"cache_mode":"easycache","cache_option":"threshold"}""", "cache_option", "expected key=value")]
+    [InlineData("""{"cache_mode":"easycache","scm_mask":"1,2"}""", "scm_mask", "expected 0 or 1 per step")]
+    [InlineData("""{"cache_mode":"warp"}""", "cache_mode", "'warp' is not one of")]
+    [InlineData("""{"cache_option":"threshold=1"}""", "cache_option", "need a cache_mode")]
+    public void Bad_cache_fields_are_400s_naming_the_field(string json, string field, string expected)
+    {
+        var e = Assert.Throws<BadRequestException>(() => Read(json, SdcppEndpoints.Cache));
+        Assert.Equal(field, e.Param);
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("(Parameter", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Bad_extra_tiling_args_are_a_400_naming_the_field()
+    {
+        var e = Assert.Throws<BadRequestException>(() => Read("""{"enabled":true,"extra_tiling_args":"temporal_tile_frames=many"}""", SdcppEndpoints.Tiling));
+        Assert.Equal("vae_tiling_params.extra_tiling_args", e.Param);
+        Assert.Contains("not a whole number", e.Message, StringComparison.Ordinal);
+    }
 }

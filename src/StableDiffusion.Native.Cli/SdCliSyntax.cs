@@ -1,11 +1,13 @@
 using System.Globalization;
 
-namespace StableDiffusion.Native.Cli.SdCli;
+namespace StableDiffusion.Native.Cli;
 
 /// <summary>
 /// sd-cli's value syntaxes (<c>[7,8,9]</c>, <c>key=value,...</c>, <c>64x32</c>, its enum names), read into the library's
 /// typed settings. Upstream's tools read these strings themselves; here they are read in C# and never passed on raw, so a
-/// typo is an error naming the flag instead of a value upstream ignores with a log line.
+/// typo is an error naming the flag instead of a value upstream ignores with a log line. sd-server's API takes the same
+/// strings in its fields (<c>cache_option</c>, <c>scm_mask</c>, <c>extra_tiling_args</c>), so the server reads them here
+/// too, its errors naming the field.
 /// </summary>
 internal static class SdCliSyntax
 {
@@ -209,44 +211,50 @@ internal static class SdCliSyntax
     /// threshold of the block caches; "warmup" is Spectrum's warm-up with Spectrum and the block caches' otherwise; the
     /// policy only reaches the block caches (DBCache, TaylorSeer, Cache-DiT).
     /// </summary>
-    public static StepCacheOptions Cache(string mode, string? option, string? mask, string? policy)
+    /// <param name="mode">The cache mode.</param>
+    /// <param name="option">Its <c>key=value,...</c> parameters.</param>
+    /// <param name="mask">The step mask.</param>
+    /// <param name="policy"><c>dynamic</c> or <c>static</c>.</param>
+    /// <param name="names">What errors call the four (default sd-cli's flags; the server gives its fields).</param>
+    public static StepCacheOptions Cache(string mode, string? option, string? mask, string? policy, CacheNames? names = null)
     {
-        const string Flag = "--cache-mode";
-        var cacheMode = UpstreamNames.TryParse(mode, out CacheMode m) ? m : throw NotOneOf(Flag, mode, CacheModeNames);
+        names ??= CacheNames.Flags;
+        string flag = names.Mode;
+        var cacheMode = UpstreamNames.TryParse(mode, out CacheMode m) ? m : throw NotOneOf(flag, mode, CacheModeNames);
         var c = new StepCacheOptions(cacheMode);
-        const string Opt = "--cache-option";
-        foreach (var (key, value) in option is null ? [] : Pairs(Opt, option))
+        string opt = names.Option;
+        foreach (var (key, value) in option is null ? [] : Pairs(opt, option))
         {
             c = key switch
             {
                 "threshold" => cacheMode is CacheMode.EasyCache or CacheMode.UCache
-                    ? c with { ReuseThreshold = Float(Opt, value) }
-                    : c with { ResidualDiffThreshold = Float(Opt, value) },
-                "start" => c with { StartPercent = Float(Opt, value) },
-                "end" => c with { EndPercent = Float(Opt, value) },
-                "decay" => c with { ErrorDecayRate = Float(Opt, value) },
-                "relative" => c with { UseRelativeThreshold = Float(Opt, value) != 0f },
-                "reset" => c with { ResetErrorOnCompute = Float(Opt, value) != 0f },
-                "Fn" or "fn" => c with { FirstComputeBlocks = Int(Opt, value) },
-                "Bn" or "bn" => c with { LastComputeBlocks = Int(Opt, value) },
-                "warmup" => cacheMode == CacheMode.Spectrum ? c with { SpectrumWarmupSteps = Int(Opt, value) } : c with { MaxWarmupSteps = Int(Opt, value) },
-                "w" => c with { SpectrumWeight = Float(Opt, value) },
-                "m" => c with { SpectrumBasis = Int(Opt, value) },
-                "lam" => c with { SpectrumLambda = Float(Opt, value) },
-                "window" => c with { SpectrumWindowSize = Int(Opt, value) },
-                "flex" => c with { SpectrumFlexWindow = Float(Opt, value) },
-                "stop" => c with { SpectrumStopPercent = Float(Opt, value) },
-                _ => throw Bad(Opt, $"unknown cache parameter '{Shown(key)}' (threshold, start, end, decay, relative, reset, Fn, Bn, warmup, w, m, lam, window, flex, stop)."),
+                    ? c with { ReuseThreshold = Float(opt, value) }
+                    : c with { ResidualDiffThreshold = Float(opt, value) },
+                "start" => c with { StartPercent = Float(opt, value) },
+                "end" => c with { EndPercent = Float(opt, value) },
+                "decay" => c with { ErrorDecayRate = Float(opt, value) },
+                "relative" => c with { UseRelativeThreshold = Float(opt, value) != 0f },
+                "reset" => c with { ResetErrorOnCompute = Float(opt, value) != 0f },
+                "Fn" or "fn" => c with { FirstComputeBlocks = Int(opt, value) },
+                "Bn" or "bn" => c with { LastComputeBlocks = Int(opt, value) },
+                "warmup" => cacheMode == CacheMode.Spectrum ? c with { SpectrumWarmupSteps = Int(opt, value) } : c with { MaxWarmupSteps = Int(opt, value) },
+                "w" => c with { SpectrumWeight = Float(opt, value) },
+                "m" => c with { SpectrumBasis = Int(opt, value) },
+                "lam" => c with { SpectrumLambda = Float(opt, value) },
+                "window" => c with { SpectrumWindowSize = Int(opt, value) },
+                "flex" => c with { SpectrumFlexWindow = Float(opt, value) },
+                "stop" => c with { SpectrumStopPercent = Float(opt, value) },
+                _ => throw Bad(opt, $"unknown cache parameter '{Shown(key)}' (threshold, start, end, decay, relative, reset, Fn, Bn, warmup, w, m, lam, window, flex, stop)."),
             };
         }
-        if (mask is not null) c = c with { StepComputationMask = Mask(mask) };
+        if (mask is not null) c = c with { StepComputationMask = Mask(mask, names.Mask) };
         if (policy is not null)
         {
             bool dynamic = policy switch
             {
                 "dynamic" => true,
                 "static" => false,
-                _ => throw Bad("--scm-policy", $"'{Shown(policy)}' is not dynamic or static."),
+                _ => throw Bad(names.Policy, $"'{Shown(policy)}' is not dynamic or static."),
             };
             if (cacheMode is CacheMode.DbCache or CacheMode.TaylorSeer or CacheMode.CacheDit) c = c with { DynamicMaskPolicy = dynamic };
         }
@@ -254,12 +262,18 @@ internal static class SdCliSyntax
     }
 
     /// <summary><c>--scm-mask</c>: 1 (compute) or 0 (may cache) per step, comma-separated.</summary>
-    public static IReadOnlyList<bool> Mask(string text) => text.Split(',', StringSplitOptions.TrimEntries).Select(t => t switch
+    public static IReadOnlyList<bool> Mask(string text, string flag = "--scm-mask") => text.Split(',', StringSplitOptions.TrimEntries).Select(t => t switch
     {
         "1" => true,
         "0" => false,
-        _ => throw Bad("--scm-mask", $"expected 0 or 1 per step (\"1,1,0,1\"), got '{Shown(t)}'."),
+        _ => throw Bad(flag, $"expected 0 or 1 per step (\"1,1,0,1\"), got '{Shown(t)}'."),
     }).ToList();
+
+    /// <summary>What <see cref="Cache"/>'s errors call its four inputs.</summary>
+    internal sealed record CacheNames(string Mode, string Option, string Mask, string Policy)
+    {
+        public static readonly CacheNames Flags = new("--cache-mode", "--cache-option", "--scm-mask", "--scm-policy");
+    }
 
     /// <summary>
     /// <c>--ref-image-args</c> (upstream's <c>ref_image_args</c> keys), with the deprecated switches sd-cli appends after

@@ -1,4 +1,4 @@
-namespace StableDiffusion.Native.Cli.SdCli;
+namespace StableDiffusion.Native.Cli;
 
 /// <summary>
 /// The keys of sd-cli's <c>--extra-sample-args</c>, <c>--model-args</c> and <c>--extra-tiling-args</c> that the library
