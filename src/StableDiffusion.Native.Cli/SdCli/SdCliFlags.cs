@@ -58,7 +58,7 @@ internal static class SdCliFlags
     public static IReadOnlyList<SdCliFlag> All { get; } =
     [
         // examples/cli/main.cpp: SDCliParams
-        Gen("--output", S, "output path; printf %d numbers a sequence", "the output PNG(s): `%d`/`%03d` numbers each result, else a batch adds `_N`; video: an animated PNG or numbered PNGs", "-o"),
+        Gen("--output", S, "output path; printf %d numbers a sequence", "the output PNG(s): `%d`/`%03d` numbers each result, else a batch adds `_N`; video: `.avi` (MJPG), `.webp` (animated), an animated PNG or numbered PNGs", "-o"),
         No("--image", S, "image to inspect (metadata mode)", Metadata),
         No("--metadata-format", S, "metadata output format", Metadata),
         Gen("--preview-path", S, "file the previews are written to (default preview.png)", "the preview file (PNG; an animated PNG for video previews)"),

@@ -26,58 +26,48 @@ internal static class SdcppEndpoints
         app.MapPost("/sdcpp/v1/jobs/{id}/cancel", (RequestDelegate)(context => Cancel(context, state)));
     }
 
-    private static async Task ImageJob(HttpContext context, ServerState state)
+    private static Task ImageJob(HttpContext context, ServerState state) => SubmitAsync(context, state, "img_gen", (json, model, quality) =>
     {
-        if (context.Request.ContentLength == 0) throw new BadRequestException("empty request body");
-        var (document, json) = await JsonInput.ReadAsync(context.Request.Body, context.RequestAborted).ConfigureAwait(false);
-        using (document)
-        {
-            // "model" is sdnet's: sd-server serves one model; a server of several takes a name from capabilities' "models".
-            var model = state.Catalog.Route(json.String("model"), "model");
-            if (state.Queue.Pool.MakesImages(model) == false) throw new BadRequestException("loaded model does not support img_gen");
-            var request = ReadRequest(json, state);
-            var format = ServerImages.ParseFormat(json.String("output_format") ?? "png", "output_format");
-            // sd-server clamps the quality; its default is 100.
-            int quality = json.Has("output_compression") ? (int)Math.Clamp(json.Long("output_compression", long.MinValue, long.MaxValue)!.Value, 0, 100) : 100;
-            SdcppJob job;
-            try
-            {
-                job = state.Jobs.Submit(request, model, format, quality, json.Bool("embed_image_metadata") ?? true);
-            }
-            catch (QueueFullException full)
-            {
-                context.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(full.RetryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
-                await ImageServer.ErrorAsync(context, StatusCodes.Status429TooManyRequests, "job queue is full", "queue_full", null).ConfigureAwait(false);
-                return;
-            }
-            await Accepted(context, job).ConfigureAwait(false);
-        }
-    }
+        var request = ReadRequest(json, state);
+        var format = ServerImages.ParseFormat(json.String("output_format") ?? "png", "output_format");
+        return state.Jobs.Submit(request, model, format, quality, json.Bool("embed_image_metadata") ?? true);
+    });
 
     /// <summary>The video containers this server writes, its default first (sd-server's list without libwebm: no WebM).</summary>
     private static readonly string[] s_videoFormats = ["webp", "avi"];
 
-    private static async Task VideoJob(HttpContext context, ServerState state)
+    private static Task VideoJob(HttpContext context, ServerState state) => SubmitAsync(context, state, "vid_gen", (json, model, quality) =>
+    {
+        var request = ReadVideoRequest(json, state);
+        // sd-server without libwebm refuses webm with this message; a request that names no format gets the first one listed.
+        var container = (json.String("output_format") ?? s_videoFormats[0]).Trim().ToLowerInvariant() switch
+        {
+            "webp" => VideoContainer.Webp,
+            "avi" => VideoContainer.Avi,
+            _ => throw new BadRequestException($"invalid output_format, must be one of [{string.Join(", ", s_videoFormats)}]", "output_format"),
+        };
+        return state.Jobs.SubmitVideo(request, model, container, quality);
+    });
+
+    /// <summary>
+    /// sd-server's submission of a <paramref name="mode"/> job: its body, the model it names (sdnet's <c>model</c>: sd-server
+    /// serves one; a server of several takes a name from capabilities' <c>models</c>), the quality it clamps (default 100),
+    /// then <paramref name="submit"/>'s job answered 202, or 429 when the queue is full.
+    /// </summary>
+    private static async Task SubmitAsync(HttpContext context, ServerState state, string mode, Func<JsonInput, ServedModel, int, SdcppJob> submit)
     {
         if (context.Request.ContentLength == 0) throw new BadRequestException("empty body");
         var (document, json) = await JsonInput.ReadAsync(context.Request.Body, context.RequestAborted).ConfigureAwait(false);
         using (document)
         {
             var model = state.Catalog.Route(json.String("model"), "model");
-            if (state.Queue.Pool.MakesVideos(model) == false) throw new BadRequestException("loaded model does not support vid_gen");
-            var request = ReadVideoRequest(json, state);
-            // sd-server without libwebm refuses webm with this message; a request that names no format gets the first one listed.
-            var container = (json.String("output_format") ?? s_videoFormats[0]).Trim().ToLowerInvariant() switch
-            {
-                "webp" => VideoContainer.Webp,
-                "avi" => VideoContainer.Avi,
-                _ => throw new BadRequestException($"invalid output_format, must be one of [{string.Join(", ", s_videoFormats)}]", "output_format"),
-            };
+            bool? supported = mode == "vid_gen" ? state.Queue.Pool.MakesVideos(model) : state.Queue.Pool.MakesImages(model);
+            if (supported == false) throw new BadRequestException($"loaded model does not support {mode}");
             int quality = json.Has("output_compression") ? (int)Math.Clamp(json.Long("output_compression", long.MinValue, long.MaxValue)!.Value, 0, 100) : 100;
             SdcppJob job;
             try
             {
-                job = state.Jobs.SubmitVideo(request, model, container, quality);
+                job = submit(json, model, quality);
             }
             catch (QueueFullException full)
             {

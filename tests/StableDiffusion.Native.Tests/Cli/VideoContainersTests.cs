@@ -33,6 +33,15 @@ public sealed class VideoContainersTests
         return chunks;
     }
 
+    /// <summary>The top-level chunks of a RIFF file of <paramref name="type"/>, after checking its header and size.</summary>
+    private static List<(string Id, int At, int Size)> Riff(byte[] file, string type)
+    {
+        Assert.Equal("RIFF", Encoding.ASCII.GetString(file, 0, 4));
+        Assert.Equal(file.Length - 8, (int)BinaryPrimitives.ReadUInt32LittleEndian(file.AsSpan(4)));
+        Assert.Equal(type, Encoding.ASCII.GetString(file, 8, 4));
+        return Chunks(file, 12, file.Length);
+    }
+
     private static (string Id, int At, int Size) Single(List<(string Id, int At, int Size)> chunks, string id, byte[] file, string? listType = null)
         => Assert.Single(chunks, c => c.Id == id && (listType is null || Encoding.ASCII.GetString(file, c.At + 8, 4) == listType));
 
@@ -40,11 +49,7 @@ public sealed class VideoContainersTests
     public void Avi_holds_one_keyframe_jpeg_per_frame_at_the_frame_rate_with_an_index_that_finds_them()
     {
         byte[] avi = VideoContainers.Encode(VideoContainer.Avi, s_frames, fps: 8, quality: 90);
-
-        Assert.Equal("RIFF", Encoding.ASCII.GetString(avi, 0, 4));
-        Assert.Equal(avi.Length - 8, (int)BinaryPrimitives.ReadUInt32LittleEndian(avi.AsSpan(4)));
-        Assert.Equal("AVI ", Encoding.ASCII.GetString(avi, 8, 4));
-        var top = Chunks(avi, 12, avi.Length);
+        var top = Riff(avi, "AVI ");
         Assert.Equal(["LIST", "LIST", "idx1"], top.Select(c => c.Id));
 
         var hdrl = Single(top, "LIST", avi, "hdrl");
@@ -86,11 +91,7 @@ public sealed class VideoContainersTests
     public void Animated_webp_has_one_frame_per_image_lasting_one_over_fps_and_decodes_back()
     {
         byte[] webp = VideoContainers.Encode(VideoContainer.Webp, s_frames, fps: 8, quality: 90);
-
-        Assert.Equal("RIFF", Encoding.ASCII.GetString(webp, 0, 4));
-        Assert.Equal(webp.Length - 8, (int)BinaryPrimitives.ReadUInt32LittleEndian(webp.AsSpan(4)));
-        Assert.Equal("WEBP", Encoding.ASCII.GetString(webp, 8, 4));
-        var chunks = Chunks(webp, 12, webp.Length);
+        var chunks = Riff(webp, "WEBP");
         Assert.Equal(["VP8X", "ANIM", "ANMF", "ANMF", "ANMF"], chunks.Select(c => c.Id));
         Assert.Equal(0x02, webp[chunks[0].At + 8] & 0x02); // the animation flag
         foreach (var frame in chunks.Skip(2))
