@@ -479,6 +479,10 @@ internal static class Validation
         int width = r.RequestedWidth, height = r.RequestedHeight;
         Dimension(width, nameof(r.Width));
         Dimension(height, nameof(r.Height));
+        long pixels = (long)width * height * r.Frames;
+        if (pixels > VideoRequest.MaxPixels)
+            throw new ArgumentOutOfRangeException(nameof(r.Frames), r.Frames,
+                $"A {width}x{height} video of {r.Frames} frames is {pixels:N0} pixels; at most {VideoRequest.MaxPixels:N0} (VideoRequest.MaxPixels: 1920x1080x129, 1280x720x291), since upstream holds the whole clip in memory at once.");
         void SameSize(Imaging.ImageBuffer? image, string name)
         {
             if (image is not null && (image.Width != width || image.Height != height))

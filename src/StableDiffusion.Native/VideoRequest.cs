@@ -12,6 +12,13 @@ public sealed record VideoRequest
     /// <summary>The most accepted <see cref="Frames"/>.</summary>
     public const int MaxFrames = 1024;
 
+    /// <summary>
+    /// The most pixels a video may have, width × height × <see cref="Frames"/>: 2^28 (1920×1080×129, or 1280×720×291).
+    /// Upstream holds the whole clip in memory at once (its latent, then every decoded frame as floats: 12 bytes a pixel),
+    /// and allocations it cannot back end the process rather than fail; 8192×8192×1024 asked for 24 GiB here and was killed.
+    /// </summary>
+    public const long MaxPixels = 1L << 28;
+
     /// <summary>The longest accepted <see cref="Prompt"/> or <see cref="NegativePrompt"/>: <see cref="ImageRequest.MaxPromptLength"/>.</summary>
     public const int MaxPromptLength = ImageRequest.MaxPromptLength;
 

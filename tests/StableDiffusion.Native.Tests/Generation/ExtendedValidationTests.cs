@@ -96,7 +96,18 @@ public sealed class ExtendedValidationTests
         { "Seed", new VideoRequest { Seed = -1 } },
         { "Hires", new VideoRequest { Hires = new HiresFix(Upscaler: HiresUpscaler.Model, UpscalerModelPath: "/no/such/esrgan.safetensors") } },
         { "Hires", new VideoRequest { Hires = new HiresFix(Scale: 9) } },
+        // Upstream holds a whole clip in memory: 8192x8192x1024 was OOM-killed at 24 GiB instead of failing.
+        { "Frames", new VideoRequest { Width = 8192, Height = 8192, Frames = VideoRequest.MaxFrames } },
+        { "Frames", new VideoRequest { Width = 1920, Height = 1080, Frames = 130 } },
     };
+
+    [Fact]
+    public void A_video_at_the_pixel_limit_passes()
+    {
+        Validation.Video(new VideoRequest { Width = 1920, Height = 1080, Frames = 129 });
+        Validation.Video(new VideoRequest { Width = 8192, Height = 8192, Frames = 4 });
+        Assert.True(1920L * 1080 * 129 <= VideoRequest.MaxPixels);
+    }
 
     [Theory]
     [MemberData(nameof(BadVideos))]
