@@ -137,11 +137,11 @@ internal static class SdcppEndpoints
         {
             Prompt = prompt,
             NegativePrompt = json.String("negative_prompt") ?? b.NegativePrompt,
-            ClipSkip = json.Int("clip_skip", -1, 12) is int c ? (c > 0 ? c : null) : b.ClipSkip,
-            Width = json.Int("width", -1, ImageRequest.MaxDimension) is int w ? (w > 0 ? w : null) : b.Width,
-            Height = json.Int("height", -1, ImageRequest.MaxDimension) is int h ? (h > 0 ? h : null) : b.Height,
+            ClipSkip = Unset(json, "clip_skip", 12, b.ClipSkip),
+            Width = Unset(json, "width", ImageRequest.MaxDimension, b.Width),
+            Height = Unset(json, "height", ImageRequest.MaxDimension, b.Height),
             Strength = json.Float("strength", SettingRange.Of<ImageRequest>(nameof(ImageRequest.Strength))) ?? b.Strength,
-            Seed = json.Long("seed", -1, uint.MaxValue) is long seed ? (seed >= 0 ? seed : null) : b.Seed,
+            Seed = SeedOf(json, b.Seed),
             BatchCount = json.Int("batch_count", 1, ImageRequest.MaxBatchCount) ?? b.BatchCount,
             QwenImageLayers = json.Int("qwen_image_layers", SettingRange.Of<ImageRequest>(nameof(ImageRequest.QwenImageLayers))) ?? b.QwenImageLayers,
             ControlStrength = json.Float("control_strength", SettingRange.Of<ImageRequest>(nameof(ImageRequest.ControlStrength))) ?? b.ControlStrength,
@@ -166,6 +166,14 @@ internal static class SdcppEndpoints
         };
         return request;
     }
+
+    /// <summary>An api.md integer where 0 or -1 means "the backend's default" (null); absent keeps <paramref name="fallback"/>.</summary>
+    private static int? Unset(JsonInput json, string name, int max, int? fallback)
+        => json.Int(name, -1, max) is int value ? (value > 0 ? value : null) : fallback;
+
+    /// <summary>api.md's <c>seed</c>: -1 is random (null); absent keeps <paramref name="fallback"/>.</summary>
+    private static long? SeedOf(JsonInput json, long? fallback)
+        => json.Long("seed", -1, uint.MaxValue) is long seed ? (seed >= 0 ? seed : null) : fallback;
 
     /// <summary>api.md's <c>sample_params</c> (or <c>high_noise_sample_params</c>, named by <paramref name="at"/>) over <paramref name="s"/>: only the fields present change.</summary>
     private static SamplingOptions ReadSampling(JsonInput sample, SamplingOptions s, string at)
@@ -208,11 +216,11 @@ internal static class SdcppEndpoints
         {
             Prompt = prompt,
             NegativePrompt = json.String("negative_prompt") ?? b.NegativePrompt,
-            ClipSkip = json.Int("clip_skip", -1, 12) is int c ? (c > 0 ? c : null) : b.ClipSkip,
-            Width = json.Int("width", -1, ImageRequest.MaxDimension) is int w ? (w > 0 ? w : null) : b.Width,
-            Height = json.Int("height", -1, ImageRequest.MaxDimension) is int h ? (h > 0 ? h : null) : b.Height,
+            ClipSkip = Unset(json, "clip_skip", 12, b.ClipSkip),
+            Width = Unset(json, "width", ImageRequest.MaxDimension, b.Width),
+            Height = Unset(json, "height", ImageRequest.MaxDimension, b.Height),
             Strength = json.Float("strength", SettingRange.Of<VideoRequest>(nameof(VideoRequest.Strength))) ?? b.Strength,
-            Seed = json.Long("seed", -1, uint.MaxValue) is long seed ? (seed >= 0 ? seed : null) : b.Seed,
+            Seed = SeedOf(json, b.Seed),
             Frames = json.Int("video_frames", SettingRange.Of<VideoRequest>(nameof(VideoRequest.Frames))) ?? b.Frames,
             Fps = json.Int("fps", SettingRange.Of<VideoRequest>(nameof(VideoRequest.Fps))) ?? b.Fps,
             MoeBoundary = json.Float("moe_boundary", SettingRange.Of<VideoRequest>(nameof(VideoRequest.MoeBoundary))) ?? b.MoeBoundary,
