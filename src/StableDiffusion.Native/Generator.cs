@@ -159,6 +159,21 @@ public sealed partial class Generator : IDisposable
     public IReadOnlyList<GeneratedImage> Generate(ImageRequest request, IProgress<GenerationProgress>? progress = null, CancellationToken cancellationToken = default)
         => GenerateImages(request, progress, cancellationToken);
 
+    /// <summary>
+    /// Checks <paramref name="request"/> as <see cref="Generate"/> does before any native work: every value's range, the
+    /// images' sizes, the files it names, the limits on its text. A server calls it when it accepts a request it will run
+    /// later, so that a bad one is refused then rather than failing in its turn. What depends on the loaded model (the
+    /// text encoder's limits, whether it makes images) is checked by <see cref="Generate"/> only.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="request"/> or one of its strings is null.</exception>
+    /// <exception cref="ArgumentException">A value is out of range, a file is missing, or an image has the wrong size; the parameter name says which.</exception>
+    public static void Validate(ImageRequest request) => Validation.Request(request);
+
+    /// <summary>Checks a video <paramref name="request"/> as <see cref="GenerateVideo"/> does before any native work, within <see cref="VideoRequest.MaxPixels"/>; see <see cref="Validate(ImageRequest)"/>.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="request"/> or one of its strings is null.</exception>
+    /// <exception cref="ArgumentException">A value is out of range, a file is missing, or an image has the wrong size; the parameter name says which.</exception>
+    public static void Validate(VideoRequest request) => Validation.Video(request);
+
     /// <summary>Runs <see cref="Generate"/> on a dedicated thread.</summary>
     /// <inheritdoc cref="Generate" path="/param"/>
     /// <returns>A task with one image per <see cref="ImageRequest.BatchCount"/>; it faults with the exceptions <see cref="Generate"/> throws.</returns>

@@ -28,7 +28,7 @@ internal static class SdcppEndpoints
 
     private static Task ImageJob(HttpContext context, ServerState state) => SubmitAsync(context, state, "img_gen", (json, model, quality) =>
     {
-        var request = ReadRequest(json, state);
+        var request = Checked(ReadRequest(json, state), Generator.Validate);
         var format = ServerImages.ParseFormat(json.String("output_format") ?? "png", "output_format");
         return state.Jobs.Submit(request, model, format, quality, json.Bool("embed_image_metadata") ?? true);
     });
@@ -38,7 +38,7 @@ internal static class SdcppEndpoints
 
     private static Task VideoJob(HttpContext context, ServerState state) => SubmitAsync(context, state, "vid_gen", (json, model, quality) =>
     {
-        var request = ReadVideoRequest(json, state);
+        var request = Checked(ReadVideoRequest(json, state), Generator.Validate);
         // sd-server without libwebm refuses webm with this message; a request that names no format gets the first one listed.
         var container = (json.String("output_format") ?? s_videoFormats[0]).Trim().ToLowerInvariant() switch
         {
@@ -386,6 +386,16 @@ internal static class SdcppEndpoints
         return Upstream(() => SdCliSyntax.Cache(mode, option, mask, dynamic is bool d ? (d ? "dynamic" : "static") : null, s_cacheFields));
     }
 
+    /// <summary>
+    /// The library's own checks of a job's request at submission, as sd-server validates its parameters before it answers
+    /// 202: a bad job is a 400 now, not a job that fails in its turn. The message names the library's setting.
+    /// </summary>
+    private static T Checked<T>(T request, Action<T> validate) => Upstream(() =>
+    {
+        validate(request);
+        return request;
+    });
+
     /// <summary>sd-cli's syntax errors, which name the field given, as the server's 400.</summary>
     private static T Upstream<T>(Func<T> read)
     {
@@ -395,9 +405,9 @@ internal static class SdcppEndpoints
         }
         catch (ArgumentException e)
         {
-            // The message without .NET's " (Parameter 'x')": the field already leads it.
-            string suffix = $" (Parameter '{e.ParamName}')";
-            throw new BadRequestException(e.Message.EndsWith(suffix, StringComparison.Ordinal) ? e.Message[..^suffix.Length] : e.Message, e.ParamName);
+            // The message without .NET's " (Parameter 'x')" and "Actual value was …": the field already leads it.
+            int cut = e.Message.IndexOf(" (Parameter '", StringComparison.Ordinal);
+            throw new BadRequestException(cut >= 0 ? e.Message[..cut] : e.Message, e.ParamName);
         }
     }
 
