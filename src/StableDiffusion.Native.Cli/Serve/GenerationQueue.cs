@@ -59,9 +59,9 @@ internal sealed class GenerationQueue(ModelPool pool, int capacity, ServerMetric
     /// <param name="cancellationToken">Cancels it while it waits or generates (the client went away, or cancelled its job).</param>
     /// <param name="ticket">Told its place while waiting and when its turn came (sd-server's job API reports both).</param>
     public Task<IReadOnlyList<GeneratedImage>> RunAsync(ImageRequest request, ServedModel model, CancellationToken cancellationToken, QueueTicket? ticket = null)
-        => RunAsync(model, request.BatchCount, request.Sampling.Steps ?? model.Defaults?.Steps ?? SamplingOptions.DefaultSteps, async (generator, job) =>
+        => RunAsync(model, request.BatchCount, Steps(request.Sampling, model), async (generator, job) =>
         {
-            var traced = request with { Preview = job, Sampling = model.Defaults is { } defaults ? request.Sampling.WithDefaults(defaults) : request.Sampling };
+            var traced = request with { Preview = job, Sampling = Sampling(request.Sampling, model) };
             // The request's shape (init image, mask) picks the mode, in the library.
             var images = await generator.GenerateAsync(traced, job, job.Token).ConfigureAwait(false);
             return (images, images.Count);
@@ -71,12 +71,19 @@ internal sealed class GenerationQueue(ModelPool pool, int capacity, ServerMetric
     /// <exception cref="QueueFullException">One is running and <see cref="Capacity"/> are waiting.</exception>
     /// <exception cref="NotSupportedException">The model makes images, not videos.</exception>
     public Task<GeneratedVideo> RunVideoAsync(VideoRequest request, ServedModel model, CancellationToken cancellationToken, QueueTicket? ticket = null)
-        => RunAsync(model, 1, request.Sampling.Steps ?? model.Defaults?.Steps ?? SamplingOptions.DefaultSteps, async (generator, job) =>
+        => RunAsync(model, 1, Steps(request.Sampling, model), async (generator, job) =>
         {
-            var traced = request with { Preview = job, Sampling = model.Defaults is { } defaults ? request.Sampling.WithDefaults(defaults) : request.Sampling };
+            var traced = request with { Preview = job, Sampling = Sampling(request.Sampling, model) };
             var video = await generator.GenerateVideoAsync(traced, job, job.Token).ConfigureAwait(false);
             return (video, video.Frames.Count);
         }, ticket, cancellationToken);
+
+    /// <summary>The request's sampling with its model's recommended settings (its manifest's) where it leaves them unset.</summary>
+    private static SamplingOptions Sampling(SamplingOptions sampling, ServedModel model)
+        => model.Defaults is { } defaults ? sampling.WithDefaults(defaults) : sampling;
+
+    /// <summary>The steps the progress reports count before the generator says: the request's, else the model's, else the library's.</summary>
+    private static int Steps(SamplingOptions sampling, ServedModel model) => Sampling(sampling, model).Steps ?? SamplingOptions.DefaultSteps;
 
     /// <summary>The turn: admission, the wait in arrival order, the model's load, then <paramref name="work"/> with the job's progress and cancellation.</summary>
     private async Task<T> RunAsync<T>(ServedModel model, int images, int steps, Func<Generator, Job, Task<(T Result, int Images)>> work,

@@ -98,6 +98,7 @@ internal sealed class ModelCatalog
             }
         }
         var manifestNames = models.Select(m => m.Name).ToHashSet(StringComparer.Ordinal);
+        long sharedBytes = Estimate(shared with { ModelPath = null, DiffusionModelPath = null });
         foreach (var entry in folder.List(new ModelFileOptions { AllowLegacyPickle = shared.AllowLegacyPickle }))
         {
             // A manifest wins over a checkpoint of the same name, as ModelsFolder.Resolve has it.
@@ -114,7 +115,9 @@ internal sealed class ModelCatalog
                 continue;
             }
             var options = shared with { ModelPath = entry.Path, DiffusionModelPath = null };
-            models.Add(new ServedModel(entry.Name, Path.GetFileName(entry.Path), options, null, Estimate(options)));
+            // The checkpoint was inspected by the listing: only the shared component files (a --vae) are read again.
+            long bytes = info.EstimateMemory(shared.WeightType).TotalBytes + sharedBytes;
+            models.Add(new ServedModel(entry.Name, Path.GetFileName(entry.Path), options, null, bytes));
         }
         if (models.Count == 0)
             throw new ArgumentException($"The models folder {DisplayText.Escape(folder.Directory, 300)} holds no model to serve (a full checkpoint, or a manifest NAME.model.json naming a model's files).", "--models-dir");
