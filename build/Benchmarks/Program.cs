@@ -14,10 +14,11 @@ switch (args.FirstOrDefault())
         return 0;
     case "library":
         return RunLibrary(args[1..]);
-    case "library-queue":
-        return RunLibraryQueue(args[1..]);
-    case "serve-queue":
-        return await RunServeQueue(args[1..]);
+    case "serve-throughput":
+        return await ServeThroughput.RunAsync(new ServeThroughput.Settings(args[1], args[2], int.Parse(args[3]), int.Parse(args[4]),
+            int.Parse(args[5]), int.Parse(args[6]), int.Parse(args[7]), int.Parse(args[8]), Environment.GetEnvironmentVariable("SIDE_BY_SIDE") == "1"));
+    case "library-worker":
+        return ServeThroughput.LibraryWorker(args[1], int.Parse(args[2]), int.Parse(args[3]), int.Parse(args[4]));
     case "same-pixels":
         using (var a = SixLabors.ImageSharp.Image.Load<SixLabors.ImageSharp.PixelFormats.Rgb24>(args[1]))
         using (var b = SixLabors.ImageSharp.Image.Load<SixLabors.ImageSharp.PixelFormats.Rgb24>(args[2]))
@@ -37,7 +38,7 @@ switch (args.FirstOrDefault())
         BenchmarkRunner.Run<PngBenchmark>(args: args[1..]);
         return 0;
     default:
-        Console.Error.WriteLine("usage: Benchmarks make-model [channels] | library <model> <size> <steps> <threads> | library-queue <model> <size> <steps> <threads> <jobs> | serve-queue <url> <size> <steps> <jobs> | png");
+        Console.Error.WriteLine("usage: Benchmarks make-model [channels] | library <model> <size> <steps> <threads> | serve-throughput <sdnet.dll> <model> <size> <steps> <threads> <jobs> <rounds> <port> | png");
         return 2;
 }
 
@@ -58,70 +59,4 @@ static int RunLibrary(string[] a)
     images[0].SaveAsPng(a.Length > 4 ? a[4] : "bench-library.png");
     Console.Error.WriteLine($"library wall {clock.Elapsed.TotalSeconds:F3} s");
     return 0;
-}
-
-// The job both queue contenders run: what a client of `sdnet serve` asks for and gets back (a PNG).
-static ImageRequest QueueJob(int size, int steps) => new()
-{
-    Prompt = "a lighthouse", Width = size, Height = size, Seed = 42,
-    Sampling = new SamplingOptions { Steps = steps, Sampler = Sampler.EulerAncestral, CfgScale = 7 },
-};
-
-static int RunLibraryQueue(string[] a)
-{
-    // One process, one generator: a warm-up job, then <jobs> jobs back to back, each encoded to PNG as the server does.
-    // LIBRARY_LOGGER=1 hands the generator a logger at Warning, as sdnet does.
-    Microsoft.Extensions.Logging.ILogger? logger = Environment.GetEnvironmentVariable("LIBRARY_LOGGER") == "1" ? new WarningLogger() : null;
-    using var generator = Generator.Load(new GeneratorOptions { ModelPath = a[0], Threads = int.Parse(a[3]), Logger = logger });
-    int size = int.Parse(a[1]), steps = int.Parse(a[2]), jobs = int.Parse(a[4]);
-    _ = generator.TextToImage(QueueJob(size, steps))[0].EncodePng();
-    var clock = Stopwatch.StartNew();
-    long bytes = 0;
-    // LIBRARY_PREVIEW=1 asks for a preview every step, as the server does for its progress route.
-    var preview = Environment.GetEnvironmentVariable("LIBRARY_PREVIEW") == "1" ? new SyncPreview() : null;
-    for (int i = 0; i < jobs; i++) bytes += generator.TextToImage(QueueJob(size, steps) with { Preview = preview })[0].EncodePng().Length;
-    Console.WriteLine($"{jobs} jobs in {clock.Elapsed.TotalSeconds:F3} s ({bytes} bytes of PNG)");
-    return 0;
-}
-
-static async Task<int> RunServeQueue(string[] a)
-{
-    // A queue of <jobs> identical requests sent at once to a running `sdnet serve` (--queue >= jobs - 1), after a
-    // warm-up request; timed from the first send to the last reply.
-    using var client = new System.Net.Http.HttpClient { BaseAddress = new Uri(a[0]), Timeout = TimeSpan.FromHours(1) };
-    int size = int.Parse(a[1]), steps = int.Parse(a[2]), jobs = int.Parse(a[3]);
-    string body = $$"""{"prompt":"a lighthouse","width":{{size}},"height":{{size}},"steps":{{steps}},"seed":42,"sampler_name":"Euler a","cfg_scale":7}""";
-    async Task<long> Send()
-    {
-        using var content = new System.Net.Http.StringContent(body, System.Text.Encoding.UTF8, "application/json");
-        using var response = await client.PostAsync("sdapi/v1/txt2img", content);
-        string reply = await response.Content.ReadAsStringAsync();
-        if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"{(int)response.StatusCode}: {reply}");
-        using var json = System.Text.Json.JsonDocument.Parse(reply);
-        return Convert.FromBase64String(json.RootElement.GetProperty("images")[0].GetString()!).Length;
-    }
-    await Send();
-    var clock = Stopwatch.StartNew();
-    long[] sizes = await Task.WhenAll(Enumerable.Range(0, jobs).Select(_ => Send()));
-    Console.WriteLine($"{jobs} jobs in {clock.Elapsed.TotalSeconds:F3} s ({sizes.Sum()} bytes of PNG)");
-    return 0;
-}
-
-sealed class SyncPreview : IProgress<PreviewFrame>
-{
-    public int Count;
-
-    public void Report(PreviewFrame value) => Count++;
-}
-
-sealed class WarningLogger : Microsoft.Extensions.Logging.ILogger
-{
-    public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-    public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => logLevel >= Microsoft.Extensions.Logging.LogLevel.Warning;
-
-    public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
-    {
-        if (IsEnabled(logLevel)) Console.Error.WriteLine(formatter(state, exception));
-    }
 }
