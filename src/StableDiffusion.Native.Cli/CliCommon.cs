@@ -64,6 +64,8 @@ internal static class CliCommon
             ArgumentException or FormatException => BadArguments,
             // A video asked of an image model (or the reverse): the input does not fit the request.
             NotSupportedException => BadArguments,
+            // A size this machine cannot hold: the arguments must change.
+            GenerationTooLargeException => BadArguments,
             NativeRuntimeException => NoRuntime, // NativeAbiMismatchException included
             StableDiffusionException => Failed,  // InvalidModelFileException, ModelDownloadException, GenerationException
             IOException or UnauthorizedAccessException or InvalidDataException => Failed,

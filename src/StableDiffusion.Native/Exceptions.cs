@@ -9,8 +9,8 @@ namespace StableDiffusion.Native;
 /// Derived types: <see cref="NativeRuntimeException"/> (no usable native runtime; <see cref="NativeAbiMismatchException"/>
 /// when it is the wrong build), <c>ModelFiles.InvalidModelFileException</c> (a model file is malformed, hostile
 /// or of a refused format), <c>Hub.ModelDownloadException</c> (a model file could not be pulled from
-/// the hub, or what arrived is not the hub's file) and <see cref="GenerationException"/> (stable-diffusion.cpp failed
-/// an operation).
+/// the hub, or what arrived is not the hub's file), <see cref="GenerationException"/> (stable-diffusion.cpp failed
+/// an operation) and <c>GenerationTooLargeException</c> (a generation would need more memory than the process can get).
 /// </remarks>
 public class StableDiffusionException : Exception
 {
@@ -76,6 +76,53 @@ public class GenerationException : StableDiffusionException
 
     private static string? Compose(string? message, IReadOnlyList<string>? nativeLog)
         => nativeLog is null || nativeLog.Count == 0 ? message : message + " Native log: " + string.Join(" | ", nativeLog);
+}
+
+/// <summary>
+/// A generation needs more working memory than the process can get: refused before any native work, because upstream
+/// would allocate it anyway and, where the operating system overcommits memory, the process would be killed when it
+/// touched the pages. The message names what needs the memory and what would lower it (a smaller size, flash attention,
+/// VAE tiling).
+/// </summary>
+public sealed class GenerationTooLargeException : StableDiffusionException
+{
+    /// <summary>Creates an exception with a default message.</summary>
+    public GenerationTooLargeException()
+        : this("The generation needs more memory than this process can get.")
+    {
+    }
+
+    /// <summary>Creates an exception with a message.</summary>
+    /// <param name="message">What does not fit.</param>
+    public GenerationTooLargeException(string? message)
+        : base(message)
+    {
+    }
+
+    /// <summary>Creates an exception with a message and the exception that caused it.</summary>
+    /// <param name="message">What does not fit.</param>
+    /// <param name="innerException">The cause, or null.</param>
+    public GenerationTooLargeException(string? message, Exception? innerException)
+        : base(message, innerException)
+    {
+    }
+
+    /// <summary>Creates an exception with the memory needed and the memory available.</summary>
+    /// <param name="message">What does not fit.</param>
+    /// <param name="requiredBytes">The least working memory the generation needs.</param>
+    /// <param name="availableBytes">What the process could get when it was refused.</param>
+    public GenerationTooLargeException(string? message, long requiredBytes, long availableBytes)
+        : base(message)
+    {
+        RequiredBytes = requiredBytes;
+        AvailableBytes = availableBytes;
+    }
+
+    /// <summary>The least working memory the generation needs, in bytes (0 when not given).</summary>
+    public long RequiredBytes { get; }
+
+    /// <summary>The memory the process could get when the generation was refused, in bytes (0 when not given).</summary>
+    public long AvailableBytes { get; }
 }
 
 /// <summary>The native runtime could not be found or loaded. The message lists every place probed and why each failed.</summary>

@@ -17,14 +17,16 @@ public sealed partial class Generator : IDisposable
     private readonly object _gate = new();
     private readonly SdContext _context;
     private readonly long? _unetChannels;
+    private readonly AttentionProfile _attention;
     private readonly string? _modelName;
     private volatile bool _disposed;
 
-    private Generator(SdContext context, GeneratorOptions options, long? unetChannels)
+    private Generator(SdContext context, GeneratorOptions options, LoadFacts facts)
     {
         _context = context;
         Options = options;
-        _unetChannels = unetChannels;
+        _unetChannels = facts.UnetChannels;
+        _attention = facts.Attention;
         _modelName = Path.GetFileName(options.ModelPath ?? options.DiffusionModelPath);
     }
 
@@ -56,12 +58,12 @@ public sealed partial class Generator : IDisposable
     public static Task<Generator> LoadAsync(GeneratorOptions options, CancellationToken cancellationToken = default)
     {
         // Bad options fail here, synchronously; the files are not read a second time on the worker.
-        long? unetChannels = Validation.Options(options);
+        var facts = Validation.Options(options);
         cancellationToken.ThrowIfCancellationRequested();
-        return Task.Factory.StartNew(() => LoadValidated(options, unetChannels), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        return Task.Factory.StartNew(() => LoadValidated(options, facts), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
-    private static Generator LoadValidated(GeneratorOptions options, long? unetChannels)
+    private static Generator LoadValidated(GeneratorOptions options, LoadFacts facts)
     {
         var runtime = NativeRuntimeLoader.EnsureLoaded();
         // A generator with RPC servers computes on its own first server's device, named from the live registry.
@@ -78,7 +80,9 @@ public sealed partial class Generator : IDisposable
         string? servers = rpcDevice is null ? null : options.RpcServers;
         var context = SdContext.Create(effective, options.Logger, $"the model '{options.ModelPath ?? options.DiffusionModelPath}'",
             servers is null ? null : () => RpcServers.AreReachable(servers));
-        return new Generator(context, options, unetChannels);
+        // Only a CPU device computes in this process's own memory, where an overcommitted allocation kills instead of failing.
+        bool cpu = runtime.Devices.FirstOrDefault(d => d.Name == backend) is { } device ? device.Type == "cpu" : "CPU".Equals(backend, StringComparison.OrdinalIgnoreCase);
+        return new Generator(context, options, cpu ? facts : facts with { Attention = AttentionProfile.None });
     }
 
     /// <summary>
@@ -306,6 +310,21 @@ public sealed partial class Generator : IDisposable
         }
     }
 
+    /// <summary>Refuses a request whose passes (the first, and a hires fix's) need more working memory than the process can get.</summary>
+    private void EnsureMemoryFor(ImageRequest request)
+    {
+        int width = request.RequestedWidth, height = request.RequestedHeight;
+        bool tiled = request.VaeTiling || request.VaeTilingOptions is not null;
+        ComputeMemory.EnsureFits(_attention, Options, width, height, tiled);
+        if (request.Hires is { } hires)
+        {
+            var (w, h) = hires.TargetWidth is int tw && hires.TargetHeight is int th
+                ? (tw, th)
+                : ((int)Math.Ceiling(width * hires.Scale), (int)Math.Ceiling(height * hires.Scale));
+            ComputeMemory.EnsureFits(_attention, Options, w, h, tiled);
+        }
+    }
+
     private List<GeneratedImage> GenerateImages(ImageRequest request, IProgress<GenerationProgress>? progress, CancellationToken cancellationToken)
     {
         Validation.Request(request);
@@ -320,6 +339,8 @@ public sealed partial class Generator : IDisposable
             ThrowIfDisposed();
             cancellationToken.ThrowIfCancellationRequested();
             RpcServers.EnsureReachable(Options.RpcServers);
+            // Under the lock: a generation that just ended has given its working memory back.
+            EnsureMemoryFor(request);
             var resolved = Resolve(request);
 
             var clock = Stopwatch.StartNew();

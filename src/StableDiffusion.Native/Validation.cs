@@ -6,6 +6,11 @@ namespace StableDiffusion.Native;
 /// Guard clauses for everything that reaches native code: upstream validates almost nothing (zero steps is
 /// undefined behaviour, negative steps abort the process, a bad regex terminates it), so we check first.
 /// </summary>
+/// <summary>What a load's validation learned from the files that the generator keeps.</summary>
+/// <param name="UnetChannels">The UNet's first convolution's output channels (null for a DiT), which a ControlNet must match.</param>
+/// <param name="Attention">The attention layers that bound a generation's working memory.</param>
+internal sealed record LoadFacts(long? UnetChannels, AttentionProfile Attention);
+
 internal static class Validation
 {
     /// <summary>The most embeddings a model or LoRAs a request takes: far past real use, and bounded before native code loops over them.</summary>
@@ -15,7 +20,7 @@ internal static class Validation
     internal const int MaxKeyValues = 64;
 
     /// <summary>Checks every option and model file; returns the UNet's width when the model has a readable UNet.</summary>
-    public static long? Options(GeneratorOptions options)
+    public static LoadFacts Options(GeneratorOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         if (options.ModelPath is null && options.DiffusionModelPath is null)
@@ -88,7 +93,7 @@ internal static class Validation
         ModelFileOrNull(options.ClipLPath, fileOptions);
         ModelFileOrNull(options.ClipGPath, fileOptions);
         ModelFileOrNull(options.T5xxlPath, fileOptions);
-        ModelFileOrNull(options.VaePath, fileOptions);
+        var vae = ModelFileOrNull(options.VaePath, fileOptions);
         ModelFileOrNull(options.TaesdPath, fileOptions);
         var controlNet = ModelFileOrNull(options.ControlNetPath, fileOptions);
         foreach (var e in options.Embeddings) ModelFileOrNull(e.Path, fileOptions);
@@ -97,7 +102,7 @@ internal static class Validation
         string[] unetNames = ["model.diffusion_model.input_blocks.0.0.weight", "input_blocks.0.0.weight"];
         long? unet = (diffusion is null ? null : FirstConvChannels(diffusion, unetNames)) ?? (model is null ? null : FirstConvChannels(model, unetNames));
         if (controlNet is not null) ControlNetMatches(controlNet, unet);
-        return unet;
+        return new LoadFacts(unet, AttentionProfile.Of(model, diffusion, vae));
     }
 
     /// <summary>

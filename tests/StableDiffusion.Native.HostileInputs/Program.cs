@@ -29,10 +29,10 @@ foreach (var c in cases)
     string outcome;
     try
     {
-        var images = generator.TextToImage(c.Request());
+        var images = generator.Generate(c.Request());
         outcome = $"ran {images.Count}x{images[0].Image.Width}x{images[0].Image.Height}";
     }
-    catch (Exception e) when (e is ArgumentException or InvalidModelFileException)
+    catch (Exception e) when (e is ArgumentException or InvalidModelFileException or GenerationTooLargeException)
     {
         outcome = $"refused {e.GetType().Name}: {OneLine(e.Message)}";
     }

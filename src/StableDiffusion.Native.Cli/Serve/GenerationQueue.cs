@@ -131,7 +131,7 @@ internal sealed class GenerationQueue(ModelPool pool, int capacity, ServerMetric
                     metrics?.Failed("cancelled");
                     throw;
                 }
-                catch (Exception e) when (e is ArgumentException or InvalidModelFileException or NotSupportedException or ModelTooLargeException)
+                catch (Exception e) when (e is ArgumentException or InvalidModelFileException or NotSupportedException or ModelTooLargeException or GenerationTooLargeException)
                 {
                     metrics?.Failed("refused");
                     throw;

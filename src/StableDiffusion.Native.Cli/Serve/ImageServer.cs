@@ -388,6 +388,8 @@ internal sealed class ImageServer : IAsyncDisposable
         ModelNotFoundException => (StatusCodes.Status404NotFound, "model_not_found"),
         // The operator's budget, not the request, stands in the way: nothing the client can change but the model.
         ModelTooLargeException => (StatusCodes.Status507InsufficientStorage, "insufficient_memory"),
+        // The request's size needs more working memory than the server has: a smaller size (or flash attention) would do.
+        GenerationTooLargeException => (StatusCodes.Status507InsufficientStorage, "insufficient_memory"),
         ArgumentException or FormatException or InvalidModelFileException => (StatusCodes.Status400BadRequest, "invalid_request"),
         // The loaded model cannot do what was asked (a video model asked for an image): the request's fault, not a bug.
         NotSupportedException => (StatusCodes.Status400BadRequest, "unsupported_by_model"),

@@ -50,12 +50,7 @@ public sealed class NativeBoundaryHarnessTests(ITestOutputHelper output)
         foreach (var c in HostileCases.All)
         {
             string outcome = results.Single(r => r.Name == c.Name).Outcome;
-            string expected = c.Expect switch
-            {
-                HostileCases.Expect.Runs => "ran ",
-                HostileCases.Expect.Refused => "refused ",
-                _ => "failed GenerationException: ",
-            };
+            string expected = c.Expect == HostileCases.Expect.Runs ? "ran " : "refused ";
             Assert.True(outcome.StartsWith(expected, StringComparison.Ordinal), $"{c.Name}: expected '{expected.Trim()}', got '{outcome}'");
         }
     }
@@ -146,6 +141,8 @@ public sealed class NativeBoundaryHarnessTests(ITestOutputHelper output)
                 ("deeply-nested-json", 400, Json(new string('[', 5000) + new string(']', 5000))),
                 ("steps-negative", 400, Json("{\"prompt\":\"x\",\"steps\":-1}")),
                 ("width-huge", 400, Json("{\"prompt\":\"x\",\"width\":2147483647}")),
+                // Within the size limit, but its attention scores (35 TB) would not fit any machine: refused, not attempted.
+                ("size-past-memory", 507, Json("{\"prompt\":\"x\",\"width\":8192,\"height\":8192,\"steps\":1}")),
                 ("forged-host", 421, Json(Txt2Img("x"), host: "evil.example")),
                 ("text-plain-txt2img", 415, Json(Txt2Img("x"), contentType: "text/plain")),
                 ("text-plain-interrupt", 415, Json("{}", contentType: "text/plain", path: "/sdapi/v1/interrupt")),
