@@ -10,49 +10,68 @@ namespace StableDiffusion.Native;
 /// overcommits, such an allocation succeeds and the process is killed when the pages are touched. Refusing a generation
 /// whose lower bound exceeds the memory the process can still get keeps it alive.
 /// </summary>
-/// <param name="UnetDownsample">Latent downsampling of the UNet's first attention level (1 for SD 1.x/2.x, 2 for SDXL); 0 without one.</param>
-/// <param name="UnetHeads">Attention heads at that level.</param>
+/// <param name="PixelsPerPosition">The side in pixels of one position of the diffusion model's widest attention: 8 for the
+/// first UNet level of SD 1.x/2.x, 16 for SDXL's and for the diffusion transformers (a 2×2 patch of an 8× latent); 0 when
+/// none is known.</param>
+/// <param name="Heads">Attention heads there.</param>
+/// <param name="Network">"UNet" or "diffusion transformer", for the message.</param>
 /// <param name="VaeAttention">The VAE decoder has its one-head mid-block attention over every latent position.</param>
-internal sealed record AttentionProfile(int UnetDownsample, int UnetHeads, bool VaeAttention)
+internal sealed record AttentionProfile(int PixelsPerPosition, int Heads, string Network, bool VaeAttention)
 {
     /// <summary>No attention layer this estimate knows: nothing is refused.</summary>
-    public static AttentionProfile None { get; } = new(0, 0, false);
+    public static AttentionProfile None { get; } = new(0, 0, "", false);
 
     /// <summary>Reads the profile from the tensors of the files a load opens (the checkpoint, a separate diffusion model, a separate VAE).</summary>
     public static AttentionProfile Of(ModelFile? checkpoint, ModelFile? diffusion, ModelFile? vae)
     {
-        int downsample = 0, heads = 0;
+        (int Pixels, int Heads, string Network) widest = (0, 0, "");
         foreach (var file in new[] { diffusion, checkpoint })
         {
-            if (file is null || downsample > 0) continue;
-            (downsample, heads) = FirstUnetAttention(file);
+            if (file is null || widest.Pixels > 0) continue;
+            widest = WidestAttention([.. file.GetTensorDescriptors()]);
         }
         bool vaeAttention = new[] { vae, checkpoint }.Any(f => f is not null && f.GetTensorDescriptors().Any(t =>
             t.Name.EndsWith("decoder.mid.attn_1.q.weight", StringComparison.Ordinal)
             || t.Name.EndsWith("decoder.mid_block.attentions.0.to_q.weight", StringComparison.Ordinal)));
-        return new AttentionProfile(downsample, heads, vaeAttention);
+        return new AttentionProfile(widest.Pixels, widest.Heads, widest.Network, vaeAttention);
     }
 
     /// <summary>
-    /// The UNet's first attention level: input block i sits at level (i − 1) / 3 of the LDM layout, downsampled 2^level.
-    /// Heads follow upstream's UNet: 8 for SD 1.x (a 768-wide context), one per 64 channels for SD 2.x and SDXL.
+    /// The UNet's first attention level (input block i sits at level (i − 1) / 3 of the LDM layout, downsampled 2^level;
+    /// heads as upstream's UNet: 8 for SD 1.x with its 768-wide context, one per 64 channels for SD 2.x and SDXL), or a
+    /// diffusion transformer's joint attention over its image tokens, with heads as upstream sets them from the width:
+    /// one per 128 channels for Flux, Flux.2, Qwen-Image and Z-Image, one per 64 for SD3. Text tokens are left out: the
+    /// bound stays a lower one.
     /// </summary>
-    private static (int Downsample, int Heads) FirstUnetAttention(ModelFile file)
+    private static (int Pixels, int Heads, string Network) WidestAttention(IReadOnlyList<TensorDescriptor> tensors)
     {
-        var tensors = file.GetTensorDescriptors();
         for (int block = 1; block <= 11; block++)
         {
             string prefix = $"input_blocks.{block}.1.transformer_blocks.0.";
-            var q = tensors.FirstOrDefault(t => t.Name.EndsWith(prefix + "attn1.to_q.weight", StringComparison.Ordinal) && t.Ne.Length >= 2);
+            var q = Find(tensors, prefix + "attn1.to_q.weight");
             if (q.Ne is null) continue;
-            long channels = q.Ne[1];
-            var k = tensors.FirstOrDefault(t => t.Name.EndsWith(prefix + "attn2.to_k.weight", StringComparison.Ordinal) && t.Ne.Length >= 2);
-            long context = k.Ne is null ? 0 : k.Ne[0];
-            long heads = context == 768 ? 8 : Math.Max(1, channels / 64);
-            return (1 << ((block - 1) / 3), (int)Math.Min(heads, 1024));
+            var k = Find(tensors, prefix + "attn2.to_k.weight");
+            long heads = k.Ne is not null && k.Ne[0] == 768 ? 8 : q.Ne[1] / 64;
+            return (8 << ((block - 1) / 3), HeadCount(heads), "UNet");
         }
-        return (0, 0);
+        foreach (var (name, headWidth) in new[]
+        {
+            ("double_blocks.0.img_attn.qkv.weight", 128), // Flux, Flux.2, Chroma
+            ("transformer_blocks.0.attn.to_q.weight", 128), // Qwen-Image
+            ("layers.0.attention.qkv.weight", 128), // Z-Image
+            ("joint_blocks.0.x_block.attn.qkv.weight", 64), // SD3
+        })
+        {
+            var t = Find(tensors, name);
+            if (t.Ne is not null) return (16, HeadCount(t.Ne[0] / headWidth), "diffusion transformer");
+        }
+        return (0, 0, "");
     }
+
+    private static int HeadCount(long heads) => (int)Math.Clamp(heads, 1, 1024);
+
+    private static TensorDescriptor Find(IReadOnlyList<TensorDescriptor> tensors, string suffix)
+        => tensors.FirstOrDefault(t => t.Name.EndsWith(suffix, StringComparison.Ordinal) && t.Ne.Length >= 2);
 }
 
 /// <summary>Estimates a generation's least working memory and what the process can still get.</summary>
@@ -63,7 +82,7 @@ internal static class ComputeMemory
 
     /// <summary>
     /// The largest attention score matrix a <paramref name="width"/>×<paramref name="height"/> generation computes: the
-    /// UNet's first attention level (unless flash attention runs there) or the VAE decoder's (unless the decode is tiled,
+    /// diffusion model's widest attention (unless flash attention runs there) or the VAE decoder's (unless the decode is tiled,
     /// a TAESD decodes, or flash attention runs in the VAE). Each is allocated whole, one image at a time; what else a
     /// generation holds only adds to it, so this is a lower bound.
     /// </summary>
@@ -73,12 +92,12 @@ internal static class ComputeMemory
         string what = "";
         double latent = Math.Ceiling(width / 8.0) * Math.Ceiling(height / 8.0);
         bool diffusionFlash = options.FlashAttention == true || options.DiffusionFlashAttention == true;
-        if (profile.UnetDownsample > 0 && !diffusionFlash)
+        if (profile.PixelsPerPosition > 0 && !diffusionFlash)
         {
-            int d = profile.UnetDownsample;
-            double positions = Math.Ceiling(width / 8.0 / d) * Math.Ceiling(height / 8.0 / d);
-            best = ScoreMatrixBytes(positions, profile.UnetHeads);
-            what = $"the UNet's attention ({profile.UnetHeads} heads over {positions.ToString("F0", CultureInfo.InvariantCulture)} positions)";
+            int p = profile.PixelsPerPosition;
+            double positions = Math.Ceiling(width / (double)p) * Math.Ceiling(height / (double)p);
+            best = ScoreMatrixBytes(positions, profile.Heads);
+            what = $"the {profile.Network}'s attention ({profile.Heads} heads over {positions.ToString("F0", CultureInfo.InvariantCulture)} positions)";
         }
         bool taesdDecodes = options.TaesdPath is not null && options.TaePreviewOnly != true;
         if (profile.VaeAttention && !vaeTiled && !taesdDecodes && options.FlashAttention != true)
