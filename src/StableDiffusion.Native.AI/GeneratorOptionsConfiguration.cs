@@ -91,20 +91,8 @@ internal static class GeneratorOptionsConfiguration
         string? directory = configuration[ModelsDirectoryKey] is { Length: > 0 } d && !string.IsNullOrWhiteSpace(d) ? d.Trim() : null;
         var (model, manifest) = ResolveModel(name, directory is null ? null : new ModelsFolder(directory));
         var given = Read(configuration, requireModel: false);
-        return (given with
-        {
-            ModelPath = given.ModelPath ?? model.ModelPath,
-            DiffusionModelPath = given.DiffusionModelPath ?? model.DiffusionModelPath,
-            HighNoiseDiffusionModelPath = given.HighNoiseDiffusionModelPath ?? model.HighNoiseDiffusionModelPath,
-            VaePath = given.VaePath ?? model.VaePath,
-            TaesdPath = given.TaesdPath ?? model.TaesdPath,
-            ClipLPath = given.ClipLPath ?? model.ClipLPath,
-            ClipGPath = given.ClipGPath ?? model.ClipGPath,
-            ClipVisionPath = given.ClipVisionPath ?? model.ClipVisionPath,
-            T5xxlPath = given.T5xxlPath ?? model.T5xxlPath,
-            LlmPath = given.LlmPath ?? model.LlmPath,
-            LlmVisionPath = given.LlmVisionPath ?? model.LlmVisionPath,
-        }, manifest);
+        // Path keys beside Model win over the model's own files.
+        return (given.WithComponentsFrom(model), manifest);
     }
 
     /// <summary>A model by name: its options, and its manifest when it has one.</summary>

@@ -106,25 +106,22 @@ internal sealed class ModelLoadOptions
 
         string? resolved = withModel ? ModelCommands.ResolveModel(r.GetValue(Model), r.GetValue(Directory)) : null;
         Manifest = resolved is not null && ModelManifest.IsManifestPath(resolved) ? ModelManifest.Load(resolved) : null;
-        // A manifest's components, each replaced by its flag when one is given.
-        var m = Manifest is null ? new GeneratorOptions { ModelPath = resolved } : GeneratorOptions.FromManifest(Manifest);
         var options = new GeneratorOptions
         {
-            ModelPath = m.ModelPath,
-            DiffusionModelPath = r.GetValue(DiffusionModel) ?? m.DiffusionModelPath,
-            HighNoiseDiffusionModelPath = r.GetValue(HighNoiseDiffusionModel) ?? m.HighNoiseDiffusionModelPath,
+            DiffusionModelPath = r.GetValue(DiffusionModel),
+            HighNoiseDiffusionModelPath = r.GetValue(HighNoiseDiffusionModel),
             UncondDiffusionModelPath = r.GetValue(UncondDiffusionModel),
             EmbeddingsConnectorsPath = r.GetValue(EmbeddingsConnectors),
-            VaePath = r.GetValue(Vae) ?? m.VaePath,
+            VaePath = r.GetValue(Vae),
             VaeFormat = r.GetValue(VaeFormat) is { } vf ? SdCliSyntax.Vae("--vae-format", vf) : null,
             AudioVaePath = r.GetValue(AudioVae),
-            TaesdPath = r.GetValue(Taesd) ?? m.TaesdPath,
-            ClipLPath = r.GetValue(ClipL) ?? m.ClipLPath,
-            ClipGPath = r.GetValue(ClipG) ?? m.ClipGPath,
-            ClipVisionPath = r.GetValue(ClipVision) ?? m.ClipVisionPath,
-            T5xxlPath = r.GetValue(T5xxl) ?? m.T5xxlPath,
-            LlmPath = r.GetValue(Llm) ?? m.LlmPath,
-            LlmVisionPath = r.GetValue(LlmVision) ?? m.LlmVisionPath,
+            TaesdPath = r.GetValue(Taesd),
+            ClipLPath = r.GetValue(ClipL),
+            ClipGPath = r.GetValue(ClipG),
+            ClipVisionPath = r.GetValue(ClipVision),
+            T5xxlPath = r.GetValue(T5xxl),
+            LlmPath = r.GetValue(Llm),
+            LlmVisionPath = r.GetValue(LlmVision),
             ControlNetPath = r.GetValue(ControlNet),
             IpAdapterPath = r.GetValue(IpAdapter),
             MotionModulePath = r.GetValue(MotionModule),
@@ -158,6 +155,8 @@ internal sealed class ModelLoadOptions
             RequireGpu = r.GetValue(RequireGpu),
             Logger = logger,
         };
+        // The model -m names (a checkpoint, or a manifest's components), each component replaced by its flag when one is given.
+        options = options.WithComponentsFrom(Manifest is null ? new GeneratorOptions { ModelPath = resolved } : GeneratorOptions.FromManifest(Manifest));
         return JoinedValue(r, ModelArgs) is { } args ? TypedArguments.Model("--model-args", options, SdCliSyntax.KeyValues("--model-args", args)) : options;
     }
 

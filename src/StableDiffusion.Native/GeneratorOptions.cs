@@ -146,12 +146,18 @@ public sealed record GeneratorOptions
         return ModelManifest.IsManifestPath(path) ? FromManifest(ModelManifest.Load(path)) : new() { ModelPath = path };
     }
 
-    /// <summary>Options that load the component files <paramref name="manifest"/> names (its sampling defaults go to requests: <see cref="SamplingOptions.WithDefaults"/>).</summary>
+    /// <summary>
+    /// Options that load the component files <paramref name="manifest"/> names, with <paramref name="settings"/>' other
+    /// options and its component files where the manifest names none (a shared VAE, say); the manifest's sampling defaults
+    /// go to requests (<see cref="SamplingOptions.WithDefaults"/>).
+    /// </summary>
+    /// <param name="manifest">The model's manifest.</param>
+    /// <param name="settings">Everything else (threads, weight type, …), and component files the manifest leaves to them; null for the defaults.</param>
     /// <exception cref="ArgumentNullException"><paramref name="manifest"/> is null.</exception>
-    public static GeneratorOptions FromManifest(ModelManifest manifest)
+    public static GeneratorOptions FromManifest(ModelManifest manifest, GeneratorOptions? settings = null)
     {
         ArgumentNullException.ThrowIfNull(manifest);
-        return new()
+        var named = new GeneratorOptions
         {
             ModelPath = manifest.Model,
             DiffusionModelPath = manifest.DiffusionModel,
@@ -165,7 +171,37 @@ public sealed record GeneratorOptions
             LlmPath = manifest.Llm,
             LlmVisionPath = manifest.LlmVision,
         };
+        return s_components.Aggregate(settings ?? new GeneratorOptions(), (o, c) => c.Get(named) is { } path ? c.Set(o, path) : o);
     }
+
+    /// <summary>
+    /// These options with each component file they leave unset (checkpoint, diffusion model, VAE, TAESD, text and vision
+    /// encoders: what a <see cref="ModelManifest"/> can name) taken from <paramref name="other"/>: a model by name with the
+    /// files a caller gives itself winning.
+    /// </summary>
+    /// <param name="other">Where the missing component files come from (its other options are not read).</param>
+    /// <exception cref="ArgumentNullException"><paramref name="other"/> is null.</exception>
+    public GeneratorOptions WithComponentsFrom(GeneratorOptions other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        return s_components.Aggregate(this, (o, c) => c.Get(o) is null && c.Get(other) is { } path ? c.Set(o, path) : o);
+    }
+
+    /// <summary>The component files a manifest can name, each once: what <see cref="FromManifest"/> and <see cref="WithComponentsFrom"/> move.</summary>
+    private static readonly (Func<GeneratorOptions, string?> Get, Func<GeneratorOptions, string, GeneratorOptions> Set)[] s_components =
+    [
+        (o => o.ModelPath, (o, v) => o with { ModelPath = v }),
+        (o => o.DiffusionModelPath, (o, v) => o with { DiffusionModelPath = v }),
+        (o => o.HighNoiseDiffusionModelPath, (o, v) => o with { HighNoiseDiffusionModelPath = v }),
+        (o => o.VaePath, (o, v) => o with { VaePath = v }),
+        (o => o.TaesdPath, (o, v) => o with { TaesdPath = v }),
+        (o => o.ClipLPath, (o, v) => o with { ClipLPath = v }),
+        (o => o.ClipGPath, (o, v) => o with { ClipGPath = v }),
+        (o => o.ClipVisionPath, (o, v) => o with { ClipVisionPath = v }),
+        (o => o.T5xxlPath, (o, v) => o with { T5xxlPath = v }),
+        (o => o.LlmPath, (o, v) => o with { LlmPath = v }),
+        (o => o.LlmVisionPath, (o, v) => o with { LlmVisionPath = v }),
+    ];
 }
 
 /// <summary>A textual-inversion embedding: the prompt token <paramref name="Name"/> maps to the file at <paramref name="Path"/>.</summary>

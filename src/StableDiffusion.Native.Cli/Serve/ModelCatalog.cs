@@ -93,7 +93,8 @@ internal sealed class ModelCatalog
                     log.LogWarning("skipped {File}: {Reason}", DisplayText.Escape(Path.GetFileName(path), 200), CliCommon.OneLine(e.Message));
                     continue;
                 }
-                var options = Merge(shared, GeneratorOptions.FromManifest(manifest));
+                // The manifest's components win over serve's shared flags: one --vae fills what each model leaves out.
+                var options = GeneratorOptions.FromManifest(manifest, shared with { ModelPath = null, DiffusionModelPath = null });
                 models.Add(new ServedModel(manifest.Name, Path.GetFileName(path), options, manifest.Defaults, Estimate(options)));
             }
         }
@@ -212,20 +213,4 @@ internal sealed class ModelCatalog
     }
 
     internal static string Gib(long bytes) => (bytes / 1073741824.0).ToString("F2", System.Globalization.CultureInfo.InvariantCulture) + " GiB";
-
-    /// <summary>A manifest's components over the shared options: each component the manifest names replaces the flag's.</summary>
-    private static GeneratorOptions Merge(GeneratorOptions shared, GeneratorOptions own) => shared with
-    {
-        ModelPath = own.ModelPath,
-        DiffusionModelPath = own.DiffusionModelPath,
-        HighNoiseDiffusionModelPath = own.HighNoiseDiffusionModelPath ?? shared.HighNoiseDiffusionModelPath,
-        VaePath = own.VaePath ?? shared.VaePath,
-        TaesdPath = own.TaesdPath ?? shared.TaesdPath,
-        ClipLPath = own.ClipLPath ?? shared.ClipLPath,
-        ClipGPath = own.ClipGPath ?? shared.ClipGPath,
-        ClipVisionPath = own.ClipVisionPath ?? shared.ClipVisionPath,
-        T5xxlPath = own.T5xxlPath ?? shared.T5xxlPath,
-        LlmPath = own.LlmPath ?? shared.LlmPath,
-        LlmVisionPath = own.LlmVisionPath ?? shared.LlmVisionPath,
-    };
 }

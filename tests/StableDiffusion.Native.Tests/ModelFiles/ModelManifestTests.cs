@@ -25,6 +25,36 @@ public sealed class ModelManifestTests : IDisposable
     }
 
     [Fact]
+    public void A_manifest_wins_over_shared_settings_and_a_callers_own_files_win_over_a_manifest()
+    {
+        string dit = Touch("dit.gguf"), vae = Touch("vae.safetensors"), sharedVae = Touch("shared-vae.safetensors"), llm = Touch("llm.gguf");
+        var manifest = ModelManifest.Load(Write("m", """{"diffusion_model": "dit.gguf", "vae": "vae.safetensors"}"""));
+        var shared = new GeneratorOptions { VaePath = sharedVae, LlmPath = llm, Threads = 3 };
+
+        // Serve's shape: the manifest's files, the shared settings, and shared files where the manifest names none.
+        var served = GeneratorOptions.FromManifest(manifest, shared);
+        Assert.Equal((dit, vae, llm, 3), (served.DiffusionModelPath, served.VaePath, served.LlmPath, served.Threads));
+        Assert.Null(served.ModelPath);
+
+        // The CLI's and the configuration's shape: what the caller gives wins, the manifest fills the rest.
+        var given = new GeneratorOptions { VaePath = sharedVae, Threads = 5 }.WithComponentsFrom(GeneratorOptions.FromManifest(manifest));
+        Assert.Equal((dit, sharedVae, 5), (given.DiffusionModelPath, given.VaePath, given.Threads));
+        Assert.Null(given.LlmPath);
+
+        // Every component a manifest can name moves, and nothing else does.
+        var all = new GeneratorOptions
+        {
+            ModelPath = "m", DiffusionModelPath = "d", HighNoiseDiffusionModelPath = "h", VaePath = "v", TaesdPath = "t", ClipLPath = "l",
+            ClipGPath = "g", ClipVisionPath = "cv", T5xxlPath = "t5", LlmPath = "llm", LlmVisionPath = "lv", ControlNetPath = "cn", Threads = 9,
+        };
+        var f = new GeneratorOptions().WithComponentsFrom(all);
+        Assert.Equal(new string?[] { "m", "d", "h", "v", "t", "l", "g", "cv", "t5", "llm", "lv" },
+            new[] { f.ModelPath, f.DiffusionModelPath, f.HighNoiseDiffusionModelPath, f.VaePath, f.TaesdPath, f.ClipLPath, f.ClipGPath, f.ClipVisionPath, f.T5xxlPath, f.LlmPath, f.LlmVisionPath });
+        Assert.Null(f.ControlNetPath);
+        Assert.Null(f.Threads);
+    }
+
+    [Fact]
     public void A_manifest_names_its_components_relative_to_itself_and_its_defaults()
     {
         string dit = Touch("flux/flux1-dev-q4_0.gguf"), vae = Touch("ae.safetensors"), clip = Touch("clip_l.safetensors");
