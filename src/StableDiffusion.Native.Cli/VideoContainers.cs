@@ -8,9 +8,12 @@ using StableDiffusion.Native.Imaging;
 
 namespace StableDiffusion.Native.Cli;
 
-/// <summary>The video containers sd-cli and sd-server write besides WebM (which needs libwebm): MJPG AVI and animated WebP.</summary>
+/// <summary>The video containers sd-cli and sd-server write: WebM (VP8), MJPG AVI and animated WebP.</summary>
 internal enum VideoContainer
 {
+    /// <summary>WebM (<c>video/webm</c>): VP8 key frames, which browsers play in a <c>video</c>; sd-server's default.</summary>
+    Webm,
+
     /// <summary>Motion-JPEG in AVI (<c>video/x-msvideo</c>): every frame a JPEG, which every player reads.</summary>
     Avi,
 
@@ -21,12 +24,27 @@ internal enum VideoContainer
 /// <summary>
 /// Writes frames into <see cref="VideoContainer"/>s, as upstream's <c>media_io</c> does: each frame is encoded by
 /// ImageSharp (JPEG or WebP) and the container around them is written here, byte by byte, after the RIFF layouts of AVI
-/// 1.0 (<c>hdrl</c>/<c>movi</c>/<c>idx1</c>) and of WebP's extended format (<c>VP8X</c>/<c>ANIM</c>/<c>ANMF</c>).
+/// 1.0 (<c>hdrl</c>/<c>movi</c>/<c>idx1</c>) and of WebP's extended format (<c>VP8X</c>/<c>ANIM</c>/<c>ANMF</c>), and
+/// WebM's EBML. WebM needs no VP8 encoder of its own: a lossy WebP's <c>VP8 </c> chunk is a VP8 key frame, which is how
+/// upstream (<c>encode_sd_image_to_vp8_frame</c>) feeds libwebm too.
 /// </summary>
 internal static class VideoContainers
 {
     /// <summary>The container's media type.</summary>
-    public static string MediaType(VideoContainer container) => container == VideoContainer.Avi ? "video/x-msvideo" : "image/webp";
+    public static string MediaType(VideoContainer container) => container switch
+    {
+        VideoContainer.Webm => "video/webm",
+        VideoContainer.Avi => "video/x-msvideo",
+        _ => "image/webp",
+    };
+
+    /// <summary>sd-server's name of the container (its <c>output_format</c>): <c>webm</c>, <c>webp</c> or <c>avi</c>.</summary>
+    public static string Name(VideoContainer container) => container switch
+    {
+        VideoContainer.Webm => "webm",
+        VideoContainer.Avi => "avi",
+        _ => "webp",
+    };
 
     /// <summary>Encodes <paramref name="frames"/> (all of one size) at <paramref name="fps"/>; <paramref name="quality"/> is the frames' JPEG or WebP quality, 0 to 100.</summary>
     /// <exception cref="ArgumentException">No frames, frames of different sizes, or an fps out of 1 to 1000.</exception>
@@ -38,12 +56,18 @@ internal static class VideoContainers
         if (frames.Any(f => f.Width != frames[0].Width || f.Height != frames[0].Height))
             throw new ArgumentException("Every frame of a video must have the first frame's size.", nameof(frames));
         quality = Math.Clamp(quality, 1, 100);
-        return container == VideoContainer.Avi ? Avi(frames, fps, quality) : Webp(frames, fps, quality);
+        return container switch
+        {
+            VideoContainer.Webm => Webm(frames, fps, quality),
+            VideoContainer.Avi => Avi(frames, fps, quality),
+            _ => Webp(frames, fps, quality),
+        };
     }
 
-    /// <summary>The container a file name asks for: <c>.avi</c> or <c>.webp</c>; null for any other.</summary>
+    /// <summary>The container a file name asks for: <c>.webm</c>, <c>.avi</c> or <c>.webp</c>; null for any other.</summary>
     public static VideoContainer? FromExtension(string path) => Path.GetExtension(path).ToLowerInvariant() switch
     {
+        ".webm" => VideoContainer.Webm,
         ".avi" => VideoContainer.Avi,
         ".webp" => VideoContainer.Webp,
         _ => null,
@@ -183,6 +207,131 @@ internal static class VideoContainers
         }
         w.End(riff);
         return output.ToArray();
+    }
+
+    /// <summary>
+    /// A WebM of one VP8 track, every frame a key frame, in the layout libwebm writes: the EBML header (DocType
+    /// <c>webm</c>), then a Segment of Info (millisecond timecodes, the duration), Tracks, and Clusters of SimpleBlocks.
+    /// </summary>
+    private static byte[] Webm(IReadOnlyList<ImageBuffer> frames, int fps, int quality)
+    {
+        int width = frames[0].Width, height = frames[0].Height;
+        if (width > 16383 || height > 16383) throw new ArgumentException("A VP8 frame is at most 16383 pixels on a side.", nameof(frames));
+        var header = Ebml.Master(0x1A45DFA3,
+            Ebml.Uint(0x4286, 1), // EBMLVersion
+            Ebml.Uint(0x42F7, 1), // EBMLReadVersion
+            Ebml.Uint(0x42F2, 4), // EBMLMaxIDLength
+            Ebml.Uint(0x42F3, 8), // EBMLMaxSizeLength
+            Ebml.Text(0x4282, "webm"), // DocType
+            Ebml.Uint(0x4287, 4), // DocTypeVersion
+            Ebml.Uint(0x4285, 2)); // DocTypeReadVersion
+        long Millis(int frame) => (long)Math.Round(frame * 1000.0 / fps);
+        var info = Ebml.Master(0x1549A966,
+            Ebml.Uint(0x2AD7B1, 1_000_000), // TimecodeScale: timecodes count milliseconds
+            Ebml.Float(0x4489, Millis(frames.Count)), // Duration
+            Ebml.Text(0x4D80, "sdnet"), // MuxingApp
+            Ebml.Text(0x5741, "sdnet")); // WritingApp
+        var tracks = Ebml.Master(0x1654AE6B, Ebml.Master(0xAE,
+            Ebml.Uint(0xD7, 1), // TrackNumber
+            Ebml.Uint(0x73C5, 1), // TrackUID
+            Ebml.Uint(0x83, 1), // TrackType: video
+            Ebml.Uint(0x9C, 0), // FlagLacing
+            Ebml.Text(0x86, "V_VP8"), // CodecID
+            Ebml.Uint(0x23E383, (ulong)Math.Max(1, Math.Round(1e9 / fps))), // DefaultDuration, ns
+            Ebml.Master(0xE0, Ebml.Uint(0xB0, (ulong)width), Ebml.Uint(0xBA, (ulong)height)))); // Video: PixelWidth, PixelHeight
+        var segment = new List<byte[]> { info, tracks };
+        // A SimpleBlock's timecode is a signed 16-bit offset from its cluster's: a new cluster at least every 30 s.
+        var cluster = new List<byte[]>();
+        long clusterStart = 0;
+        for (int i = 0; i < frames.Count; i++)
+        {
+            long at = Millis(i);
+            if (cluster.Count == 0 || at - clusterStart > 30_000)
+            {
+                if (cluster.Count > 0) segment.Add(Ebml.Master(0x1F43B675, [.. cluster]));
+                clusterStart = at;
+                cluster = [Ebml.Uint(0xE7, (ulong)at)]; // Timecode
+            }
+            byte[] vp8 = Vp8KeyFrame(frames[i], quality);
+            byte[] block = new byte[4 + vp8.Length];
+            block[0] = 0x81; // track 1, as a one-byte EBML number
+            BinaryPrimitives.WriteInt16BigEndian(block.AsSpan(1), (short)(at - clusterStart));
+            block[3] = 0x80; // key frame
+            vp8.CopyTo(block, 4);
+            cluster.Add(Ebml.Element(0xA3, block)); // SimpleBlock
+        }
+        segment.Add(Ebml.Master(0x1F43B675, [.. cluster]));
+        using var output = new MemoryStream();
+        output.Write(header);
+        output.Write(Ebml.Master(0x18538067, [.. segment]));
+        return output.ToArray();
+    }
+
+    /// <summary>One frame as a VP8 key frame: the payload of a lossy WebP's <c>VP8 </c> chunk.</summary>
+    private static byte[] Vp8KeyFrame(ImageBuffer frame, int quality)
+    {
+        byte[] webp;
+        using (var image = frame.ToImageSharp())
+        using (var stream = new MemoryStream())
+        {
+            image.SaveAsWebp(stream, new WebpEncoder { Quality = quality, FileFormat = WebpFileFormatType.Lossy });
+            webp = stream.ToArray();
+        }
+        int at = 12;
+        while (at + 8 <= webp.Length)
+        {
+            int size = checked((int)BinaryPrimitives.ReadUInt32LittleEndian(webp.AsSpan(at + 4)));
+            if (at + 8 + size > webp.Length) break;
+            if (Encoding.ASCII.GetString(webp, at, 4) == "VP8 ")
+            {
+                var vp8 = webp.AsSpan(at + 8, size);
+                // A key frame: bit 0 of the frame tag clear, then the start code 9d 01 2a.
+                if (size < 10 || (vp8[0] & 1) != 0 || vp8[3] != 0x9D || vp8[4] != 0x01 || vp8[5] != 0x2A)
+                    throw new InvalidOperationException("The WebP encoder wrote no VP8 key frame.");
+                return vp8.ToArray();
+            }
+            at += 8 + size + (size & 1);
+        }
+        throw new InvalidOperationException("The WebP encoder wrote no VP8 chunk.");
+    }
+
+    /// <summary>EBML elements (Matroska's binary XML): an ID, a size as a variable-length number, the content; big-endian.</summary>
+    private static class Ebml
+    {
+        public static byte[] Element(uint id, byte[] content)
+        {
+            using var output = new MemoryStream();
+            int idLength = id > 0xFFFFFF ? 4 : id > 0xFFFF ? 3 : id > 0xFF ? 2 : 1;
+            for (int i = idLength - 1; i >= 0; i--) output.WriteByte((byte)(id >> (8 * i)));
+            // The shortest length whose all-ones value (reserved for "unknown") stays clear of the size.
+            ulong size = (ulong)content.Length;
+            int n = 1;
+            while (n < 8 && size >= (1UL << (7 * n)) - 1) n++;
+            ulong coded = size | (1UL << (7 * n));
+            for (int i = n - 1; i >= 0; i--) output.WriteByte((byte)(coded >> (8 * i)));
+            output.Write(content);
+            return output.ToArray();
+        }
+
+        public static byte[] Master(uint id, params byte[][] children) => Element(id, [.. children.SelectMany(c => c)]);
+
+        public static byte[] Uint(uint id, ulong value)
+        {
+            int n = 1;
+            while (n < 8 && value >> (8 * n) != 0) n++;
+            var bytes = new byte[n];
+            for (int i = 0; i < n; i++) bytes[i] = (byte)(value >> (8 * (n - 1 - i)));
+            return Element(id, bytes);
+        }
+
+        public static byte[] Float(uint id, double value)
+        {
+            var bytes = new byte[8];
+            BinaryPrimitives.WriteDoubleBigEndian(bytes, value);
+            return Element(id, bytes);
+        }
+
+        public static byte[] Text(uint id, string value) => Element(id, Encoding.ASCII.GetBytes(value));
     }
 
     /// <summary>The image chunks (<c>ALPH</c>, <c>VP8 </c>, <c>VP8L</c>) of a still WebP file, as an <c>ANMF</c> frame holds them.</summary>

@@ -37,8 +37,8 @@ internal sealed class OutputNames
 
     /// <summary>
     /// Reads <c>-o</c>. sdnet writes PNG images, so where sd-cli would pick JPEG or WebP from the extension, this
-    /// refuses the name instead of writing PNG bytes under it; a video may also go to an MJPG <c>.avi</c> or an animated
-    /// <c>.webp</c>, as sd-cli writes them (WebM, which needs libwebm, is refused).
+    /// refuses the name instead of writing PNG bytes under it; a video may also go to a VP8 <c>.webm</c>, an MJPG
+    /// <c>.avi</c> or an animated <c>.webp</c>, as sd-cli writes them.
     /// </summary>
     /// <exception cref="ArgumentException">The name is empty or ends in another image or video extension.</exception>
     public static OutputNames Parse(string path, int beginIndex, string flag = "--output", bool video = false)
@@ -50,7 +50,7 @@ internal sealed class OutputNames
             return new OutputNames(path, false, path[..^extension.Length], extension) { BeginIndex = Math.Max(0, beginIndex), Container = container };
         if (lower is ".jpg" or ".jpeg" or ".webp" or ".avi" or ".webm" or ".bmp" or ".gif")
             throw SdCliSyntax.Bad(flag, video
-                ? $"sdnet writes a video as .avi (MJPG), .webp (animated) or .png (animated PNG, or numbered PNGs with %d); '{extension}' is not one."
+                ? $"sdnet writes a video as .webm (VP8), .avi (MJPG), .webp (animated) or .png (animated PNG, or numbered PNGs with %d); '{extension}' is not one."
                 : $"sdnet writes PNG files; '{extension}' is not one (use a .png name).");
         bool numbered = HasSpecifier(path);
         // sd-cli strips only a known image extension; any other stays part of the name and .png is added.

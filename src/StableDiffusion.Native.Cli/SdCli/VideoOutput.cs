@@ -6,8 +6,8 @@ using StableDiffusion.Native.Imaging;
 namespace StableDiffusion.Native.Cli.SdCli;
 
 /// <summary>
-/// A video plan's run and its files: an MJPG AVI or an animated WebP for <c>.avi</c>/<c>.webp</c> (as sd-cli writes them;
-/// not WebM, which needs libwebm), else what the library writes: an animated PNG (browsers play it), or numbered PNGs with
+/// A video plan's run and its files: a VP8 WebM, an MJPG AVI or an animated WebP for <c>.webm</c>/<c>.avi</c>/<c>.webp</c>
+/// (as sd-cli writes them), else what the library writes: an animated PNG (browsers play it), or numbered PNGs with
 /// <c>%d</c>. Sound goes to a WAV beside them, as sd-cli's sidecar does when its container takes no audio.
 /// </summary>
 internal static class VideoOutput

@@ -33,19 +33,16 @@ internal static class SdcppEndpoints
         return state.Jobs.Submit(request, model, format, quality, json.Bool("embed_image_metadata") ?? true);
     });
 
-    /// <summary>The video containers this server writes, its default first (sd-server's list without libwebm: no WebM).</summary>
-    private static readonly string[] s_videoFormats = ["webp", "avi"];
+    /// <summary>The video containers this server writes, its default first, as sd-server built with WebM lists them.</summary>
+    private static readonly VideoContainer[] s_videoFormats = [VideoContainer.Webm, VideoContainer.Webp, VideoContainer.Avi];
 
     private static Task VideoJob(HttpContext context, ServerState state) => SubmitAsync(context, state, "vid_gen", (json, model, quality) =>
     {
         var request = Checked(ReadVideoRequest(json, state), Generator.Validate);
-        // sd-server without libwebm refuses webm with this message; a request that names no format gets the first one listed.
-        var container = (json.String("output_format") ?? s_videoFormats[0]).Trim().ToLowerInvariant() switch
-        {
-            "webp" => VideoContainer.Webp,
-            "avi" => VideoContainer.Avi,
-            _ => throw new BadRequestException($"invalid output_format, must be one of [{string.Join(", ", s_videoFormats)}]", "output_format"),
-        };
+        // sd-server's default and its message for any other name.
+        string name = (json.String("output_format") ?? "webm").Trim().ToLowerInvariant();
+        var container = s_videoFormats.Where(c => VideoContainers.Name(c) == name).Cast<VideoContainer?>().FirstOrDefault()
+            ?? throw new BadRequestException($"invalid output_format, must be one of [{string.Join(", ", s_videoFormats.Select(VideoContainers.Name))}]", "output_format");
         return state.Jobs.SubmitVideo(request, model, container, quality);
     });
 
@@ -511,7 +508,7 @@ internal static class SdcppEndpoints
     private static void Formats(Utf8JsonWriter w, bool video)
     {
         w.WriteStartArray();
-        foreach (string f in video ? s_videoFormats : ["png", "jpeg", "webp"]) w.WriteStringValue(f);
+        foreach (string f in video ? s_videoFormats.Select(VideoContainers.Name) : ["png", "jpeg", "webp"]) w.WriteStringValue(f);
         w.WriteEndArray();
     }
 
@@ -590,7 +587,7 @@ internal static class SdcppEndpoints
         w.WriteString("cache_option", "");
         w.WriteString("scm_mask", "");
         w.WriteBoolean("scm_policy_dynamic", true);
-        w.WriteString("output_format", video ? s_videoFormats[0] : "png");
+        w.WriteString("output_format", video ? VideoContainers.Name(s_videoFormats[0]) : "png");
         w.WriteNumber("output_compression", 100);
         w.WriteEndObject();
     }

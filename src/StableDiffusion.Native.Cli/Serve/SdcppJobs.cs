@@ -106,7 +106,7 @@ internal sealed class SdcppJobs(GenerationQueue queue, TimeSpan? retention = nul
             byte[] encoded = VideoContainers.Encode(container, video.Frames, video.Fps, quality);
             return w =>
             {
-                w.WriteString("output_format", container == VideoContainer.Avi ? "avi" : "webp");
+                w.WriteString("output_format", VideoContainers.Name(container));
                 w.WriteString("mime_type", VideoContainers.MediaType(container));
                 w.WriteNumber("fps", video.Fps);
                 w.WriteNumber("frame_count", video.Frames.Count);

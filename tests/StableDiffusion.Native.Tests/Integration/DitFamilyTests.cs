@@ -94,7 +94,7 @@ public sealed class DitFamilyTests(DitFamilyFixture fixture) : IClassFixture<Dit
     }
 
     [SkippableFact]
-    public async Task Serving_a_video_model_runs_sd_servers_vid_gen_jobs_into_avi_and_animated_webp()
+    public async Task Serving_a_video_model_runs_sd_servers_vid_gen_jobs_into_webm_avi_and_animated_webp()
     {
         var baseline = fixture.WanBaseline;
         await using var server = await StableDiffusion.Native.Cli.Serve.ImageServer.StartAsync(fixture.Wan.Generator, new StableDiffusion.Native.Cli.Serve.ServeOptions { Host = "127.0.0.1", Port = 0 });
@@ -104,18 +104,18 @@ public sealed class DitFamilyTests(DitFamilyFixture fixture) : IClassFixture<Dit
         var caps = System.Text.Json.JsonDocument.Parse(await client.GetStringAsync("sdcpp/v1/capabilities")).RootElement;
         Assert.Equal("vid_gen", caps.GetProperty("current_mode").GetString());
         Assert.Equal(["vid_gen"], caps.GetProperty("supported_modes").EnumerateArray().Select(m => m.GetString()));
-        Assert.Equal(["webp", "avi"], caps.GetProperty("output_formats_by_mode").GetProperty("vid_gen").EnumerateArray().Select(m => m.GetString()));
+        Assert.Equal(["webm", "webp", "avi"], caps.GetProperty("output_formats_by_mode").GetProperty("vid_gen").EnumerateArray().Select(m => m.GetString()));
         Assert.True(caps.GetProperty("features_by_mode").GetProperty("vid_gen").GetProperty("end_image").GetBoolean());
         Assert.Equal(new VideoRequest().Frames, caps.GetProperty("defaults").GetProperty("video_frames").GetInt32());
         Assert.Equal(-1, caps.GetProperty("defaults").GetProperty("high_noise_sample_params").GetProperty("sample_steps").GetInt32());
 
-        // sd-server's refusals: the other mode, and a container it cannot write (WebM needs libwebm).
+        // sd-server's refusals: the other mode, and a container it does not write.
         var image = await client.PostAsync("sdcpp/v1/img_gen", Json("""{"prompt":"x"}"""));
         Assert.Equal(System.Net.HttpStatusCode.BadRequest, image.StatusCode);
         Assert.Contains("loaded model does not support img_gen", await image.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-        var webm = await client.PostAsync("sdcpp/v1/vid_gen", Json("""{"prompt":"x","output_format":"webm"}"""));
-        Assert.Equal(System.Net.HttpStatusCode.BadRequest, webm.StatusCode);
-        Assert.Contains("invalid output_format, must be one of [webp, avi]", await webm.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        var mkv = await client.PostAsync("sdcpp/v1/vid_gen", Json("""{"prompt":"x","output_format":"mkv"}"""));
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, mkv.StatusCode);
+        Assert.Contains("invalid output_format, must be one of [webm, webp, avi]", await mkv.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         // A clip too large to hold in memory is refused at submission, as sd-server refuses invalid parameters (the
         // process was OOM-killed at 24 GiB when such a job ran).
         var huge = await client.PostAsync("sdcpp/v1/vid_gen", Json("""{"prompt":"x","width":8192,"height":8192,"video_frames":1024,"output_format":"avi"}"""));
@@ -127,9 +127,12 @@ public sealed class DitFamilyTests(DitFamilyFixture fixture) : IClassFixture<Dit
 
         // The clip of Clip(42), through api.md's body.
         const string clip = "\"prompt\":\"a lighthouse at dusk\",\"width\":32,\"height\":32,\"video_frames\":5,\"seed\":42,\"sample_params\":{\"sample_steps\":2,\"guidance\":{\"txt_cfg\":1}}";
-        foreach (string format in new[] { "avi", "webp" })
+        // No output_format is sd-server's default, webm.
+        foreach (string? asked in new[] { "avi", "webp", null })
         {
-            var accepted = await client.PostAsync("sdcpp/v1/vid_gen", Json($"{{{clip},\"output_format\":\"{format}\",\"output_compression\":95}}"));
+            string format = asked ?? "webm";
+            string body = asked is null ? $"{{{clip},\"output_compression\":95}}" : $"{{{clip},\"output_format\":\"{asked}\",\"output_compression\":95}}";
+            var accepted = await client.PostAsync("sdcpp/v1/vid_gen", Json(body));
             Assert.Equal(System.Net.HttpStatusCode.Accepted, accepted.StatusCode);
             var submitted = System.Text.Json.JsonDocument.Parse(await accepted.Content.ReadAsStringAsync()).RootElement;
             Assert.Equal("vid_gen", submitted.GetProperty("kind").GetString());
@@ -144,10 +147,17 @@ public sealed class DitFamilyTests(DitFamilyFixture fixture) : IClassFixture<Dit
             Assert.True(job.GetProperty("status").GetString() == "completed", job.GetRawText());
             var result = job.GetProperty("result");
             Assert.Equal(format, result.GetProperty("output_format").GetString());
-            Assert.Equal(format == "avi" ? "video/x-msvideo" : "image/webp", result.GetProperty("mime_type").GetString());
+            Assert.Equal(format switch { "avi" => "video/x-msvideo", "webm" => "video/webm", _ => "image/webp" }, result.GetProperty("mime_type").GetString());
             Assert.Equal(16, result.GetProperty("fps").GetInt32());
             Assert.Equal(baseline.Frames.Count, result.GetProperty("frame_count").GetInt32());
             byte[] file = result.GetProperty("b64_json").GetBytesFromBase64();
+            if (format == "webm")
+            {
+                var frames = Cli.VideoContainersTests.WebmFrames(file, out var track);
+                Assert.Equal((32, 32, "V_VP8"), track);
+                Assert.Equal(baseline.Frames.Count, frames.Count);
+                continue;
+            }
             var chunks = Cli.VideoContainersTests.Chunks(file, 12, file.Length);
             if (format == "avi")
             {

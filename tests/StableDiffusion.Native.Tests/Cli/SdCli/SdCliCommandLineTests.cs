@@ -154,7 +154,7 @@ public sealed class SdCliCommandLineTests : IDisposable
         Assert.Contains("--ref-audio", this.h.ErrorOf("video", "--ref-audio", this.h.File("not.wav")));
         Assert.Contains("--ad-model", this.h.ErrorOf("video", "--ad-model", "y.st"));
         Assert.Contains("--high-noise-steps", this.h.ErrorOf("video", "--high-noise-steps", "many"));
-        Assert.Contains("--output", this.h.ErrorOf("video", "-o", "clip.webm"));
+        Assert.Contains("--output", this.h.ErrorOf("video", "-o", "clip.gif"));
     }
 
     [Fact]
