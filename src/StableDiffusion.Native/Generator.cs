@@ -318,9 +318,7 @@ public sealed partial class Generator : IDisposable
         ComputeMemory.EnsureFits(_attention, Options, width, height, tiled);
         if (request.Hires is { } hires)
         {
-            var (w, h) = hires.TargetWidth is int tw && hires.TargetHeight is int th
-                ? (tw, th)
-                : ((int)Math.Ceiling(width * hires.Scale), (int)Math.Ceiling(height * hires.Scale));
+            var (w, h) = hires.OutputSize(width, height);
             ComputeMemory.EnsureFits(_attention, Options, w, h, tiled);
         }
     }

@@ -213,6 +213,10 @@ public sealed record HiresFix([property: Bounds(1, 8)] float Scale = 2f, [proper
 
     /// <summary>Explicit sigmas for the second pass (descending, finite, ≥ 0); empty for the scheduler's.</summary>
     public IReadOnlyList<float> CustomSigmas { get; init; } = [];
+
+    /// <summary>The hires pass's size for a first pass of <paramref name="width"/>×<paramref name="height"/>: the target, else the scaled size.</summary>
+    internal (int Width, int Height) OutputSize(int width, int height)
+        => TargetWidth is int w && TargetHeight is int h ? (w, h) : ((int)Math.Ceiling(width * Scale), (int)Math.Ceiling(height * Scale));
 }
 
 /// <summary>A preview of a generation in progress.</summary>

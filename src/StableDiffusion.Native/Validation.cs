@@ -401,10 +401,11 @@ internal static class Validation
             ExistingFile(hires.UpscalerModelPath ?? "", name);
             ModelFileOrNull(hires.UpscalerModelPath);
         }
-        if (width * hires.Scale > ImageRequest.MaxDimension || height * hires.Scale > ImageRequest.MaxDimension)
-            throw new ArgumentOutOfRangeException(name, hires.Scale, $"The hires pass would exceed {ImageRequest.MaxDimension} pixels per side.");
         if (hires.TargetWidth.HasValue != hires.TargetHeight.HasValue)
             throw new ArgumentException($"{name}: set both TargetWidth and TargetHeight, or neither.", name);
+        var (hiresWidth, hiresHeight) = hires.OutputSize(width, height);
+        if (hiresWidth > ImageRequest.MaxDimension || hiresHeight > ImageRequest.MaxDimension)
+            throw new ArgumentOutOfRangeException(name, hires.Scale, $"The hires pass would exceed {ImageRequest.MaxDimension} pixels per side.");
         Sigmas(hires.CustomSigmas, name + ".CustomSigmas");
     }
 

@@ -41,13 +41,19 @@ internal static class ChildProcess
             if (v is null) psi.Environment.Remove(k);
             else psi.Environment[k] = v;
         }
+        return Run(psi, TimeSpan.FromMinutes(2));
+    }
+
+    /// <summary>Runs <paramref name="psi"/> (its output redirected) to its end, killing it after <paramref name="timeout"/>.</summary>
+    public static Result Run(ProcessStartInfo psi, TimeSpan timeout)
+    {
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(TimeSpan.FromMinutes(2)))
+        if (!p.WaitForExit(timeout))
         {
             p.Kill(entireProcessTree: true);
-            throw new TimeoutException("sdnet did not exit within 2 minutes.");
+            throw new TimeoutException($"{Path.GetFileName(psi.FileName)} did not exit within {timeout.TotalMinutes:F0} minutes.");
         }
         p.WaitForExit();
         return new Result(p.ExitCode, stdout.Result, stderr.Result);

@@ -70,16 +70,7 @@ public sealed class MemoryAdmissionTests(TinyGeneratorFixture fixture)
             "-W", size, "-H", size, "--steps", "1", "-s", "3", "-t", "2", "-o", output,
         })
             psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(TimeSpan.FromMinutes(3)))
-        {
-            p.Kill(entireProcessTree: true);
-            throw new TimeoutException("sdnet did not exit within 3 minutes.");
-        }
-        p.WaitForExit();
-        return new Cli.ChildProcess.Result(p.ExitCode, stdout.Result, stderr.Result);
+        return Cli.ChildProcess.Run(psi, TimeSpan.FromMinutes(3));
     }
 
     /// <summary>The cgroup v1 memory hierarchy's root, when this process may create a group in it.</summary>
