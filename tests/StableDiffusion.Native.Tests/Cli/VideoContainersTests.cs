@@ -220,11 +220,19 @@ public sealed class VideoContainersTests
                   if (v.readyState < 1) await new Promise((ok, fail) => { v.onloadedmetadata = ok; v.onerror = () => fail(String(v.error && v.error.message)); });
                   const canvas = document.createElement('canvas'); canvas.width = 24; canvas.height = 16;
                   const g = canvas.getContext('2d'), colours = [];
-                  for (const t of [0.06, 0.19, 0.31]) {
-                    await new Promise(ok => { v.onseeked = ok; v.currentTime = t; });
+                  // 'seeked' can fire before the compositor shows the new frame (a loaded machine drew the previous one):
+                  // a frame callback is the signal that the frame is presented. Last frame first, so each seek changes it.
+                  for (const t of [0.31, 0.19, 0.06]) {
+                    await new Promise(ok => {
+                      let pending = 2;
+                      const one = () => { if (--pending === 0) ok(); };
+                      v.requestVideoFrameCallback(one);
+                      v.onseeked = one;
+                      v.currentTime = t;
+                    });
                     g.drawImage(v, 0, 0);
                     const p = g.getImageData(12, 8, 1, 1).data;
-                    colours.push([p[0], p[1], p[2]]);
+                    colours.unshift([p[0], p[1], p[2]]);
                   }
                   return JSON.stringify({ width: v.videoWidth, height: v.videoHeight, duration: v.duration, colours });
                 })()
