@@ -25,6 +25,26 @@ internal static class ChildProcess
         }
     }
 
+    /// <summary>
+    /// Why a SIGINT sent to a child would not reach it, or null when it would: a process started with SIGINT ignored (a
+    /// background job of a shell without job control, as <c>cmd &amp;</c> in a script) passes that on to its children,
+    /// and the .NET runtime keeps a disposition it inherits as ignored.
+    /// </summary>
+    public static string? SigIntIgnoredReason()
+    {
+        if (!OperatingSystem.IsLinux()) return null;
+        foreach (string line in File.ReadLines("/proc/self/status"))
+        {
+            if (!line.StartsWith("SigIgn:", StringComparison.Ordinal)) continue;
+            ulong mask = ulong.Parse(line["SigIgn:".Length..].Trim(), System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture);
+            const int SigInt = 2;
+            return (mask & (1UL << (SigInt - 1))) != 0
+                ? "the test host was started with SIGINT ignored (a background job of a shell without job control), so its children ignore SIGINT too"
+                : null;
+        }
+        return null;
+    }
+
     public static Result RunSdnet(string sdnetDll, string workingDirectory, IReadOnlyDictionary<string, string?> environment, params string[] args)
     {
         var psi = new ProcessStartInfo(DotnetHost)
