@@ -160,7 +160,7 @@ fi
 # The tests' random-weight SD1 checkpoint: reused from their cache when it is there, written by ModelTool otherwise.
 model_cache="${SDNET_TEST_MODELS:-${TMPDIR:-/tmp}}"
 [[ -n "${SDNET_TEST_MODELS:-}" ]] || model_cache="${model_cache%/}/sdnet-test-models"
-model="$(find "$model_cache" -maxdepth 1 -name 'sd1-c32-in4-F16-s1-v*.safetensors' 2>/dev/null | sort | tail -n 1)"
+model="$(find "$model_cache" -maxdepth 1 -name 'sd1-c32-d32-in4-F16-s1-v*.safetensors' 2>/dev/null | sort | tail -n 1)"
 if [[ -z "$model" ]]; then
   if ! dotnet run --project tests/Packaging/ModelTool -c Release >"$work/model.log" 2>&1; then
     fail_all "the test model could not be written: $(first_error "$work/model.log")"

@@ -28,12 +28,15 @@ public static class Sd1Layout
     public const int FullUnetChannels = 320;
     private const int ContextDim = 768;
 
-    public static IReadOnlyList<TensorSpec> Checkpoint(int unetChannels = FullUnetChannels, int inChannels = 4)
+    /// <param name="unetChannels">The UNet's base width (upstream infers it); <see cref="FullUnetChannels"/> is full size.</param>
+    /// <param name="inChannels">4, or 9 for an inpainting UNet.</param>
+    /// <param name="vaeDecoderChannels">The VAE decoder's base width (upstream infers it too); the default is full size.</param>
+    public static IReadOnlyList<TensorSpec> Checkpoint(int unetChannels = FullUnetChannels, int inChannels = 4, int vaeDecoderChannels = VaeLayout.EncoderChannels)
     {
         var t = new List<TensorSpec>();
         t.AddRange(TextEncoder("cond_stage_model.transformer.text_model."));
         t.AddRange(Unet("model.diffusion_model.", unetChannels, inChannels));
-        t.AddRange(Vae("first_stage_model."));
+        t.AddRange(vaeDecoderChannels == VaeLayout.EncoderChannels ? Vae("first_stage_model.") : VaeLayout.Sd("first_stage_model.", vaeDecoderChannels));
         return t;
     }
 

@@ -7,9 +7,9 @@ public static class ExtraTestModels
     public static string Sd1ControlNet(string dtype = "F16", ulong seed = 11)
         => TestModelFactory.GetOrCreate($"controlnet-sd1-c{ControlNetLayout.ModelChannels}-{dtype}-s{seed}", () => ControlNetLayout.Sd1(), dtype, seed);
 
-    /// <summary>The SD1 checkpoint a ControlNet can steer: full-width UNet (≈ 2.1 GB at F16).</summary>
+    /// <summary>The SD1 checkpoint a ControlNet can steer: full-width UNet (≈ 2 GB at F16), the narrowest VAE decoder.</summary>
     public static string Sd1ForControlNet(string dtype = "F16")
-        => TestModelFactory.Sd1(unetChannels: ControlNetLayout.ModelChannels, dtype: dtype);
+        => TestModelFactory.Sd1(unetChannels: ControlNetLayout.ModelChannels, dtype: dtype, vaeDecoderChannels: VaeLayout.SmallestDecoderChannels);
 
     /// <summary>An ESRGAN (RRDBNet) upscaler with <paramref name="blocks"/> RRDB blocks and the given scale.</summary>
     public static string Esrgan(int blocks = 1, int scale = 4, string dtype = "F16", ulong seed = 13)

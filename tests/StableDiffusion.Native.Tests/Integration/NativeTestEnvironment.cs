@@ -30,7 +30,7 @@ internal static class NativeTestEnvironment
 
     private static readonly Lazy<string> s_tinySd1 = new(() => TestModelFactory.Sd1(unetChannels: 32));
 
-    /// <summary>The tiny random-weight SD1 checkpoint (32-channel UNet, full CLIP and VAE, F16).</summary>
+    /// <summary>The tiny random-weight SD1 checkpoint (32-channel UNet and VAE decoder, full CLIP and VAE encoder, F16).</summary>
     public static string TinySd1 => s_tinySd1.Value;
 
     public static GeneratorOptions TinyOptions => new() { ModelPath = TinySd1, Threads = 2 };
