@@ -14,11 +14,11 @@ namespace StableDiffusion.Native.Tests.Generation;
 [Collection(NativeCollection.Name)]
 public sealed class LoadCycleMemoryTests(ITestOutputHelper output)
 {
-    private const int Cycles = 20;
-    private const int WarmUp = 5;
+    private const int Cycles = 10;
+    private const int WarmUp = 4;
 
     [SkippableFact]
-    public void Twenty_load_generate_dispose_cycles_do_not_grow_the_working_set()
+    public void Ten_load_generate_dispose_cycles_do_not_grow_the_working_set()
     {
         NativeTestEnvironment.Require();
         var options = NativeTestEnvironment.TinyOptions;

@@ -48,7 +48,7 @@ public sealed class ServeCommandTests
         {
             using var client = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromMinutes(3) };
             // Several seconds of sampling: longer than System.CommandLine's default grace of 2 s after a signal.
-            var running = client.PostAsync("sdapi/v1/txt2img", ServerTestSupport.Json("""{"prompt":"drain","width":64,"height":64,"steps":600,"seed":5}"""));
+            var running = client.PostAsync("sdapi/v1/txt2img", ServerTestSupport.Json("""{"prompt":"drain","width":64,"height":64,"steps":200,"seed":5}"""));
             await ServerTestSupport.WaitUntilSamplingAsync(client);
 
             using (var term = Process.Start("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])) term.WaitForExit();
