@@ -2,7 +2,7 @@
 # Windows check: the win-x64 runtime cross-built with MinGW-w64 (cmake --workflow --preset cpu-win-x64-mingw), upstream's
 # sd-cli.exe, a self-contained win-x64 sdnet.exe and the packages, all executed under Wine on a Linux x64 host.
 #
-#   tests/Windows/run.sh [case...]        default: every case
+#   tests/Windows/run.sh [case|driver|packaging...]        default: every case
 #
 # Cases (tests/Windows/WineCheck runs the first thirteen; tests/Packaging/run.sh the three win-* modes):
 #   sd-cli-generate           sd-cli.exe: 64x64 from the tiny test model, the same pixels twice for one seed
@@ -20,6 +20,8 @@
 #   path-other-drive          a model on D:
 #   path-long                 a model and an output whose paths are longer than 260 characters
 #   win-self-contained, win-single-file, win-publish-rid   the packaging check's Windows modes
+# "driver" names the first thirteen, "packaging" the last three (.ci/run names "driver": its packaging check's default
+# already runs the Windows modes, from the packages it packs once).
 #
 # Prints one line per case on stdout, "<case>: ok" or "<case>: FAIL <reason>", and exits 1 if any failed. Without Wine
 # or a win-x64 runtime it prints "skipped: <reason>" and exits 0. The runtime is taken from $SDNET_WIN_RUNTIME (a
@@ -32,7 +34,14 @@ repo="$(pwd)"
 driver_cases=(sd-cli-generate sdnet-doctor sdnet-generate sdnet-inspect-bad-files sdnet-pull-resume sdnet-pull-corrupt
   sdnet-pull-reserved-name sdnet-models-by-name sdnet-serve rpc-server path-spaces-non-ascii path-other-drive path-long)
 packaging_cases=(win-self-contained win-single-file win-publish-rid)
-cases=("$@")
+cases=()
+for c in "$@"; do
+  case "$c" in
+    driver) cases+=("${driver_cases[@]}") ;;
+    packaging) cases+=("${packaging_cases[@]}") ;;
+    *) cases+=("$c") ;;
+  esac
+done
 ((${#cases[@]})) || cases=("${driver_cases[@]}" "${packaging_cases[@]}")
 run_driver=() run_packaging=()
 for c in "${cases[@]}"; do
@@ -80,6 +89,11 @@ fail_all() { # reason: every requested case fails with it
 # Windows profile after $USER: "Zoë" puts %USERPROFILE% and %LOCALAPPDATA% (the models folder, the caches) under a
 # non-ASCII path, as many Windows users have it.
 export WINEPREFIX="$work/prefix" USER=Zoë LOGNAME=Zoë
+# The prefix's wineserver, and the services wineboot starts, run for the whole check with their output in a log. Started
+# by a case instead, they would inherit its stdout and stderr and hold them open until the server's idle timeout (3 s):
+# every captured run would wait that long for the end of its output.
+mkdir -p "$WINEPREFIX"
+wineserver -p >"$work/wineserver.log" 2>&1 || fail_all "wineserver -p failed: $(tail -n 1 "$work/wineserver.log")"
 "$wine" wineboot -i >"$work/wineboot.log" 2>&1 || fail_all "wineboot failed: $(tail -n 1 "$work/wineboot.log")"
 
 if ((${#run_driver[@]})); then
