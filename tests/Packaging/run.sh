@@ -5,7 +5,7 @@
 # into a private packages folder, so a stale 0.0.0-local never leaks in from the user's NuGet cache. Each app
 # generates a 64x64 image from the tests' random-weight SD1 model and must load the runtime from its own folder.
 #
-#   tests/Packaging/run.sh [mode...]        default: every mode
+#   tests/Packaging/run.sh [mode...]        default: every host mode, and the Windows modes where they can run
 #
 #   run             dotnet run
 #   publish-rid     dotnet publish -r <rid>, framework-dependent; the published app runs
@@ -15,7 +15,8 @@
 #   whisper         Whisper.net 1.9.1 (+ Whisper.net.Runtime) loaded first in the same process, then generation
 #   llama           LLamaSharp 0.30.0 (+ LLamaSharp.Backend.Cpu) loaded first in the same process, then generation
 #
-# Windows modes, on a Linux x64 host with Wine (tests/Windows/run.sh runs them; not part of the default). The Cpu package
+# Windows modes, on a Linux x64 host with Wine (part of the default where Wine and a win-x64 runtime are found; named,
+# they must run or the check skips). The Cpu package
 # is packed with the win-x64 runtime of the MinGW cross build (cmake --workflow --preset cpu-win-x64-mingw, found in
 # $SDNET_WIN_RUNTIME, artifacts/native/cpu-win-x64-mingw or the user cache) for this check only; releases carry the
 # MSVC build.
@@ -42,7 +43,8 @@ all_modes=("${host_modes[@]}" "${win_modes[@]}")
 version=0.0.0-local
 
 modes=("$@")
-((${#modes[@]})) || modes=("${host_modes[@]}")
+default_modes=0
+((${#modes[@]})) || { modes=("${host_modes[@]}"); default_modes=1; }
 for m in "${modes[@]}"; do
   case " ${all_modes[*]} " in
     *" $m "*) ;;
@@ -93,6 +95,19 @@ tree_of() { # rid library preset: the folder holding runtimes/<rid>/native/<libr
   done
 }
 host_tree="" win_tree=""
+# The default adds the Windows modes where they can run, packed with the host's runtime in one go: run apart, each set
+# would pack everything again.
+if ((default_modes)) && [[ "$rid" == linux-x64 ]]; then
+  wine="$(command -v wine || command -v wine64 || true)"
+  if [[ -z "$wine" ]]; then
+    echo "packaging: the Windows modes need Wine, which is not installed" >&2
+  elif [[ -z "$(tree_of win-x64 "$winlib" cpu-win-x64-mingw)" ]]; then
+    echo "packaging: no win-x64 runtime for the Windows modes (cmake --workflow --preset cpu-win-x64-mingw)" >&2
+  else
+    modes+=("${win_modes[@]}")
+    need_win=1
+  fi
+fi
 if ((need_host)); then
   host_tree="$(tree_of "$rid" "$lib" cpu)"
   if [[ -z "$host_tree" ]]; then
@@ -131,7 +146,9 @@ fi
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 work="$(mktemp -d "${TMPDIR:-/tmp}/sdnet-packaging.XXXXXX")"
 failed=0
+own_wineserver=0
 cleanup() {
+  ((!own_wineserver)) || wineserver -k >/dev/null 2>&1 || true
   if ((failed)) || [[ "${SDNET_PACKAGING_KEEP:-0}" == 1 ]]; then
     echo "packaging: logs and apps kept in $work" >&2
   else
@@ -238,6 +255,10 @@ if ((need_win)); then
   export WINEDEBUG=-all
   if [[ -z "${WINEPREFIX:-}" ]]; then
     export WINEPREFIX="$work/wine-prefix"
+    # As in tests/Windows/run.sh: a server for the whole run, so that none started by an app holds its output open.
+    own_wineserver=1
+    mkdir -p "$WINEPREFIX"
+    wineserver -p >"$work/wineserver.log" 2>&1 || fail_all "wineserver -p failed: $(tail -n 1 "$work/wineserver.log")"
     "$wine" wineboot -i >"$work/wineboot.log" 2>&1 || fail_all "wineboot failed: $(tail -n 1 "$work/wineboot.log")"
   fi
 fi
