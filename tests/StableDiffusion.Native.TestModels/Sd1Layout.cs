@@ -36,7 +36,7 @@ public static class Sd1Layout
         var t = new List<TensorSpec>();
         t.AddRange(TextEncoder("cond_stage_model.transformer.text_model."));
         t.AddRange(Unet("model.diffusion_model.", unetChannels, inChannels));
-        t.AddRange(vaeDecoderChannels == VaeLayout.EncoderChannels ? Vae("first_stage_model.") : VaeLayout.Sd("first_stage_model.", vaeDecoderChannels));
+        t.AddRange(VaeLayout.Sd("first_stage_model.", vaeDecoderChannels));
         return t;
     }
 
@@ -111,67 +111,6 @@ public static class Sd1Layout
         list.AddRange(Norm(p + "out.0", c));
         list.AddRange(Conv(p + "out.2", c, 4, 3));
         return list;
-    }
-
-    public static IEnumerable<TensorSpec> Vae(string p)
-    {
-        int[] mult = [1, 2, 4, 4];
-        const int c = 128, z = 4;
-        var list = new List<TensorSpec>();
-        // encoder
-        list.AddRange(Conv(p + "encoder.conv_in", 3, c, 3));
-        int ch = c;
-        for (int i = 0; i < mult.Length; i++)
-        {
-            int outCh = c * mult[i];
-            for (int b = 0; b < 2; b++)
-            {
-                list.AddRange(VaeResBlock($"{p}encoder.down.{i}.block.{b}", ch, outCh));
-                ch = outCh;
-            }
-            if (i != mult.Length - 1) list.AddRange(Conv($"{p}encoder.down.{i}.downsample.conv", ch, ch, 3));
-        }
-        list.AddRange(VaeMid(p + "encoder.mid", ch));
-        list.AddRange(Norm(p + "encoder.norm_out", ch));
-        list.AddRange(Conv(p + "encoder.conv_out", ch, 2 * z, 3));
-        // decoder
-        ch = c * mult[^1];
-        list.AddRange(Conv(p + "decoder.conv_in", z, ch, 3));
-        list.AddRange(VaeMid(p + "decoder.mid", ch));
-        for (int i = mult.Length - 1; i >= 0; i--)
-        {
-            int outCh = c * mult[i];
-            for (int b = 0; b < 3; b++)
-            {
-                list.AddRange(VaeResBlock($"{p}decoder.up.{i}.block.{b}", ch, outCh));
-                ch = outCh;
-            }
-            if (i != 0) list.AddRange(Conv($"{p}decoder.up.{i}.upsample.conv", ch, ch, 3));
-        }
-        list.AddRange(Norm(p + "decoder.norm_out", ch));
-        list.AddRange(Conv(p + "decoder.conv_out", ch, 3, 3));
-        list.AddRange(Conv(p + "quant_conv", 2 * z, 2 * z, 1));
-        list.AddRange(Conv(p + "post_quant_conv", z, z, 1));
-        return list;
-    }
-
-    private static IEnumerable<TensorSpec> VaeMid(string p, int ch)
-    {
-        foreach (var s in VaeResBlock(p + ".block_1", ch, ch)) yield return s;
-        foreach (var s in Norm(p + ".attn_1.norm", ch)) yield return s;
-        foreach (var n in new[] { "q", "k", "v", "proj_out" })
-            foreach (var s in Conv($"{p}.attn_1.{n}", ch, ch, 1)) yield return s;
-        foreach (var s in VaeResBlock(p + ".block_2", ch, ch)) yield return s;
-    }
-
-    private static IEnumerable<TensorSpec> VaeResBlock(string p, int inCh, int outCh)
-    {
-        foreach (var s in Norm(p + ".norm1", inCh)) yield return s;
-        foreach (var s in Conv(p + ".conv1", inCh, outCh, 3)) yield return s;
-        foreach (var s in Norm(p + ".norm2", outCh)) yield return s;
-        foreach (var s in Conv(p + ".conv2", outCh, outCh, 3)) yield return s;
-        if (inCh != outCh)
-            foreach (var s in Conv(p + ".nin_shortcut", inCh, outCh, 1)) yield return s;
     }
 
     private static IEnumerable<TensorSpec> ResBlock(string p, int inCh, int outCh, int temb)

@@ -26,12 +26,11 @@ public sealed class FamilyLayoutTests
     }
 
     [Fact]
-    public void Generic_unet_vae_and_clip_builders_reproduce_the_SD1_layout()
+    public void Generic_unet_and_clip_builders_reproduce_the_SD1_layout()
     {
         var sd1Unet = new UnetShape(Sd1Layout.FullUnetChannels, [1, 2, 4, 4], [1, 1, 1, 0], MiddleDepth: 1, ContextDim: 768, LinearProjection: false);
         SameLayout(Sd1Layout.Unet("model.diffusion_model.", 320), UnetLayout.Build("model.diffusion_model.", sd1Unet));
         SameLayout(Sd1Layout.Unet("model.diffusion_model.", 32), UnetLayout.Build("model.diffusion_model.", sd1Unet with { ModelChannels = 32 }));
-        SameLayout(Sd1Layout.Vae("first_stage_model."), VaeLayout.Sd("first_stage_model.", decoderChannels: VaeLayout.EncoderChannels));
         SameLayout(Sd1Layout.TextEncoder("cond_stage_model.transformer.text_model."), ClipLayout.HfText("cond_stage_model.transformer.", ClipTextSize.VitL14));
     }
 

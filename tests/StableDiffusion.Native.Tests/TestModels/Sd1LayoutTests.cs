@@ -28,4 +28,17 @@ public sealed class Sd1LayoutTests
             p => Assert.Equal(p.Second.Shape, p.First.Shape));
         Assert.Equal([32L, 4, 3, 3], tiny.Single(t => t.Name == "model.diffusion_model.input_blocks.0.0.weight").Shape);
     }
+
+    [Fact]
+    public void A_narrow_vae_decoder_changes_only_the_decoder()
+    {
+        var full = Sd1Layout.Checkpoint(32);
+        var narrow = Sd1Layout.Checkpoint(32, vaeDecoderChannels: 32);
+        Assert.Equal(full.Select(t => t.Name), narrow.Select(t => t.Name));
+        var changed = narrow.Zip(full).Where(p => !p.First.Shape.SequenceEqual(p.Second.Shape)).Select(p => p.First.Name).ToList();
+        Assert.NotEmpty(changed);
+        Assert.All(changed, n => Assert.StartsWith("first_stage_model.decoder.", n, StringComparison.Ordinal));
+        // Upstream reads the width from here: conv_in's outputs are the width times the last multiplier (4).
+        Assert.Equal([128L, 4, 3, 3], narrow.Single(t => t.Name == "first_stage_model.decoder.conv_in.weight").Shape);
+    }
 }
