@@ -26,11 +26,17 @@ internal static class ChildProcess
     }
 
     /// <summary>
-    /// Why a SIGINT sent to a child would not reach it, or null when it would: a process started with SIGINT ignored (a
+    /// Skips the calling test when a SIGINT sent to a child would not reach it: a process started with SIGINT ignored (a
     /// background job of a shell without job control, as <c>cmd &amp;</c> in a script) passes that on to its children,
     /// and the .NET runtime keeps a disposition it inherits as ignored.
     /// </summary>
-    public static string? SigIntIgnoredReason()
+    public static void SkipIfChildrenIgnoreSigInt()
+    {
+        string? reason = SigIntIgnoredReason();
+        Skip.If(reason is not null, reason);
+    }
+
+    private static string? SigIntIgnoredReason()
     {
         if (!OperatingSystem.IsLinux()) return null;
         foreach (string line in File.ReadLines("/proc/self/status"))

@@ -213,7 +213,7 @@ public sealed class CliModelPullTests : IDisposable
         // The signal path itself (System.CommandLine's handler turning SIGINT into the action's cancellation), which
         // an in-process invocation with a token does not cross.
         Skip.If(OperatingSystem.IsWindows(), "SIGINT is sent with kill(1), which Windows does not have");
-        Skip.If(ChildProcess.SigIntIgnoredReason() is not null, ChildProcess.SigIntIgnoredReason());
+        ChildProcess.SkipIfChildrenIgnoreSigInt();
         this.hub.Add("o/r/model.safetensors", this.content);
         this.hub.Intercept = r => r.Method == "GET" && r.Target.StartsWith("/cdn/", StringComparison.Ordinal)
             ? new HubResponse { Status = 200, Body = this.content, StallAfter = 50_000 }

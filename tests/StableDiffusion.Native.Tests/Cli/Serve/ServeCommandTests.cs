@@ -14,7 +14,7 @@ public sealed class ServeCommandTests
     {
         NativeTestEnvironment.Require();
         Skip.If(OperatingSystem.IsWindows(), "sends SIGINT, which Windows consoles do not have");
-        Skip.If(ChildProcess.SigIntIgnoredReason() is not null, ChildProcess.SigIntIgnoredReason());
+        ChildProcess.SkipIfChildrenIgnoreSigInt();
         var (process, stderr, first, address) = await StartServeAsync();
         using var owned = process;
         try
