@@ -40,7 +40,7 @@ internal static class SdcppEndpoints
     {
         var request = Checked(ReadVideoRequest(json, state), Generator.Validate);
         // sd-server's default and its message for any other name.
-        string name = (json.String("output_format") ?? "webm").Trim().ToLowerInvariant();
+        string name = (json.String("output_format") ?? VideoContainers.Name(s_videoFormats[0])).Trim().ToLowerInvariant();
         var container = s_videoFormats.Where(c => VideoContainers.Name(c) == name).Cast<VideoContainer?>().FirstOrDefault()
             ?? throw new BadRequestException($"invalid output_format, must be one of [{string.Join(", ", s_videoFormats.Select(VideoContainers.Name))}]", "output_format");
         return state.Jobs.SubmitVideo(request, model, container, quality);
