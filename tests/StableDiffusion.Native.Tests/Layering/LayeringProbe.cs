@@ -137,9 +137,9 @@ internal sealed class LayeringProbe(string project, Func<INamedTypeSymbol, strin
             .Select(p => MetadataReference.CreateFromFile(p));
     }
 
-    private static string Checkout()
+    /// <summary>The checkout the tests run from (their output folder is inside it).</summary>
+    internal static string Checkout()
     {
-        // The tests run from their output folder inside the checkout.
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
             if (File.Exists(Path.Combine(dir.FullName, "StableDiffusion.Native.sln"))) return dir.FullName;

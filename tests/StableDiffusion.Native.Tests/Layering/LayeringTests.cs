@@ -56,10 +56,10 @@ public sealed class LayeringTests
     [Fact]
     public void Every_namespace_equals_its_folder_in_every_project()
     {
-        var projects = Directory.GetDirectories(Path.Combine(Checkout(), "src")).Select(Path.GetFileName).ToList();
+        var projects = Directory.GetDirectories(Path.Combine(LayeringProbe.Checkout(), "src")).Select(Path.GetFileName).ToList();
         Assert.Contains("StableDiffusion.Native.Cli", projects);
         Assert.Contains("StableDiffusion.Native.AI", projects);
-        var wrong = projects.Where(p => Directory.EnumerateFiles(Path.Combine(Checkout(), "src", p!), "*.csproj").Any())
+        var wrong = projects.Where(p => Directory.EnumerateFiles(Path.Combine(LayeringProbe.Checkout(), "src", p!), "*.csproj").Any())
             .SelectMany(p => new LayeringProbe(p!).NamespaceMismatches().Select(m => p + "/" + m))
             // Dependency-injection registrations live where the container's own do, so AddX() is found without a using.
             .Where(m => !m.EndsWith("namespace Microsoft.Extensions.DependencyInjection, folder says StableDiffusion.Native.AI", StringComparison.Ordinal)).ToList();
@@ -123,13 +123,4 @@ public sealed class LayeringTests
     private static int Rank(string room) => Array.IndexOf(Rooms, room);
 
     private static string Name(string room) => room.Length == 0 ? "generation API" : room;
-
-    internal static string Checkout()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "StableDiffusion.Native.sln"))) return dir.FullName;
-        }
-        throw new InvalidOperationException($"No checkout above {AppContext.BaseDirectory}.");
-    }
 }

@@ -64,7 +64,7 @@ public sealed unsafe class ParameterTableTests
     [Fact]
     public void The_parameters_document_is_the_generated_one()
     {
-        string path = Path.Combine(Layering.LayeringTests.Checkout(), "docs", "parameters.md");
+        string path = Path.Combine(Layering.LayeringProbe.Checkout(), "docs", "parameters.md");
         string expected = Render(s_table.Value);
         if (Environment.GetEnvironmentVariable(WriteVariable) == "1") File.WriteAllText(path, expected);
         string actual = File.ReadAllText(path).ReplaceLineEndings("\n");
