@@ -5,6 +5,8 @@ using StableDiffusion.Native.Tests.Integration;
 namespace StableDiffusion.Native.Tests.Cli;
 
 /// <summary><c>sdnet generate -m NAME</c> where NAME is a <c>NAME.model.json</c> manifest.</summary>
+/// <remarks>In the native collection because its sdnet children generate (see <see cref="NativeCollection"/>).</remarks>
+[Collection(NativeCollection.Name)]
 public sealed class ModelManifestCliTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("sdnet-manifest-cli-").FullName;
