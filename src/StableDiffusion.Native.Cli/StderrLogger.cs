@@ -2,8 +2,11 @@ using Microsoft.Extensions.Logging;
 
 namespace StableDiffusion.Native.Cli;
 
-/// <summary>Native log lines to stderr (never stdout: stdout carries results), at or above a level.</summary>
-internal sealed class StderrLogger(LogLevel minimum) : ILogger
+/// <summary>
+/// Native log lines to stderr (never stdout: stdout carries results), at or above a level; <paramref name="output"/>
+/// stands in for stderr in tests.
+/// </summary>
+internal sealed class StderrLogger(LogLevel minimum, TextWriter? output = null) : ILogger
 {
     private static readonly object s_gate = new();
 
@@ -21,8 +24,12 @@ internal sealed class StderrLogger(LogLevel minimum) : ILogger
             LogLevel.Warning => "warn",
             _ => "error",
         };
+        string line = formatter(state, exception);
+        // Formatters leave the exception out: Kestrel's "An unhandled exception was thrown by the application." alone
+        // tells an operator nothing. Its type and message, then; the stack is for a debugger.
+        if (exception is not null) line += $" {exception.GetType().FullName}: {exception.Message}";
         // Lines can quote file content (tensor names, paths) or, under `serve`, request data: escape before the terminal sees them.
-        string line = CliCommon.OneLine(formatter(state, exception));
-        lock (s_gate) Console.Error.WriteLine($"[{tag}] {line}");
+        line = CliCommon.OneLine(line);
+        lock (s_gate) (output ?? Console.Error).WriteLine($"[{tag}] {line}");
     }
 }
