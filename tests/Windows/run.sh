@@ -98,15 +98,13 @@ wineserver -p >"$work/wineserver.log" 2>&1 || fail_all "wineserver -p failed: $(
 
 if ((${#run_driver[@]})); then
   # sdnet.exe as a Windows user gets it: a self-contained win-x64 publish, the runtime in its runtimes\win-x64\native.
-  # Its intermediate files (and the driver's) go to this run's folder, not the checkout's obj/: .ci/run runs the
-  # packaging check at the same time, which builds the same projects there, and two builds in one obj/ folder mix.
   if ! dotnet publish src/StableDiffusion.Native.Cli -c Release -r win-x64 --self-contained -p:PackAsTool=false \
-      --artifacts-path "$work/build" -o "$work/sdnet" >"$work/publish.log" 2>&1; then
+      -o "$work/sdnet" >"$work/publish.log" 2>&1; then
     fail_all "dotnet publish -r win-x64 of sdnet failed: $(grep -m 1 -E 'error' "$work/publish.log" | cut -c 1-300)"
   fi
   mkdir -p "$work/sdnet/runtimes/win-x64"
   cp -r "$tree/runtimes/win-x64/native" "$work/sdnet/runtimes/win-x64/"
-  dotnet build tests/Windows/WineCheck -c Release --artifacts-path "$work/build" -o "$work/driver" >"$work/driver-build.log" 2>&1 ||
+  dotnet build tests/Windows/WineCheck -c Release -o "$work/driver" >"$work/driver-build.log" 2>&1 ||
     fail_all "the driver did not build: $(grep -m 1 -E 'error' "$work/driver-build.log" | cut -c 1-300)"
   dotnet "$work/driver/WineCheck.dll" --wine "$wine" --prefix "$WINEPREFIX" --sdnet "$work/sdnet" --tools "$tree/tools" \
     --work "$work/cases" "${run_driver[@]}" | tee "$work/driver.out"
