@@ -48,7 +48,7 @@ public sealed class NativeServiceCollectionTests
         {
             File.WriteAllText(Path.Combine(dir.FullName, "tiny-fast.model.json"),
                 $$$"""{"model": {{{System.Text.Json.JsonSerializer.Serialize(NativeTestEnvironment.TinySd1)}}}, "defaults": {"steps": 1, "sampler": "euler"}}""");
-            using var generator = StableDiffusionImageGenerator.FromModel("tiny-fast", new StableDiffusion.Native.ModelFiles.ModelsFolder(dir.FullName), o => o with { Threads = 1 });
+            using var generator = StableDiffusionImageGenerator.FromModel("tiny-fast", new StableDiffusion.Native.ModelFiles.ModelsFolder(dir.FullName), o => o with { Threads = 2 });
             Assert.Equal("tiny-fast", generator.GetService<ImageGeneratorMetadata>()!.DefaultModelId);
             var options = new ImageGenerationOptions { ImageSize = new System.Drawing.Size(64, 64), ModelId = "tiny-fast" };
             var response = await generator.GenerateImagesAsync("a lighthouse", options);

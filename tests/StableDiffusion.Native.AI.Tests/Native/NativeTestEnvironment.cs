@@ -33,11 +33,7 @@ internal static class NativeTestEnvironment
     /// <summary>The tiny random-weight SD1 checkpoint (32-channel UNet and VAE decoder, full CLIP and VAE encoder, F16).</summary>
     public static string TinySd1 => s_tinySd1.Value;
 
-    /// <summary>
-    /// One thread: this project's tests run while the solution's other test projects build and run, and ggml's threads
-    /// spin at every graph node waiting for each other, so on a busy machine a second thread mostly waits for its core.
-    /// </summary>
-    public static GeneratorOptions TinyOptions => new() { ModelPath = TinySd1, Threads = 1 };
+    public static GeneratorOptions TinyOptions => new() { ModelPath = TinySd1, Threads = 2 };
 }
 
 /// <summary>One tiny model, loaded once for every native test: loading is the slow part.</summary>
