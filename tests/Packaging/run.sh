@@ -64,9 +64,10 @@ case "$(uname -s)-$(uname -m)" in
 esac
 case "$rid" in osx-*) lib=libsdnet-stable-diffusion.dylib ;; *) lib=libsdnet-stable-diffusion.so ;; esac
 winlib=sdnet-stable-diffusion.dll
+source tests/Windows/wine.sh
+wine="$(wine_command)"
 if ((need_win)); then
   [[ "$rid" == linux-x64 ]] || { echo "skipped: the Windows modes need a Linux x64 host (Wine), not $rid"; exit 0; }
-  wine="$(command -v wine || command -v wine64 || true)"
   [[ -n "$wine" ]] || { echo "skipped: the Windows modes need Wine (apt-get install wine64), which is not installed"; exit 0; }
 fi
 
@@ -98,7 +99,6 @@ host_tree="" win_tree=""
 # The default adds the Windows modes where they can run, packed with the host's runtime in one go: run apart, each set
 # would pack everything again.
 if ((default_modes)) && [[ "$rid" == linux-x64 ]]; then
-  wine="$(command -v wine || command -v wine64 || true)"
   if [[ -z "$wine" ]]; then
     echo "packaging: the Windows modes need Wine, which is not installed" >&2
   elif [[ -z "$(tree_of win-x64 "$winlib" cpu-win-x64-mingw)" ]]; then
@@ -255,11 +255,8 @@ if ((need_win)); then
   export WINEDEBUG=-all
   if [[ -z "${WINEPREFIX:-}" ]]; then
     export WINEPREFIX="$work/wine-prefix"
-    # As in tests/Windows/run.sh: a server for the whole run, so that none started by an app holds its output open.
     own_wineserver=1
-    mkdir -p "$WINEPREFIX"
-    wineserver -p >"$work/wineserver.log" 2>&1 || fail_all "wineserver -p failed: $(tail -n 1 "$work/wineserver.log")"
-    "$wine" wineboot -i >"$work/wineboot.log" 2>&1 || fail_all "wineboot failed: $(tail -n 1 "$work/wineboot.log")"
+    why="$(start_wine_prefix "$wine" "$work")" || fail_all "$why"
   fi
 fi
 

@@ -52,7 +52,8 @@ for c in "${cases[@]}"; do
 done
 
 [[ "$(uname -s)-$(uname -m)" == Linux-x86_64 ]] || { echo "skipped: the Windows check runs on a Linux x64 host with Wine"; exit 0; }
-wine="$(command -v wine || command -v wine64 || true)"
+source tests/Windows/wine.sh
+wine="$(wine_command)"
 [[ -n "$wine" ]] || { echo "skipped: Wine is not installed (apt-get install wine64)"; exit 0; }
 command -v dotnet >/dev/null 2>&1 || { echo "skipped: dotnet is not on PATH"; exit 0; }
 
@@ -89,12 +90,7 @@ fail_all() { # reason: every requested case fails with it
 # Windows profile after $USER: "Zoë" puts %USERPROFILE% and %LOCALAPPDATA% (the models folder, the caches) under a
 # non-ASCII path, as many Windows users have it.
 export WINEPREFIX="$work/prefix" USER=Zoë LOGNAME=Zoë
-# The prefix's wineserver, and the services wineboot starts, run for the whole check with their output in a log. Started
-# by a case instead, they would inherit its stdout and stderr and hold them open until the server's idle timeout (3 s):
-# every captured run would wait that long for the end of its output.
-mkdir -p "$WINEPREFIX"
-wineserver -p >"$work/wineserver.log" 2>&1 || fail_all "wineserver -p failed: $(tail -n 1 "$work/wineserver.log")"
-"$wine" wineboot -i >"$work/wineboot.log" 2>&1 || fail_all "wineboot failed: $(tail -n 1 "$work/wineboot.log")"
+why="$(start_wine_prefix "$wine" "$work")" || fail_all "$why"
 
 if ((${#run_driver[@]})); then
   # sdnet.exe as a Windows user gets it: a self-contained win-x64 publish, the runtime in its runtimes\win-x64\native.
