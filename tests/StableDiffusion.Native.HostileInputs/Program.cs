@@ -14,9 +14,10 @@ if (args.Length < 2 || args[0] is not ("sd1" or "zimage") || (args[0] == "zimage
 
 var family = args[0] == "sd1" ? HostileCases.Family.Sd1 : HostileCases.Family.ZImage;
 int first = family == HostileCases.Family.Sd1 ? 2 : 4;
+// One thread: the harness runs in one of the native tests' two lanes, a core each (see the tests' NativeCollection).
 var options = family == HostileCases.Family.Sd1
-    ? new GeneratorOptions { ModelPath = args[1], Threads = 2 }
-    : new GeneratorOptions { DiffusionModelPath = args[1], LlmPath = args[2], VaePath = args[3], Threads = 2 };
+    ? new GeneratorOptions { ModelPath = args[1], Threads = 1 }
+    : new GeneratorOptions { DiffusionModelPath = args[1], LlmPath = args[2], VaePath = args[3], Threads = 1 };
 var wanted = args.Skip(first).ToHashSet(StringComparer.Ordinal);
 var cases = HostileCases.All.Where(c => c.Family == family && (wanted.Count == 0 || wanted.Contains(c.Name))).ToList();
 using var generator = Generator.Load(options);

@@ -186,7 +186,7 @@ public sealed class CliModelCommandsTests : IDisposable
     }
 }
 
-[Collection(NativeCollection.Name)]
+[Collection(NativeToolCollection.Name)]
 public sealed class CliConvertCommandTests : IDisposable
 {
     private readonly string dir = Directory.CreateTempSubdirectory("sdn-cliconv-").FullName;
@@ -198,7 +198,7 @@ public sealed class CliConvertCommandTests : IDisposable
     {
         NativeTestEnvironment.Require();
         string output = Path.Combine(this.dir, "tiny.q4_0.gguf");
-        var (exit, stdout, stderr) = CliModelCommandsTests.Invoke("convert", NativeTestEnvironment.TinySd1, "-o", output, "--type", "q4_0", "--threads", "2");
+        var (exit, stdout, stderr) = CliModelCommandsTests.Invoke("convert", NativeTestEnvironment.TinySd1, "-o", output, "--type", "q4_0", "--threads", NativeTestEnvironment.ThreadsArgument);
         Assert.True(exit == 0, stderr);
         Assert.Contains("wrote " + output, stdout);
         Assert.Contains("MiB", stdout);

@@ -5,8 +5,8 @@ using StableDiffusion.Native.Tests.Integration;
 namespace StableDiffusion.Native.Tests.Cli;
 
 /// <summary><c>sdnet generate -m NAME</c> where NAME is a <c>NAME.model.json</c> manifest.</summary>
-/// <remarks>In the native collection because its sdnet children generate (see <see cref="NativeCollection"/>).</remarks>
-[Collection(NativeCollection.Name)]
+/// <remarks>In the tool lane because its sdnet children generate (see <see cref="NativeToolCollection"/>).</remarks>
+[Collection(NativeToolCollection.Name)]
 public sealed class ModelManifestCliTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("sdnet-manifest-cli-").FullName;
@@ -23,13 +23,13 @@ public sealed class ModelManifestCliTests : IDisposable
         Write("tiny-tuned", """{"model": "tiny.safetensors", "defaults": {"steps": 3, "cfg_scale": 4.5, "sampler": "euler"}}""");
         string tuned = Path.Combine(_dir, "tuned.png"), overridden = Path.Combine(_dir, "overridden.png");
         var first = ChildProcess.RunSdnet(ChildProcess.SdnetDll, _dir, new Dictionary<string, string?>(),
-            "generate", "-m", "tiny-tuned", "--dir", _dir, "-p", "a lighthouse", "-W", "64", "-H", "64", "-s", "1", "-t", "2", "-o", tuned);
+            "generate", "-m", "tiny-tuned", "--dir", _dir, "-p", "a lighthouse", "-W", "64", "-H", "64", "-s", "1", "-t", NativeTestEnvironment.ThreadsArgument, "-o", tuned);
         Assert.True(first.ExitCode == 0, first.ToString());
         var parameters = GenerationParameters.Read(tuned)!;
         Assert.Equal((3, 4.5f, Sampler.Euler), (parameters.Steps, parameters.CfgScale, parameters.Sampler));
 
         var second = ChildProcess.RunSdnet(ChildProcess.SdnetDll, _dir, new Dictionary<string, string?>(),
-            "generate", "-m", "tiny-tuned", "--dir", _dir, "-p", "a lighthouse", "-W", "64", "-H", "64", "-s", "1", "-t", "2", "--steps", "2", "-o", overridden);
+            "generate", "-m", "tiny-tuned", "--dir", _dir, "-p", "a lighthouse", "-W", "64", "-H", "64", "-s", "1", "-t", NativeTestEnvironment.ThreadsArgument, "--steps", "2", "-o", overridden);
         Assert.True(second.ExitCode == 0, second.ToString());
         Assert.Equal((2, 4.5f), (GenerationParameters.Read(overridden)!.Steps, GenerationParameters.Read(overridden)!.CfgScale));
 

@@ -8,7 +8,7 @@ namespace StableDiffusion.Native.Tests.Cli;
 /// The runtime loads from wherever it is put (it is relocatable), and a failed load explains itself. Each test
 /// runs the real CLI in a child process, so the probe order is exercised from a clean start.
 /// </summary>
-[Collection(NativeCollection.Name)]
+[Collection(NativeToolCollection.Name)]
 public sealed class RuntimeRelocationTests(ITestOutputHelper output)
 {
     [SkippableFact]

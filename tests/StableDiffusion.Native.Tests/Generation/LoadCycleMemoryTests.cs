@@ -11,7 +11,7 @@ namespace StableDiffusion.Native.Tests.Generation;
 /// full GC and, on glibc, after malloc_trim: glibc keeps freed memory of its per-thread arenas mapped, so the raw
 /// figure steps up once when upstream's worker threads first get their own arenas, whatever is leaked or not.
 /// </summary>
-[Collection(NativeCollection.Name)]
+[Collection(NativeAloneCollection.Name)]
 public sealed class LoadCycleMemoryTests(ITestOutputHelper output)
 {
     private const int Cycles = 10;

@@ -15,7 +15,7 @@ namespace StableDiffusion.Native.Tests.Hostile;
 /// child process, so that a case that kills its process is counted. Each prints <c>cases N, deaths D</c>; any death, hang or
 /// case that ends otherwise than it expects fails the test.
 /// </summary>
-[Collection(NativeCollection.Name)]
+[Collection(NativeToolCollection.Name)]
 public sealed class NativeBoundaryHarnessTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan PerCase = TimeSpan.FromMinutes(3);
@@ -67,7 +67,7 @@ public sealed class NativeBoundaryHarnessTests(ITestOutputHelper output)
             File.WriteAllText(bigFile, HostileCases.Fill("lighthouse ", 2_200_000));
             string atLimitFile = Path.Combine(dir, "prompt-at-limit.txt");
             File.WriteAllText(atLimitFile, HostileCases.Fill("lighthouse ", ImageRequest.MaxPromptLength));
-            string[] common = ["-m", model, "-W", "64", "-H", "64", "--steps", "1", "-s", "5", "-t", "2"];
+            string[] common = ["-m", model, "-W", "64", "-H", "64", "--steps", "1", "-s", "5", "-t", NativeTestEnvironment.ThreadsArgument];
             (string Name, int Exit, string[] Args)[] cases =
             [
                 ("prompt-file-at-limit", 0, ["--prompt-file", atLimitFile, "-o", Path.Combine(dir, "a.png")]),
@@ -107,7 +107,7 @@ public sealed class NativeBoundaryHarnessTests(ITestOutputHelper output)
     {
         NativeTestEnvironment.Require();
         var psi = new ProcessStartInfo(Cli.ChildProcess.DotnetHost) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (string a in new[] { Cli.ChildProcess.SdnetDll, "serve", "-m", NativeTestEnvironment.TinySd1, "--host", "127.0.0.1", "--port", "0", "-t", "2" })
+        foreach (string a in new[] { Cli.ChildProcess.SdnetDll, "serve", "-m", NativeTestEnvironment.TinySd1, "--host", "127.0.0.1", "--port", "0", "-t", NativeTestEnvironment.ThreadsArgument })
             psi.ArgumentList.Add(a);
         using var process = Process.Start(psi)!;
         var stderr = new StringBuilder();

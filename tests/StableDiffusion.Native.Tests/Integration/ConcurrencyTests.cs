@@ -4,7 +4,7 @@ using StableDiffusion.Native.Imaging;
 
 namespace StableDiffusion.Native.Tests.Integration;
 
-[Collection(NativeCollection.Name)]
+[Collection(NativeAloneCollection.Name)]
 public sealed class ConcurrencyTests(TinyGeneratorFixture fixture)
 {
     [SkippableFact]

@@ -313,7 +313,7 @@ public sealed partial class DitFamilyFixture : IDisposable
         T5xxlPath = files.T5xxl,
         LlmPath = files.Llm,
         VaePath = files.Vae,
-        Threads = 2,
+        Threads = NativeTestEnvironment.Threads,
     };
 
     /// <summary>

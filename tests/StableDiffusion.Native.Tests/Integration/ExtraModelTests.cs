@@ -30,7 +30,7 @@ public sealed class ExtraModelTests
         string model = ExtraTestModels.Sd1ForControlNet();
         string controlNet = ExtraTestModels.Sd1ControlNet();
         var control = Stripes();
-        using var generator = Generator.Load(new GeneratorOptions { ModelPath = model, ControlNetPath = controlNet, Threads = 2 });
+        using var generator = Generator.Load(new GeneratorOptions { ModelPath = model, ControlNetPath = controlNet, Threads = NativeTestEnvironment.Threads });
         Assert.True(generator.HasControlNet);
 
         var steered = generator.TextToImage(OneStep() with { ControlImage = control })[0];
@@ -50,7 +50,7 @@ public sealed class ExtraModelTests
         string model = ExtraTestModels.Sd1ForControlNet();
         string controlNet = ExtraTestModels.Sd1ControlNet();
         var control = Stripes();
-        using var generator = Generator.Load(new GeneratorOptions { ModelPath = model, Threads = 2 });
+        using var generator = Generator.Load(new GeneratorOptions { ModelPath = model, Threads = NativeTestEnvironment.Threads });
         Assert.False(generator.HasControlNet);
         var before = generator.TextToImage(OneStep())[0];
 
@@ -80,7 +80,7 @@ public sealed class ExtraModelTests
     public void A_file_that_is_not_a_ControlNet_is_refused_with_upstreams_reason()
     {
         NativeTestEnvironment.Require();
-        using var generator = Generator.Load(new GeneratorOptions { ModelPath = ExtraTestModels.Sd1ForControlNet(), Threads = 2 });
+        using var generator = Generator.Load(new GeneratorOptions { ModelPath = ExtraTestModels.Sd1ForControlNet(), Threads = NativeTestEnvironment.Threads });
         var e = Assert.Throws<GenerationException>(() => generator.LoadControlNet(ExtraTestModels.Esrgan()));
         Assert.NotEmpty(e.NativeLog);
         Assert.False(generator.HasControlNet);

@@ -53,7 +53,7 @@ public sealed class FamilyTests
     private static void Check(GeneratorOptions options, string version, string predictionLine, bool usesT5)
     {
         var log = new LineLogger();
-        using var generator = Generator.Load(options with { Threads = 2, Logger = log });
+        using var generator = Generator.Load(options with { Threads = NativeTestEnvironment.Threads, Logger = log });
         Assert.Contains(log.Lines, l => l.Contains($"Version: {version} ", StringComparison.Ordinal));
         Assert.Contains(log.Lines, l => l.EndsWith(predictionLine, StringComparison.Ordinal));
 

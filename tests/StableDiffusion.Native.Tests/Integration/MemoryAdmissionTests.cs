@@ -6,7 +6,7 @@ namespace StableDiffusion.Native.Tests.Integration;
 /// A generation whose attention alone needs more memory than the process can get is refused before native code: where
 /// the operating system overcommits, upstream's allocation would succeed and the process would be killed on touching it.
 /// </summary>
-[Collection(NativeCollection.Name)]
+[Collection(NativeAloneCollection.Name)]
 public sealed class MemoryAdmissionTests(TinyGeneratorFixture fixture)
 {
     [SkippableFact]
@@ -67,7 +67,7 @@ public sealed class MemoryAdmissionTests(TinyGeneratorFixture fixture)
         {
             "-c", "echo $$ > \"$0/cgroup.procs\" && exec \"$@\"", group,
             Cli.ChildProcess.DotnetHost, Cli.ChildProcess.SdnetDll, "generate", "-m", NativeTestEnvironment.TinySd1, "-p", "a lighthouse",
-            "-W", size, "-H", size, "--steps", "1", "-s", "3", "-t", "2", "-o", output,
+            "-W", size, "-H", size, "--steps", "1", "-s", "3", "-t", NativeTestEnvironment.ThreadsArgument, "-o", output,
         })
             psi.ArgumentList.Add(a);
         return Cli.ChildProcess.Run(psi, TimeSpan.FromMinutes(3));

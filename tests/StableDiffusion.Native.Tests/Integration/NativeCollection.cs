@@ -1,14 +1,35 @@
 namespace StableDiffusion.Native.Tests.Integration;
 
-/// <summary>
-/// Native tests share one collection: each already uses every core, so running them side by side only thrashes. Worse
-/// than sharing: ggml's threads spin at every graph node until all have arrived, so one that has lost its core holds the
-/// others spinning (the tiny SD1's hostile cases took 17 s alone and 40 s beside one busy process). A test whose child
-/// processes generate belongs here too. The collection runs alone, after the parallel ones (the managed tests), so that
-/// none of them takes a core from its generations.
-/// </summary>
-[CollectionDefinition(Name, DisableParallelization = true)]
+// The native tests run in two lanes side by side, one core each, and a third collection runs alone at the end. Each
+// lane is serial inside; every generation in them uses one thread (NativeTestEnvironment.Threads). ggml's threads spin at
+// every graph node until all have arrived: two-thread generations beside each other (or beside any busy process) hold
+// each other spinning (the tiny SD1's hostile cases took 17 s alone and 40 s beside one busy process), while one-thread
+// generations never wait, and on the tests' tiny models a second thread bought 1.34x the speed for 1.2x the CPU. Two lanes
+// of one thread keep both cores doing work. Each lane loads its own TinyGeneratorFixture.
+
+/// <summary>The library lane: generations in this process (families, editing, extra models, conversion, RPC).</summary>
+[CollectionDefinition(Name)]
 public sealed class NativeCollection : ICollectionFixture<TinyGeneratorFixture>
 {
     public const string Name = "native";
+}
+
+/// <summary>
+/// The tool lane: <c>sdnet</c> and its server, upstream's sd-cli and sd-server beside it, and everything whose
+/// generations run in child processes (the hostile-input harness, the net8.0 smoke test).
+/// </summary>
+[CollectionDefinition(Name)]
+public sealed class NativeToolCollection : ICollectionFixture<TinyGeneratorFixture>
+{
+    public const string Name = "native-tool";
+}
+
+/// <summary>
+/// Tests that measure the whole process or the machine (working set across loads, a memory cgroup, several threads on
+/// one generator): they run alone, after everything else, so that no other test's generations are in their numbers.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class NativeAloneCollection : ICollectionFixture<TinyGeneratorFixture>
+{
+    public const string Name = "native-alone";
 }

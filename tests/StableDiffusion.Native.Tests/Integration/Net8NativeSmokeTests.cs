@@ -5,7 +5,7 @@ namespace StableDiffusion.Native.Tests.Integration;
 /// (the interop, mappers and native code are the same for both targets; running every native test twice doubled CI),
 /// and this proves the net8.0 assembly loads the runtime, passes the ABI check and generates.
 /// </summary>
-[Collection(NativeCollection.Name)]
+[Collection(NativeToolCollection.Name)]
 public sealed class Net8NativeSmokeTests
 {
     [SkippableFact]
@@ -15,8 +15,8 @@ public sealed class Net8NativeSmokeTests
         Assert.Equal(StableDiffusion.Native.Interop.Sd.UpstreamCommit, info.SdCommit);
         Assert.Equal(8, Environment.Version.Major);
 
-        // One thread: this host runs beside the net10.0 one, whose generations need both cores (see NativeCollection).
-        using var generator = Generator.Load(NativeTestEnvironment.TinyOptions with { Threads = 1 });
+        // One thread, as every native test's (NativeTestEnvironment.Threads): this host runs beside the net10.0 one.
+        using var generator = Generator.Load(NativeTestEnvironment.TinyOptions);
         var first = generator.TextToImage(NativeTestEnvironment.Small(seed: 7))[0];
         var second = generator.TextToImage(NativeTestEnvironment.Small(seed: 7))[0];
 

@@ -108,7 +108,7 @@ public sealed class RpcTests(TinyGeneratorFixture fixture)
                 port = ((IPEndPoint)probe.LocalEndpoint).Port;
             }
             var psi = new ProcessStartInfo(path) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            foreach (string a in new[] { "--host", "127.0.0.1", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--threads", "2" }) psi.ArgumentList.Add(a);
+            foreach (string a in new[] { "--host", "127.0.0.1", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--threads", NativeTestEnvironment.ThreadsArgument }) psi.ArgumentList.Add(a);
             var server = new RpcServer(Process.Start(psi)!, port);
             var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             server._process.OutputDataReceived += (_, e) =>

@@ -19,7 +19,7 @@ public sealed class ConversionNativeTests : IDisposable
         NativeTestEnvironment.Require();
         string output = Path.Combine(this.temp.Path, "tiny.q8_0.gguf");
         var reports = new List<ConversionProgress>();
-        var result = ModelConverter.Convert(NativeTestEnvironment.TinySd1, output, QuantizationType.Q8_0, new ConvertOptions { Threads = 2 }, new InlineProgress(reports.Add), CancellationToken.None);
+        var result = ModelConverter.Convert(NativeTestEnvironment.TinySd1, output, QuantizationType.Q8_0, new ConvertOptions { Threads = NativeTestEnvironment.Threads }, new InlineProgress(reports.Add), CancellationToken.None);
 
         Assert.Equal(output, result.OutputPath);
         Assert.Equal(new FileInfo(output).Length, result.OutputBytes);
@@ -37,7 +37,7 @@ public sealed class ConversionNativeTests : IDisposable
     {
         NativeTestEnvironment.Require();
         string output = Path.Combine(this.temp.Path, "tiny.f16.safetensors");
-        ModelConverter.Convert(NativeTestEnvironment.TinySd1, output, QuantizationType.F16, new ConvertOptions { Threads = 2 });
+        ModelConverter.Convert(NativeTestEnvironment.TinySd1, output, QuantizationType.F16, new ConvertOptions { Threads = NativeTestEnvironment.Threads });
         Assert.Equal(ModelFileFormat.Safetensors, ModelFile.Open(output).Format);
     }
 

@@ -6,7 +6,7 @@ using Xunit.Abstractions;
 namespace StableDiffusion.Native.Tests.Cli.SdCli;
 
 /// <summary>The real tool, with the native runtime, on an sd-cli style command line (skipped without a runtime).</summary>
-[Collection(NativeCollection.Name)]
+[Collection(NativeToolCollection.Name)]
 public sealed class SdCliEndToEndTests(ITestOutputHelper output)
 {
     [SkippableFact]
@@ -17,7 +17,7 @@ public sealed class SdCliEndToEndTests(ITestOutputHelper output)
         string preview = Path.Combine(temp.Path, "preview.png");
         var result = ChildProcess.RunSdnet(ChildProcess.SdnetDll, temp.Path, new Dictionary<string, string?>(),
             "generate", "-m", NativeTestEnvironment.TinySd1, "-p", "a lighthouse at dusk", "-W", "64", "-H", "64", "--steps", "2",
-            "--sampling-method", "euler", "--scheduler", "karras", "-s", "42", "-b", "2", "-t", "2",
+            "--sampling-method", "euler", "--scheduler", "karras", "-s", "42", "-b", "2", "-t", NativeTestEnvironment.ThreadsArgument,
             "--cache-mode", "ucache", "--cache-option", "threshold=1.5,reset=0",
             "--preview", "proj", "--preview-path", preview, "--preview-interval", "1",
             "-o", Path.Combine(temp.Path, "out", "img_%02d.png"), "--output-begin-idx", "3", "-v");
@@ -48,7 +48,7 @@ public sealed class SdCliEndToEndTests(ITestOutputHelper output)
         string esrgan = ExtraTestModels.Esrgan();
         string outPath = Path.Combine(temp.Path, "plain.png");
         var result = ChildProcess.RunSdnet(ChildProcess.SdnetDll, temp.Path, new Dictionary<string, string?>(),
-            "generate", "-m", NativeTestEnvironment.TinySd1, "-p", "a lighthouse", "-W", "64", "-H", "64", "--steps", "1", "-s", "7", "-t", "2",
+            "generate", "-m", NativeTestEnvironment.TinySd1, "-p", "a lighthouse", "-W", "64", "-H", "64", "--steps", "1", "-s", "7", "-t", NativeTestEnvironment.ThreadsArgument,
             "--disable-image-metadata", "--upscale-model", esrgan, "--upscale-repeats", "1", "-o", outPath);
         output.WriteLine(result.ToString());
         Assert.True(result.ExitCode == 0, result.ToString());
@@ -68,7 +68,7 @@ public sealed class SdCliEndToEndTests(ITestOutputHelper output)
         var result = ChildProcess.RunSdnet(ChildProcess.SdnetDll, temp.Path, new Dictionary<string, string?>(),
             "video", "-M", "vid_gen", "--diffusion-model", wan.DiffusionModel, "--vae", wan.Vae, "--t5xxl", wan.T5xxl!,
             "-p", "a lovely cat", "--cfg-scale", "1.0", "--sampling-method", "euler", "-W", "32", "-H", "32", "--video-frames", "5",
-            "--steps", "2", "--flow-shift", "3.0", "-s", "42", "-t", "2", "-o", apng);
+            "--steps", "2", "--flow-shift", "3.0", "-s", "42", "-t", NativeTestEnvironment.ThreadsArgument, "-o", apng);
         output.WriteLine(result.ToString());
         Assert.True(result.ExitCode == 0, result.ToString());
         byte[] bytes = File.ReadAllBytes(apng);

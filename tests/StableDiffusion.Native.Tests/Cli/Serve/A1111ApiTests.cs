@@ -8,7 +8,7 @@ using static StableDiffusion.Native.Tests.Cli.Serve.ServerTestSupport;
 namespace StableDiffusion.Native.Tests.Cli.Serve;
 
 /// <summary>AUTOMATIC1111's routes, driven with raw HTTP as its clients do.</summary>
-[Collection(NativeCollection.Name)]
+[Collection(NativeToolCollection.Name)]
 public sealed class A1111ApiTests(TinyGeneratorFixture fixture)
 {
     private const string Small = """{"prompt":"a lighthouse","negative_prompt":"fog","width":64,"height":64,"steps":2,"seed":42,"sampler_name":"Euler a","scheduler":"karras","batch_size":2,"cfg_scale":6.5,"restore_faces":false,"styles":[]}""";

@@ -11,7 +11,7 @@ namespace StableDiffusion.Native.Tests.Cli.Serve;
 /// Two replicas behind HAProxy on loopback, configured as the README's "Running replicas" section says: while one is
 /// busy, its 503 sends requests to the other, and its <c>/readyz</c> takes it out of rotation.
 /// </summary>
-[Collection(NativeCollection.Name)]
+[Collection(NativeToolCollection.Name)]
 public sealed class LoadBalancerTests(TinyGeneratorFixture fixture)
 {
     private const string Short = """{"prompt":"x","width":64,"height":64,"steps":1,"seed":1}""";

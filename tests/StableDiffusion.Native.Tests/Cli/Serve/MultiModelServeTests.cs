@@ -33,7 +33,7 @@ public sealed class TwoModelFolder : IDisposable
 
     /// <summary>The catalog a server of this folder serves, loading with two threads.</summary>
     internal ModelCatalog Catalog(string? defaultName = null)
-        => ModelCatalog.FromFolder(new ModelsFolder(Path), new GeneratorOptions { Threads = 2 }, defaultName, NullLogger.Instance);
+        => ModelCatalog.FromFolder(new ModelsFolder(Path), new GeneratorOptions { Threads = NativeTestEnvironment.Threads }, defaultName, NullLogger.Instance);
 
     private void Link(string name, string target)
     {
@@ -65,7 +65,7 @@ public sealed class TwoModelFolder : IDisposable
 }
 
 /// <summary><c>sdnet serve</c> over a models folder: lists, routing by name, the memory budget, arrival order.</summary>
-[Collection(NativeCollection.Name)]
+[Collection(NativeToolCollection.Name)]
 public sealed class MultiModelServeTests(TwoModelFolder folder) : IClassFixture<TwoModelFolder>
 {
     private static string Txt2Img(string? model, int seed = 3, int steps = 2)

@@ -11,7 +11,7 @@ using static StableDiffusion.Native.Tests.Cli.Serve.ServerTestSupport;
 namespace StableDiffusion.Native.Tests.Cli.Serve;
 
 /// <summary>OpenAI's own .NET SDK and Microsoft.Extensions.AI's OpenAI adapter, pointed at `sdnet serve`, unchanged.</summary>
-[Collection(NativeCollection.Name)]
+[Collection(NativeToolCollection.Name)]
 public sealed class OpenAiClientTests(TinyGeneratorFixture fixture)
 {
     private static ImageClient Sdk(StableDiffusion.Native.Cli.Serve.ImageServer server, string model = "sd-local", string key = "unused")

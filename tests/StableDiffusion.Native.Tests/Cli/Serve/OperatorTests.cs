@@ -9,7 +9,7 @@ using static StableDiffusion.Native.Tests.Cli.Serve.ServerTestSupport;
 namespace StableDiffusion.Native.Tests.Cli.Serve;
 
 /// <summary>What an operator and a load balancer read from a replica: the probes, the metrics and a graceful shutdown.</summary>
-[Collection(NativeCollection.Name)]
+[Collection(NativeToolCollection.Name)]
 public sealed class OperatorTests(TinyGeneratorFixture fixture)
 {
     private const string OneImage = """{"prompt":"x","width":64,"height":64,"steps":1,"seed":1,"batch_size":2}""";

@@ -5,7 +5,7 @@ using static StableDiffusion.Native.Tests.Cli.Serve.ServerTestSupport;
 namespace StableDiffusion.Native.Tests.Cli.Serve;
 
 /// <summary>The page of `sdnet serve` in a real browser: fill the form, generate, see the steps, the preview and the image.</summary>
-[Collection(NativeCollection.Name)]
+[Collection(NativeToolCollection.Name)]
 public sealed class PageTests(TinyGeneratorFixture fixture)
 {
     /// <summary>Where the screenshot of the finished page is written, when set.</summary>

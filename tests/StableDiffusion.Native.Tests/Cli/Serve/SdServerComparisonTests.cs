@@ -14,7 +14,7 @@ namespace StableDiffusion.Native.Tests.Cli.Serve;
 /// with the runtime in the user cache; never shipped) and to <c>sdnet serve</c>, over the same tiny model: the status codes and the shapes of the JSON answers
 /// (every field's path and kind) must agree, except for the differences listed here with their reasons.
 /// </summary>
-[Collection(NativeCollection.Name)]
+[Collection(NativeToolCollection.Name)]
 public sealed class SdServerComparisonTests(TinyGeneratorFixture fixture)
 {
     /// <summary>Overrides where sd-server is looked for (else this checkout's artifacts/native/cpu/tools).</summary>
@@ -74,7 +74,7 @@ public sealed class SdServerComparisonTests(TinyGeneratorFixture fixture)
         Skip.If(sdServer is null, reason);
         await using var ours = await StartAsync(fixture.Generator);
         int port = FreePort();
-        var psi = new ProcessStartInfo(sdServer!, ["-m", NativeTestEnvironment.TinySd1, "--listen-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-t", "2"])
+        var psi = new ProcessStartInfo(sdServer!, ["-m", NativeTestEnvironment.TinySd1, "--listen-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-t", NativeTestEnvironment.ThreadsArgument])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

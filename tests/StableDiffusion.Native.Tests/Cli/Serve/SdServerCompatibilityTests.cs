@@ -12,7 +12,7 @@ namespace StableDiffusion.Native.Tests.Cli.Serve;
 /// What upstream's sd-server answers on /sdapi/v1 beyond A1111 (its api.md at the pin): LoRAs by path from
 /// <c>--lora-model-dir</c>, the upscaler and latent-mode lists, and the hires fields by sd-server's names.
 /// </summary>
-[Collection(NativeCollection.Name)]
+[Collection(NativeToolCollection.Name)]
 public sealed class SdServerCompatibilityTests(TinyGeneratorFixture fixture) : IDisposable
 {
     private readonly string _root = Directory.CreateTempSubdirectory("sdnet-serve-folders-").FullName;

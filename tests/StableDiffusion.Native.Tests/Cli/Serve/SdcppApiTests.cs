@@ -11,7 +11,7 @@ namespace StableDiffusion.Native.Tests.Cli.Serve;
 /// sd-server's asynchronous API (<c>/sdcpp/v1</c>, api.md at the pin), driven as its clients drive it: read the
 /// capabilities, submit, poll the job, cancel a queued and a running one.
 /// </summary>
-[Collection(NativeCollection.Name)]
+[Collection(NativeToolCollection.Name)]
 public sealed class SdcppApiTests(TinyGeneratorFixture fixture)
 {
     private const string Small = """{"prompt":"a lighthouse","width":64,"height":64,"seed":5,"sample_params":{"sample_method":"euler_a","scheduler":"karras","sample_steps":2,"guidance":{"txt_cfg":6.5}}}""";

@@ -6,7 +6,7 @@ using StableDiffusion.Native.Tests.Integration;
 namespace StableDiffusion.Native.Tests.Cli.Serve;
 
 /// <summary>`sdnet serve` as users start it: a process that prints where it listens and stops cleanly on Ctrl+C.</summary>
-[Collection(NativeCollection.Name)]
+[Collection(NativeToolCollection.Name)]
 public sealed class ServeCommandTests
 {
     [SkippableFact]
@@ -136,7 +136,7 @@ public sealed class ServeCommandTests
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (string a in new[] { ChildProcess.SdnetDll, "serve" }.Concat(models).Concat(["--port", "0", "-t", "2"]).Concat(extra)) psi.ArgumentList.Add(a);
+        foreach (string a in new[] { ChildProcess.SdnetDll, "serve" }.Concat(models).Concat(["--port", "0", "-t", NativeTestEnvironment.ThreadsArgument]).Concat(extra)) psi.ArgumentList.Add(a);
         var process = Process.Start(psi)!;
         var stderr = process.StandardError.ReadToEndAsync();
         try

@@ -9,7 +9,7 @@ namespace StableDiffusion.Native.Tests.Cli.Serve;
 /// What a web page can make the server do, over raw sockets as a browser (or a rebinding page) sends it: each refused
 /// request is followed by a good one that must still succeed.
 /// </summary>
-[Collection(NativeCollection.Name)]
+[Collection(NativeToolCollection.Name)]
 public sealed class WebPageRulesTests(TinyGeneratorFixture fixture)
 {
     private const string Txt2Img = """{"prompt":"a lighthouse","width":64,"height":64,"steps":1,"seed":5}""";
