@@ -25,8 +25,9 @@ public sealed class NativeToolCollection : ICollectionFixture<TinyGeneratorFixtu
 }
 
 /// <summary>
-/// Tests that measure the whole process or the machine (working set across loads, a memory cgroup, several threads on
-/// one generator): they run alone, after everything else, so that no other test's generations are in their numbers.
+/// Tests that measure the whole process or the machine, or race a clock (working set across loads, a memory cgroup,
+/// several threads on one generator, HAProxy's health checks every 500 ms): they run alone, after everything else, so
+/// that no other test's generations are in their numbers or their timing.
 /// </summary>
 [CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class NativeAloneCollection : ICollectionFixture<TinyGeneratorFixture>

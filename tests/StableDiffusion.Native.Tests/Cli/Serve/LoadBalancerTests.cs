@@ -11,7 +11,7 @@ namespace StableDiffusion.Native.Tests.Cli.Serve;
 /// Two replicas behind HAProxy on loopback, configured as the README's "Running replicas" section says: while one is
 /// busy, its 503 sends requests to the other, and its <c>/readyz</c> takes it out of rotation.
 /// </summary>
-[Collection(NativeToolCollection.Name)]
+[Collection(NativeAloneCollection.Name)]
 public sealed class LoadBalancerTests(TinyGeneratorFixture fixture)
 {
     private const string Short = """{"prompt":"x","width":64,"height":64,"steps":1,"seed":1}""";
@@ -96,7 +96,13 @@ public sealed class LoadBalancerTests(TinyGeneratorFixture fixture)
                 // Once two of a's /readyz checks have failed, the checked backend sends it nothing.
                 var deadline = DateTime.UtcNow.AddSeconds(30);
                 while (Count(await directA.GetStringAsync("metrics"), "/readyz", 503) < 3 && DateTime.UtcNow < deadline) await Task.Delay(100);
-                Assert.True(Count(await directA.GetStringAsync("metrics"), "/readyz", 503) >= 3, "a's /readyz did not answer 503 to three of HAProxy's checks");
+                if (Count(await directA.GetStringAsync("metrics"), "/readyz", 503) < 3)
+                {
+                    string readyz = await (await directA.GetAsync("readyz")).Content.ReadAsStringAsync();
+                    string progress = await directA.GetStringAsync("sdapi/v1/progress?skip_current_image=true");
+                    process.Kill();
+                    Assert.Fail($"a's /readyz did not answer 503 to three of HAProxy's checks; it answers {readyz}, its progress {progress}\nhaproxy:\n{await log}");
+                }
                 for (int i = 0; i < 4; i++) await ExpectOk(viaCheck, process, log, $"checked request {i}");
                 Assert.Equal(refused, Count(await directA.GetStringAsync("metrics"), "/sdapi/v1/txt2img", 503));
                 Assert.Equal(8, Count(await directB.GetStringAsync("metrics"), "/sdapi/v1/txt2img", 200));
