@@ -13,18 +13,19 @@ namespace StableDiffusion.Native.Tests.Hostile;
 /// <summary>
 /// The native-boundary harness: hostile inputs through the library, <c>sdnet generate</c> and <c>sdnet serve</c>, each in a
 /// child process, so that a case that kills its process is counted. Each prints <c>cases N, deaths D</c>; any death, hang or
-/// case that ends otherwise than it expects fails the test.
+/// case that ends otherwise than it expects fails the test. The library's cases run in the library lane, the tool's in the
+/// tool lane (see <see cref="NativeCollection"/>).
 /// </summary>
-[Collection(NativeToolCollection.Name)]
+[Collection(NativeCollection.Name)]
 public sealed class NativeBoundaryHarnessTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan PerCase = TimeSpan.FromMinutes(3);
 
-    private void Report(string surface, IReadOnlyList<CaseResult> results)
+    /// <summary>Writes each case's outcome and the summary line .ci/run repeats; fails on any death or hang.</summary>
+    internal static void Report(ITestOutputHelper output, string surface, IReadOnlyList<CaseResult> results)
     {
         foreach (var r in results) output.WriteLine($"  {r.Name}: {r.Outcome}");
         int deaths = results.Count(r => r.Died), hangs = results.Count(r => r.Hung);
-        // The line .ci/run repeats.
         output.WriteLine($"hostile inputs through {surface}: cases {results.Count}, deaths {deaths}" + (hangs > 0 ? $", hangs {hangs}" : ""));
         Assert.True(deaths == 0 && hangs == 0, $"{surface}: " + string.Join("; ", results.Where(r => r.Died || r.Hung).Select(r => $"{r.Name}: {r.Outcome}")));
     }
@@ -46,7 +47,7 @@ public sealed class NativeBoundaryHarnessTests(ITestOutputHelper output)
             Assert.Equal(names, ran.Select(r => r.Name));
             results.AddRange(ran);
         }
-        Report("the library", results);
+        Report(output, "the library", results);
         foreach (var c in HostileCases.All)
         {
             string outcome = results.Single(r => r.Name == c.Name).Outcome;
@@ -54,6 +55,12 @@ public sealed class NativeBoundaryHarnessTests(ITestOutputHelper output)
             Assert.True(outcome.StartsWith(expected, StringComparison.Ordinal), $"{c.Name}: expected '{expected.Trim()}', got '{outcome}'");
         }
     }
+}
+
+/// <summary>The harness's cases through <c>sdnet generate</c> and <c>sdnet serve</c> (see <see cref="NativeBoundaryHarnessTests"/>).</summary>
+[Collection(NativeToolCollection.Name)]
+public sealed class ToolBoundaryHarnessTests(ITestOutputHelper output)
+{
 
     [SkippableFact]
     public void Hostile_inputs_through_sdnet_generate_kill_no_process()
@@ -94,7 +101,7 @@ public sealed class NativeBoundaryHarnessTests(ITestOutputHelper output)
                 results.Add(new CaseResult(name, died ? ChildHarness.Death(result.ExitCode, result.Stderr) : $"exit {result.ExitCode}: {FirstLine(result.Stderr)}", Died: died));
                 if (!died) Assert.True(result.ExitCode == exit, $"{name}: expected exit {exit}\n{result}");
             }
-            Report("sdnet generate", results);
+            NativeBoundaryHarnessTests.Report(output, "sdnet generate", results);
         }
         finally
         {
@@ -169,7 +176,7 @@ public sealed class NativeBoundaryHarnessTests(ITestOutputHelper output)
             // After all of it, a good request still succeeds.
             string good = await RawHttp.SendAsync(port, Json(Txt2Img("a lighthouse")));
             results.Add(new CaseResult("good-request-after", process.HasExited ? ChildHarness.Death(process.ExitCode, stderr.ToString()) : $"{RawHttp.StatusOf(good)}", Died: process.HasExited));
-            Report("sdnet serve", results);
+            NativeBoundaryHarnessTests.Report(output, "sdnet serve", results);
             Assert.Equal(200, RawHttp.StatusOf(good));
         }
         finally

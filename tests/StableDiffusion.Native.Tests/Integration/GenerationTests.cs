@@ -64,7 +64,7 @@ public sealed class GenerationTests(TinyGeneratorFixture fixture)
             Assert.Equal(original.Parameters with { Extra = p.Extra }, p);
             var again = fixture.Generator.TextToImage(new ImageRequest
             {
-                Prompt = p.Prompt, NegativePrompt = p.NegativePrompt, Width = p.Width, Height = p.Height, Seed = p.Seed,
+                Prompt = p.Prompt, NegativePrompt = p.NegativePrompt, Width = p.Width, Height = p.Height, Seed = p.Seed, ClipSkip = p.ClipSkip,
                 Sampling = new SamplingOptions { Steps = p.Steps, CfgScale = p.CfgScale, Sampler = p.Sampler, Scheduler = p.Scheduler },
             })[0];
             PixelAssert.Identical(original.Image, again.Image);

@@ -5,9 +5,13 @@ namespace StableDiffusion.Native.Tests.Integration;
 // every graph node until all have arrived: two-thread generations beside each other (or beside any busy process) hold
 // each other spinning (the tiny SD1's hostile cases took 17 s alone and 40 s beside one busy process), while one-thread
 // generations never wait, and on the tests' tiny models a second thread bought 1.34x the speed for 1.2x the CPU. Two lanes
-// of one thread keep both cores doing work. Each lane loads its own TinyGeneratorFixture.
+// of one thread keep both cores doing work. The lanes split by concern, drawn so that their running times come out
+// close; each loads its own TinyGeneratorFixture.
 
-/// <summary>The library lane: generations in this process (families, editing, extra models, conversion, RPC).</summary>
+/// <summary>
+/// The library lane: generations in this process (families, editing, extra models, RPC) and the hostile-input harness's
+/// library cases (in a child process).
+/// </summary>
 [CollectionDefinition(Name)]
 public sealed class NativeCollection : ICollectionFixture<TinyGeneratorFixture>
 {
@@ -15,8 +19,8 @@ public sealed class NativeCollection : ICollectionFixture<TinyGeneratorFixture>
 }
 
 /// <summary>
-/// The tool lane: <c>sdnet</c> and its server, upstream's sd-cli and sd-server beside it, and everything whose
-/// generations run in child processes (the hostile-input harness, the net8.0 smoke test).
+/// The tool lane: <c>sdnet</c> and its server, upstream's sd-cli and sd-server beside it, conversions (<c>sdnet convert</c>'s
+/// and the quantize-once cache's), the hostile-input harness through <c>sdnet</c>, and the net8.0 smoke test.
 /// </summary>
 [CollectionDefinition(Name)]
 public sealed class NativeToolCollection : ICollectionFixture<TinyGeneratorFixture>

@@ -6,7 +6,7 @@ using static StableDiffusion.Native.Tests.ModelFiles.RawModelBytes;
 namespace StableDiffusion.Native.Tests.ModelFiles;
 
 /// <summary>Conversions and the quantize-once cache through the real runtime.</summary>
-[Collection(NativeCollection.Name)]
+[Collection(NativeToolCollection.Name)]
 public sealed class ConversionNativeTests : IDisposable
 {
     private readonly TempDirectory temp = new("sdn-convn");
