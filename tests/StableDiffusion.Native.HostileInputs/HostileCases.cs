@@ -75,11 +75,6 @@ public static class HostileCases
         Runs("prompt-one-word-at-limit", new string('a', Limit)),
         Runs("prompt-whitespace-runs-at-limit", Fill(new string(' ', ImageRequest.MaxWhitespaceRun) + "x", Limit)),
         Runs("prompt-punctuation-at-limit", new string(',', Limit)),
-        // CJK, an emoji (a surrogate pair), Latin-1, digits, C0 and C1 controls and a line separator, interleaved: between
-        // them every branch of the BPE splitter (letters, numbers, symbols, whitespace), and none is a bracket, a colon or a
-        // B, so to the prompt parser's regex the whole prompt is one run as deep as the byte limit. One 4096-token pass
-        // through the LLM (six seconds here) covers what one case per script did in five.
-        RunsOnLlm("prompt-mixed-scripts-at-llm-limit", FillBytes("灯🌊é7\u0001\u001b\u007f\u0085\u2028", LlmLimit)),
         Runs("prompt-nested-parentheses", new string('(', Limit / 2) + "x" + new string(')', Limit / 2 - 1)),
         Runs("prompt-open-parentheses", new string('(', Limit)),
         Runs("prompt-close-parentheses", new string(')', Limit)),
@@ -95,7 +90,12 @@ public static class HostileCases
         RunsOnLlm("prompt-lora-tags", FillBytes("<lora:x:1>", LlmLimit)),
         RunsOnLlm("prompt-sep-skip", FillBytes("[SEP][SKIP]", LlmLimit)),
         new("negative-prompt-at-limit", Expect.Runs, () => Small(negative: Fill("blurry ", Limit))),
-        new("both-prompts-at-llm-limit", Expect.Runs, () => Small(Fill("lighthouse ", LlmLimit), new string('灯', LlmLimit / 3)), Family.ZImage),
+        // Both prompts at the byte limit at once. The negative one interleaves CJK, an emoji (a surrogate pair), Latin-1,
+        // digits, C0 and C1 controls and a line separator: between them every branch of the BPE splitter (letters, numbers,
+        // symbols, whitespace), and none is a bracket, a colon or a B, so to the prompt parser's regex the whole prompt is
+        // one run as deep as the limit. Each 4096-token pass through the LLM takes six to ten seconds here: one covers what
+        // one case per script did in five.
+        new("both-prompts-at-llm-limit", Expect.Runs, () => Small(Fill("lighthouse ", LlmLimit), FillBytes("灯🌊é7\u0001\u001b\u007f\u0085\u2028", LlmLimit)), Family.ZImage),
         RunsOnLlm("prompt-nested-parentheses-llm", new string('(', LlmLimit / 2) + "x" + new string(')', LlmLimit / 2 - 1)),
         new("prompt-cjk-at-limit-llm", Expect.Refused, () => Small(new string('灯', Limit)), Family.ZImage),
         new("prompt-lighthouse-at-limit-llm", Expect.Refused, () => Small(Fill("lighthouse ", Limit)), Family.ZImage),
