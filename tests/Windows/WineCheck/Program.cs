@@ -27,6 +27,12 @@ internal static class Program
         "path-other-drive", "path-long",
     ];
 
+    /// <summary>
+    /// The threads of every generation here: one. .ci/run runs this check beside the native tests at idle priority, where
+    /// a second ggml thread mostly waits at every graph node for a core the tests hold.
+    /// </summary>
+    private const string Threads = "1";
+
     private static string wine = "wine";
     private static string prefix = "";
     private static string sdnetDir = "";
@@ -121,7 +127,7 @@ internal static class Program
         {
             string output = Path.Combine(dir, name);
             var r = Wine(Path.Combine(toolsDir, "sd-cli.exe"),
-                ["-m", WindowsPath(model), "-p", "a lighthouse", "-W", "64", "-H", "64", "--steps", "1", "-s", "42", "-o", WindowsPath(output)], env);
+                ["-m", WindowsPath(model), "-p", "a lighthouse", "-W", "64", "-H", "64", "--steps", "1", "-t", Threads, "-s", "42", "-o", WindowsPath(output)], env);
             if (r.Exit != 0) return $"sd-cli.exe exited with {r.Exit}: {Tail(r)}";
             outputs.Add(output);
         }
@@ -153,7 +159,7 @@ internal static class Program
         string Output(string n) => Path.Combine(dir, n);
         foreach (var (file, seed) in new[] { ("a.png", "42"), ("b.png", "42"), ("c.png", "43") })
         {
-            var r = Sdnet(["generate", "-m", WindowsPath(model), "-p", "a lighthouse", "-W", "64", "-H", "64", "--steps", "1", "-s", seed, "-o", WindowsPath(Output(file))]);
+            var r = Sdnet(["generate", "-m", WindowsPath(model), "-p", "a lighthouse", "-W", "64", "-H", "64", "--steps", "1", "-t", Threads, "-s", seed, "-o", WindowsPath(Output(file))]);
             if (r.Exit != 0) return $"generate -s {seed} exited with {r.Exit}: {Tail(r)}";
         }
         if (SamePixels(Output("a.png"), Output("b.png"), 64, 64) is { } problem) return problem;
@@ -260,13 +266,13 @@ internal static class Program
         if (!File.Exists(pulled)) return $"the pulled model is not in %LOCALAPPDATA%\\stable-diffusion-native\\models (looked for {pulled}; stdout: {pull.Out.Trim()})";
 
         string dir = Fresh("by-name");
-        var byName = Sdnet(["generate", "-m", "tiny-sd1", "-p", "a lighthouse", "-W", "64", "-H", "64", "--steps", "1", "-s", "42", "-o", WindowsPath(Path.Combine(dir, "a.png"))]);
+        var byName = Sdnet(["generate", "-m", "tiny-sd1", "-p", "a lighthouse", "-W", "64", "-H", "64", "--steps", "1", "-t", Threads, "-s", "42", "-o", WindowsPath(Path.Combine(dir, "a.png"))]);
         if (byName.Exit != 0) return $"generate -m tiny-sd1 (the file is Tiny-SD1.safetensors) exited with {byName.Exit}: {Tail(byName)}";
 
         string cache = Path.Combine(local, "cache", "models");
         for (int run = 1; run <= 2; run++)
         {
-            var q = Sdnet(["generate", "-m", "Tiny-SD1", "--type", "q8_0", "-p", "a lighthouse", "-W", "64", "-H", "64", "--steps", "1", "-s", "42", "-o", WindowsPath(Path.Combine(dir, $"q{run}.png"))]);
+            var q = Sdnet(["generate", "-m", "Tiny-SD1", "--type", "q8_0", "-p", "a lighthouse", "-W", "64", "-H", "64", "--steps", "1", "-t", Threads, "-s", "42", "-o", WindowsPath(Path.Combine(dir, $"q{run}.png"))]);
             if (q.Exit != 0) return $"generate --type q8_0 (run {run}) exited with {q.Exit}: {Tail(q)}";
         }
         string[] converted = Directory.Exists(cache) ? Directory.GetFiles(cache, "*", SearchOption.AllDirectories) : [];
@@ -277,7 +283,7 @@ internal static class Program
     /// <summary>serve: one A1111 txt2img and one OpenAI images/generations request, each a 64x64 PNG.</summary>
     private static string? Serve()
     {
-        using var server = WineServer.Start(WineStart(Path.Combine(sdnetDir, "sdnet.exe"), ["serve", "-m", WindowsPath(model), "--port", "0"]),
+        using var server = WineServer.Start(WineStart(Path.Combine(sdnetDir, "sdnet.exe"), ["serve", "-m", WindowsPath(model), "--port", "0", "-t", Threads]),
             l => l.StartsWith("serving ", StringComparison.Ordinal) && l.LastIndexOf(" on ", StringComparison.Ordinal) > 0);
         if (server.WaitReady(TimeSpan.FromSeconds(180)) is not { } serving) return $"the server did not start in 180 s: {server.Tail()}";
         string address = serving[(serving.LastIndexOf(" on ", StringComparison.Ordinal) + 4)..].Trim();
@@ -315,13 +321,13 @@ internal static class Program
             port = ((IPEndPoint)probe.LocalEndpoint).Port;
         }
         using var server = WineServer.Start(
-            WineStart(Path.Combine(toolsDir, "sdnet-rpc-server.exe"), ["--host", "127.0.0.1", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--threads", "2"]),
+            WineStart(Path.Combine(toolsDir, "sdnet-rpc-server.exe"), ["--host", "127.0.0.1", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--threads", Threads]),
             l => l.StartsWith("sdnet-rpc-server: serving", StringComparison.Ordinal));
         if (server.WaitReady(TimeSpan.FromSeconds(60)) is null) return $"the server did not start in 60 s: {server.Tail()}";
         string dir = Fresh("rpc");
         foreach (var (file, rpc) in new[] { ("local.png", (string?)null), ("rpc.png", $"127.0.0.1:{port}") })
         {
-            List<string> args = ["generate", "-m", WindowsPath(model), "-p", "a lighthouse", "-W", "64", "-H", "64", "--steps", "1", "-s", "42", "-o", WindowsPath(Path.Combine(dir, file))];
+            List<string> args = ["generate", "-m", WindowsPath(model), "-p", "a lighthouse", "-W", "64", "-H", "64", "--steps", "1", "-t", Threads, "-s", "42", "-o", WindowsPath(Path.Combine(dir, file))];
             if (rpc is not null) args.AddRange(["--rpc-servers", rpc]);
             var r = Sdnet(args);
             if (r.Exit != 0) return $"generate {(rpc is null ? "locally" : "through " + rpc)} exited with {r.Exit}: {Tail(r)}";
@@ -339,7 +345,7 @@ internal static class Program
         string output = Path.Combine(unixDir, "out put ë.png");
         File.Delete(output);
         string winModel = DrivePath(local, drive, driveRoot);
-        var r = Sdnet(["generate", "-m", winModel, "-p", "a lighthouse", "-W", "64", "-H", "64", "--steps", "1", "-s", "42", "-o", DrivePath(output, drive, driveRoot)]);
+        var r = Sdnet(["generate", "-m", winModel, "-p", "a lighthouse", "-W", "64", "-H", "64", "--steps", "1", "-t", Threads, "-s", "42", "-o", DrivePath(output, drive, driveRoot)]);
         if (r.Exit != 0) return $"generate from {winModel} exited with {r.Exit}: {Tail(r)}";
         if (PngProblem(File.ReadAllBytes(output), 64, 64) is { } p) return p;
         var inspect = Sdnet(["inspect", winModel]);
