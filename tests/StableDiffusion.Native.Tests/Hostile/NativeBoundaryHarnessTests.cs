@@ -61,7 +61,6 @@ public sealed class NativeBoundaryHarnessTests(ITestOutputHelper output)
 [Collection(NativeToolCollection.Name)]
 public sealed class ToolBoundaryHarnessTests(ITestOutputHelper output)
 {
-
     [SkippableFact]
     public void Hostile_inputs_through_sdnet_generate_kill_no_process()
     {

@@ -34,11 +34,8 @@ internal static class NativeTestEnvironment
     public static string TinySd1 => s_tinySd1.Value;
 
     /// <summary>
-    /// The threads of every generation the native tests start, in process or in a child: one. The native tests run in two
-    /// lanes side by side (<see cref="NativeCollection"/>, <see cref="NativeToolCollection"/>), one core each: ggml's
-    /// threads spin at every graph node until all have arrived, so two-thread generations beside each other hold each
-    /// other spinning, while one-thread ones never wait. On the tests' tiny models a second thread gains little anyway
-    /// (SD1 at 64×64: 1.34× the speed for 1.2× the CPU).
+    /// The threads of every generation the native tests start, in process or in a child: one, for the two lanes that run
+    /// side by side a core each (why: see NativeCollection.cs).
     /// </summary>
     public const int Threads = 1;
 
