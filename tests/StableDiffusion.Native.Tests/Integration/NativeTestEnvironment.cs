@@ -48,7 +48,8 @@ internal static class NativeTestEnvironment
     /// A fast request: 64×64, 2 steps, fixed seed, and clip skip 12, which stops SD1's CLIP after the first of its 12
     /// full-size layers (upstream fixes CLIP-L's depth, so no test model can be shallower). The tests that use it assert
     /// sizes, seeds, determinism and what reaches upstream, which no layer count changes; the text encoders' full depth
-    /// was half of each tiny SD1 generation's time (0.67 of 1.3 s in sd-cli), and still runs in every server and CLI test.
+    /// was half of each tiny SD1 generation's time (0.67 of 1.3 s in sd-cli), and still runs for every request the server
+    /// and CLI tests send over HTTP or on a command line.
     /// </summary>
     public static ImageRequest Small(long seed = 42, int steps = 2) => new()
     {

@@ -23,7 +23,7 @@ public sealed class LoadBalancerTests(TinyGeneratorFixture fixture)
         Skip.If(haproxy is null, "haproxy is not installed (Debian: apt-get install haproxy); it is the balancer this test drives");
         // Replica a takes one generation and no queue, so one long job fills it (on one core, leaving the other to b); b has
         // room to wait.
-        using var second = Generator.Load(NativeTestEnvironment.TinyOptions with { Threads = 1 });
+        using var second = Generator.Load(NativeTestEnvironment.TinyOptions);
         await using var a = await StartAsync(second, new ServeOptions { Queue = 0 });
         await using var b = await StartAsync(fixture.Generator, new ServeOptions { Queue = 4 });
         int retrying = FreePort(), checking = FreePort();
